@@ -1,0 +1,49 @@
+# synthgen: `make demo` and `make test` each set everything up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+# torch first, pinned: a looser spec can pull a multi-GB CUDA build. Override elsewhere, e.g.
+#   make test TORCH_SPEC="torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu"
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= dev,sdv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+comma := ,
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast lint format typecheck bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH_SPEC)
+	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	@touch $@
+
+install: $(STAMP) ## create .venv and install synthgen with its dev and sdv extras
+
+demo: $(STAMP) ## run the demo recipe on the bundled Adult table (writes runs/adult/)
+	$(BIN)/synthgen run recipes/adult.yaml
+
+test: $(STAMP) ## run the whole test suite (slow tests included)
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-fast: $(STAMP) ## unit tests only, without slow ones
+	$(BIN)/python -m pytest -m "not slow" tests/unit
+
+lint: $(STAMP) ## ruff lint + format check
+	$(BIN)/ruff check synthgen tests benchmarks
+	$(BIN)/ruff format --check synthgen tests benchmarks
+
+format: $(STAMP) ## ruff format in place
+	$(BIN)/ruff format synthgen tests benchmarks
+
+typecheck: $(STAMP) ## mypy on synthgen/
+	$(BIN)/mypy synthgen
+
+clean: ## remove the virtualenv, caches and run outputs
+	rm -rf $(VENV) runs out .pytest_cache .ruff_cache .mypy_cache .hypothesis
