@@ -1,0 +1,239 @@
+"""The generator base class: validation, seeding, chunking, decoding, fakes and persistence.
+
+A generator implements ``_fit(data, schema, rng)`` on the modelled columns (numeric, integer,
+categorical, boolean, datetime) and ``_sample(n, rng) -> DataFrame`` of those columns in a
+decodable form; ``_get_state() -> (json_state, arrays)`` and ``_set_state(json_state, arrays)``
+make it persistable. Everything else lives here, once.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from synthgen import __version__
+from synthgen.errors import DataError, NotFittedError, RecipeError, SchemaError, UsageError
+from synthgen.generators import columns as colmod
+from synthgen.schema.spec import Schema
+
+MODEL_FORMAT_VERSION = 1
+MODELLED_KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Generator(ABC):
+    """Fit on a table, sample new rows. Constructors only store (validated) parameters."""
+
+    name: ClassVar[str] = "base"
+    Params: ClassVar[type[BaseModel]] = NoParams
+
+    def __init__(self, **params: Any) -> None:
+        from synthgen.recipe import format_validation_error
+
+        try:
+            self.params = self.Params.model_validate(params)
+        except ValidationError as err:
+            problems = format_validation_error(err, prefix="generator.params")
+            raise RecipeError(
+                f"bad parameters for generator '{self.name}':", problems=problems
+            ) from None
+
+    # ---- public API -----------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame, schema: Schema | None = None, *, seed: int = 0) -> Generator:
+        """Learn the table. ``schema`` defaults to ``synthgen.schema.detect(data)``."""
+        if len(data) < 2:
+            raise DataError(
+                f"cannot learn from {len(data)} row(s)", hint="give a table with at least 2 rows"
+            )
+        if schema is None:
+            from synthgen.schema.detect import detect
+
+            schema = detect(data)
+        missing = [c for c in schema.names if c not in data.columns]
+        if missing:
+            raise SchemaError(f"schema names columns the data lacks: {', '.join(missing)}")
+        self.schema_ = schema
+        self.n_rows_ = len(data)
+        self.modelled_ = [
+            c.name for c in schema.columns if c.kind in MODELLED_KINDS and c.null_fraction < 1.0
+        ]
+        self.side_ = colmod.fit_side_columns(data, schema)
+        frame = colmod.to_model_frame(data, schema, self.modelled_)
+        rng = np.random.default_rng(seed)
+        self._fit(frame, schema, rng)
+        self.fitted_ = True
+        return self
+
+    def sample(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        conditions: dict[str, Any] | None = None,
+        chunk_size: int = 50_000,
+        progress: bool = False,
+        locale: str = "en_US",
+        exclude: dict[str, set[str]] | None = None,
+    ) -> pd.DataFrame:
+        """``n`` synthetic rows in the source's column order and dtypes. Same seed, same rows.
+
+        ``conditions`` fixes column values (``{"sex": "Female"}``); rows are drawn in chunks
+        so memory stays flat for any ``n``. ``exclude`` maps a PII/id column to source values
+        its fakes must never take.
+        """
+        self._check_fitted()
+        if int(n) != n or n < 0:
+            raise UsageError(f"number of rows must be a whole number >= 0, got {n}")
+        n = int(n)
+        parts = []
+        seeds = np.random.SeedSequence(seed)
+        for i, start in enumerate(
+            _progress(range(0, max(n, 1), chunk_size), n, chunk_size, progress)
+        ):
+            m = min(chunk_size, n - start)
+            if m <= 0:
+                break
+            rng = np.random.default_rng(seeds.spawn(1)[0] if i >= 0 else None)
+            parts.append(self._sample_chunk(m, rng, conditions))
+        body = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else self._sample_chunk(0, np.random.default_rng(0), None)
+        )
+        out = colmod.from_model_frame(body, self.schema_, self.modelled_)
+        out = colmod.sample_side_columns(
+            out, self.schema_, self.side_, n, seed, locale, exclude or {}
+        )
+        return out[self.schema_.names].reset_index(drop=True)
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``config.json``, ``schema.json``, ``encoder.json`` and ``weights.safetensors``."""
+        from synthgen.io.atomic import atomic_dir
+        from synthgen.io.weights import save_arrays
+
+        self._check_fitted()
+        state, arrays = self._get_state()
+        config = {
+            "format_version": MODEL_FORMAT_VERSION,
+            "synthgen_version": __version__,
+            "generator": self.name,
+            "params": self.params.model_dump(mode="json"),
+            "n_rows": self.n_rows_,
+            "modelled_columns": self.modelled_,
+        }
+        with atomic_dir(Path(path)) as tmp:
+            (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+            (tmp / "schema.json").write_text(self.schema_.to_json(), encoding="utf-8")
+            encoder = {"generator_state": state, "side_columns": self.side_}
+            (tmp / "encoder.json").write_text(json.dumps(encoder, indent=2), encoding="utf-8")
+            save_arrays(arrays, tmp / "weights.safetensors")
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Generator:
+        """Load a saved model. Reads JSON and safetensors only: loading runs no code."""
+        from synthgen.generators.registry import get_class
+        from synthgen.io.weights import load_arrays
+
+        p = Path(path)
+        try:
+            config = json.loads((p / "config.json").read_text(encoding="utf-8"))
+            schema = Schema.load(p / "schema.json")
+            encoder = json.loads((p / "encoder.json").read_text(encoding="utf-8"))
+            arrays = load_arrays(p / "weights.safetensors")
+        except FileNotFoundError as err:
+            raise UsageError(
+                f"{p} is not a synthgen model folder (missing {Path(err.filename).name})",
+                hint="point at the model/ folder of a run, e.g. runs/adult/model",
+            ) from None
+        except (ValueError, KeyError) as err:
+            raise UsageError(f"{p}: model files are damaged or from another tool: {err}") from None
+        if config.get("format_version") != MODEL_FORMAT_VERSION:
+            raise UsageError(f"{p}: model format {config.get('format_version')} is not supported")
+        klass = get_class(config["generator"])
+        if cls is not Generator and not issubclass(klass, cls):
+            raise UsageError(f"{p} holds a '{config['generator']}' model, not a {cls.__name__}")
+        gen = klass(**config["params"])
+        gen.schema_ = schema
+        gen.n_rows_ = int(config["n_rows"])
+        gen.modelled_ = list(config["modelled_columns"])
+        gen.side_ = encoder["side_columns"]
+        gen._set_state(encoder["generator_state"], arrays)
+        gen.fitted_ = True
+        return gen
+
+    # ---- for subclasses -------------------------------------------------------------------
+    @abstractmethod
+    def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None: ...
+
+    @abstractmethod
+    def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]: ...
+
+    @abstractmethod
+    def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None: ...
+
+    def _sample_conditional(
+        self, n: int, rng: np.random.Generator, conditions: dict[str, Any]
+    ) -> pd.DataFrame:
+        """Rows meeting ``conditions`` by rejection, with a cap; subclasses may do better."""
+        kept: list[pd.DataFrame] = []
+        have, drawn, cap = 0, 0, max(1000, 200 * n)
+        while have < n:
+            if drawn >= cap:
+                raise UsageError(
+                    f"conditions {conditions} matched {have} of {drawn} sampled rows; "
+                    f"too rare to reach {n} rows",
+                    hint="relax the condition or check the value is spelt as in the data",
+                )
+            batch = self._sample(max(2 * (n - have), 256), rng)
+            drawn += len(batch)
+            mask = np.ones(len(batch), dtype=bool)
+            for col, val in conditions.items():
+                mask &= (batch[col] == val).to_numpy()
+            kept.append(batch[mask])
+            have += int(mask.sum())
+        return pd.concat(kept, ignore_index=True).iloc[:n]
+
+    # ---- internals ------------------------------------------------------------------------
+    def _sample_chunk(
+        self, n: int, rng: np.random.Generator, conditions: dict[str, Any] | None
+    ) -> pd.DataFrame:
+        if not conditions:
+            return self._sample(n, rng)
+        unknown = [c for c in conditions if c not in self.modelled_]
+        if unknown:
+            raise UsageError(
+                f"cannot condition on {', '.join(map(repr, unknown))}: not a modelled column",
+                hint=f"modelled columns: {', '.join(self.modelled_)}",
+            )
+        model_values = colmod.condition_values(conditions, self.schema_)
+        return self._sample_conditional(n, rng, model_values)
+
+    def _check_fitted(self) -> None:
+        if not getattr(self, "fitted_", False):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+
+
+def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: ignore[no-untyped-def]
+    if not show or n <= chunk_size:
+        yield from chunks
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("sampling", total=n)
+        for start in chunks:
+            yield start
+            bar.update(task, completed=min(n, start + chunk_size))

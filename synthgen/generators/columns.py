@@ -1,0 +1,176 @@
+"""Moving columns between the source's dtypes and a model's frame, and the side columns
+(ids, PII, text, all-missing) that no model learns: their JSON state never holds a real value."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.schema.spec import ColumnSpec, Schema
+
+_EPOCH = np.datetime64("1970-01-01T00:00:00")
+
+
+def _to_datetime(s: pd.Series, spec: ColumnSpec) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+    else:
+        out = pd.to_datetime(s, format=spec.datetime_format, errors="coerce")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+def to_model_frame(data: pd.DataFrame, schema: Schema, modelled: list[str]) -> pd.DataFrame:
+    """Numbers as float64 (datetimes as seconds since 1970), labels as Python objects."""
+    cols: dict[str, pd.Series] = {}
+    for name in modelled:
+        spec, s = schema[name], data[name]
+        if spec.kind in ("numeric", "integer"):
+            cols[name] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif spec.kind == "datetime":
+            dt = _to_datetime(s, spec)
+            secs = (dt.to_numpy(dtype="datetime64[ns]") - _EPOCH) / np.timedelta64(1, "s")
+            cols[name] = pd.Series(np.where(dt.isna(), np.nan, secs), index=s.index)
+        else:
+            obj = s.astype(object)
+            cols[name] = obj.where(s.notna(), None)
+    return pd.DataFrame(cols, index=data.index)
+
+
+def from_model_frame(body: pd.DataFrame, schema: Schema, modelled: list[str]) -> pd.DataFrame:
+    """Decode a model frame back to the source's dtypes (integers stay integers, ...)."""
+    out = {}
+    for name in modelled:
+        spec, s = schema[name], body[name]
+        if spec.kind == "integer":
+            out[name] = _restore_int(np.round(s.astype("float64")), spec.dtype)
+        elif spec.kind == "numeric":
+            dtype = spec.dtype if spec.dtype.startswith("float") else "float64"
+            out[name] = s.astype(dtype)
+        elif spec.kind == "datetime":
+            out[name] = _restore_datetime(s.astype("float64"), spec)
+        else:
+            out[name] = _restore_labels(s, spec)
+    return pd.DataFrame(out, index=body.index)
+
+
+def _restore_int(s: pd.Series, dtype: str) -> pd.Series:
+    has_na = bool(s.isna().any())
+    if dtype.lower().startswith(("int", "uint")):
+        if has_na or dtype[0] == "I" or dtype[0] == "U":
+            return s.astype(dtype if dtype[0] in "IU" else "Int64")
+        return s.astype(dtype)
+    return s.astype("float64")  # the source held whole numbers as floats (NaN present)
+
+
+def _restore_datetime(secs: pd.Series, spec: ColumnSpec) -> pd.Series:
+    whole = np.round(secs.to_numpy())
+    dt = pd.Series(pd.to_datetime(whole, unit="s", errors="coerce"), index=secs.index)
+    if spec.dtype.startswith("datetime64"):
+        return dt
+    fmt = spec.datetime_format or "%Y-%m-%d %H:%M:%S"
+    text = dt.dt.strftime(fmt)
+    return text.where(dt.notna(), None).astype(object)
+
+
+def _restore_labels(s: pd.Series, spec: ColumnSpec) -> pd.Series:
+    if spec.dtype == "bool" and not s.isna().any():
+        return s.astype(bool)
+    if spec.dtype == "bool":
+        return s.astype("boolean")
+    if spec.dtype == "category":
+        return s.astype("category")
+    if spec.dtype.startswith(("int", "Int")) and not s.isna().any():
+        return s.astype(spec.dtype if spec.dtype[0] == "i" else "Int64")
+    return s.astype(object).where(s.notna(), np.nan)
+
+
+def condition_values(conditions: dict[str, Any], schema: Schema) -> dict[str, Any]:
+    """Conditions as the model frame holds them: numbers as floats, labels as given."""
+    out = {}
+    for col, val in conditions.items():
+        kind = schema[col].kind
+        out[col] = float(val) if kind in ("numeric", "integer") else val
+    return out
+
+
+# ---- side columns ---------------------------------------------------------------------------
+_PATTERN_ID = re.compile(r"^(\D*?)(\d+)$")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def fit_side_columns(data: pd.DataFrame, schema: Schema) -> dict[str, dict[str, Any]]:
+    """JSON state for columns no model learns. Only shapes and rates, never a value."""
+    side: dict[str, dict[str, Any]] = {}
+    for spec in schema.columns:
+        s = data[spec.name]
+        null_fraction = float(s.isna().mean())
+        if null_fraction >= 1.0:
+            side[spec.name] = {"how": "null"}
+        elif spec.kind == "id":
+            side[spec.name] = {**_fit_id(s.dropna()), "null_fraction": null_fraction}
+        elif spec.kind == "pii":
+            nn = s.dropna()
+            side[spec.name] = {
+                "how": "pii",
+                "pii_type": spec.pii_type or "other",
+                "null_fraction": null_fraction,
+                "unique": bool(nn.nunique() == len(nn)) and len(nn) > 1,
+                "format": spec.datetime_format,
+            }
+        elif spec.kind == "text":
+            lengths = s.dropna().astype(str).str.len().to_numpy()
+            qs = np.quantile(lengths, np.linspace(0, 1, 21)) if len(lengths) else np.zeros(21)
+            side[spec.name] = {
+                "how": "text",
+                "null_fraction": null_fraction,
+                "length_quantiles": [float(q) for q in qs],
+            }
+    return side
+
+
+def _fit_id(s: pd.Series) -> dict[str, Any]:
+    if pd.api.types.is_integer_dtype(s) or (
+        pd.api.types.is_float_dtype(s) and bool((s == np.round(s)).all())
+    ):
+        return {"how": "id_int", "start": int(s.min()) if len(s) else 1}
+    text = s.astype(str)
+    if len(text) and text.str.match(_UUID).all():
+        return {"how": "id_uuid"}
+    parts = text.str.extract(_PATTERN_ID)
+    if len(text) and parts[0].notna().all() and parts[0].nunique() == 1:
+        widths = parts[1].str.len()
+        return {
+            "how": "id_pattern",
+            "prefix": str(parts[0].iloc[0]),
+            "width": int(widths.min()) if widths.nunique() == 1 else 0,
+        }
+    return {"how": "id_hex", "length": int(text.str.len().median()) if len(text) else 12}
+
+
+def sample_side_columns(
+    out: pd.DataFrame,
+    schema: Schema,
+    side: dict[str, dict[str, Any]],
+    n: int,
+    seed: int,
+    locale: str,
+    exclude: dict[str, set[str]],
+) -> pd.DataFrame:
+    """Add ids, fake PII, placeholder text and all-missing columns to the sampled frame."""
+    from synthgen import fake
+
+    out = out.copy()
+    for i, spec in enumerate(schema.columns):
+        state = side.get(spec.name)
+        if state is None:
+            continue
+        rng = np.random.default_rng([seed, 7919, i])
+        out[spec.name] = fake.side_column(
+            state, n, rng, locale=locale, dtype=spec.dtype, exclude=exclude.get(spec.name, set())
+        )
+    return out
