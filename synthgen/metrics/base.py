@@ -1,0 +1,62 @@
+"""What every metric declares: its group, direction and range, and how to compute it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from synthgen.schema.spec import Schema
+
+COMPARED_KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
+
+
+@dataclass
+class Context:
+    """The frames a suite compares; ``holdout`` may be empty, ``target`` may be None."""
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    synthetic: pd.DataFrame
+    schema: Schema
+    target: str | None = None
+    seed: int = 0
+
+    def compared_columns(self) -> list[str]:
+        """Columns a model learned and that both frames hold (ids, PII and text are replaced)."""
+        return [
+            c.name
+            for c in self.schema.columns
+            if c.kind in COMPARED_KINDS
+            and c.name in self.synthetic.columns
+            and c.name in self.train.columns
+        ]
+
+
+@dataclass
+class Result:
+    value: float | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    group: Literal["fidelity", "privacy", "utility", "schema"]
+    direction: Literal["higher", "lower"]
+    range: tuple[float, float]
+    summary: str
+    compute: Callable[[Context], Result]
+
+
+REGISTRY: dict[str, Metric] = {}
+
+
+def register(name: str, group: str, direction: str, range: tuple[float, float], summary: str):  # type: ignore[no-untyped-def]
+    def deco(fn: Callable[[Context], Result]) -> Callable[[Context], Result]:
+        REGISTRY[name] = Metric(name, group, direction, range, summary, fn)  # type: ignore[arg-type]
+        return fn
+
+    return deco

@@ -1,0 +1,155 @@
+"""Validation suites: metrics with thresholds (release gates), read from validators/*.yaml."""
+
+from __future__ import annotations
+
+import difflib
+import operator
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from synthgen.errors import RecipeError
+from synthgen.metrics import REGISTRY, Context
+from synthgen.schema.spec import Schema
+
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
+
+
+class Gate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    metric: str
+    op: Literal[">=", "<=", ">", "<", "=="]
+    threshold: float
+    meaning: str = ""
+
+
+class Suite(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    gates: list[Gate] = Field(min_length=1)
+
+
+def suite_dirs() -> list[Path]:
+    """Where suite names are looked up: ./validators, then the one beside the package."""
+    here = Path(__file__).resolve().parents[1] / "validators"
+    return [Path("validators"), here]
+
+
+def available_suites() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for d in reversed(suite_dirs()):
+        if d.is_dir():
+            found.update({p.stem: p for p in sorted(d.glob("*.yaml"))})
+    return found
+
+
+def load_suite(name_or_path: str, base_dir: Path | None = None) -> Suite:
+    """A suite by name (validators/NAME.yaml) or by path (relative to ``base_dir``)."""
+    where = "validate.suite"
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml"):
+        path = path if path.is_absolute() or base_dir is None else base_dir / path
+        if not path.is_file():
+            raise RecipeError(f"{where}: suite file not found: {path}")
+    else:
+        known = available_suites()
+        if name_or_path not in known:
+            near = difflib.get_close_matches(name_or_path, list(known), n=1)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            raise RecipeError(
+                f"{where}: unknown suite '{name_or_path}'; {hint}known: {', '.join(sorted(known))}"
+            )
+        path = known[name_or_path]
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        suite = Suite.model_validate(data)
+    except yaml.YAMLError as err:
+        raise RecipeError(f"{path}: not valid YAML: {err}") from None
+    except ValidationError as err:
+        from synthgen.recipe import format_validation_error
+
+        raise RecipeError(
+            f"{path}: not a valid suite:", problems=format_validation_error(err)
+        ) from None
+    unknown = [
+        f"gates.{i}.metric: unknown metric '{g.metric}'"
+        for i, g in enumerate(suite.gates)
+        if g.metric not in REGISTRY
+    ]
+    if unknown:
+        raise RecipeError(f"{path}: not a valid suite:", problems=unknown)
+    return suite
+
+
+def apply_overrides(suite: Suite, overrides: dict[str, float]) -> Suite:
+    """New thresholds from a recipe; every unknown gate name reported at once."""
+    names = [g.name for g in suite.gates]
+    problems = []
+    for key in overrides:
+        if key not in names:
+            near = difflib.get_close_matches(key, names, n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else f"; gates: {', '.join(names)}"
+            problems.append(f"validate.gates.{key}: no such gate in suite '{suite.name}'{hint}")
+    if problems:
+        raise RecipeError("the recipe's gate overrides do not fit the suite:", problems=problems)
+    gates = [
+        g.model_copy(update={"threshold": overrides.get(g.name, g.threshold)}) for g in suite.gates
+    ]
+    return suite.model_copy(update={"gates": gates})
+
+
+def run(
+    suite: Suite,
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    schema: Schema,
+    *,
+    target: str | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Compute each metric the suite needs once; judge every gate. Returns a JSON-ready dict."""
+    ctx = Context(train, holdout, synthetic, schema, target, seed)
+    metrics: dict[str, dict[str, Any]] = {}
+    values: dict[str, float | None] = {}
+    timings: dict[str, float] = {}
+    for name in dict.fromkeys(g.metric for g in suite.gates):
+        m = REGISTRY[name]
+        t0 = time.perf_counter()
+        result = m.compute(ctx)
+        timings[name] = round(time.perf_counter() - t0, 4)
+        values[name] = result.value
+        group = metrics.setdefault(m.group, {})
+        group[name] = result.value
+        for key, val in result.details.items():
+            group[f"{name}_{key}"] = val
+    gates = []
+    for g in suite.gates:
+        value = values.get(g.metric)
+        passed = value is not None and bool(_OPS[g.op](value, g.threshold))
+        entry = {
+            "name": g.name,
+            "metric": g.metric,
+            "value": value,
+            "op": g.op,
+            "threshold": g.threshold,
+            "passed": passed,
+            "meaning": g.meaning,
+            "direction": REGISTRY[g.metric].direction,
+        }
+        gates.append(entry)
+    return {
+        "suite": suite.name,
+        "metrics": metrics,
+        "gates": gates,
+        "passed": all(g["passed"] for g in gates),
+        "metric_seconds": timings,
+    }
