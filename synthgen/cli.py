@@ -1,0 +1,216 @@
+"""The command line: parse arguments, call one library function, print. Nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from synthgen import __version__
+from synthgen.errors import GateFailed, SynthgenError, UsageError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Group(click.Group):
+    """Maps our errors to a message and an exit status; a traceback only for real bugs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except SynthgenError as err:
+            if not isinstance(err, GateFailed):
+                err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+            ctx.exit(err.exit_code)
+        except Exception:  # noqa: BLE001 - a bug: show it, exit 1
+            err_console.print("[bold red]internal error[/] (a bug in synthgen; please report it):")
+            err_console.print(traceback.format_exc(), markup=False)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="synthgen")
+def cli() -> None:
+    """synthgen: turn a sensitive table into a synthetic one that is useful and safe to share."""
+
+
+@cli.command()
+@click.argument("recipe", type=click.Path(path_type=Path))
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="override the recipe's seed")
+@click.option("--out", type=click.Path(path_type=Path), help="run folder (default runs/<name>/)")
+@click.option("-q", "--quiet", is_flag=True, help="print only errors")
+def run(recipe: Path, seed: int | None, out: Path | None, quiet: bool) -> None:
+    """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails."""
+    from synthgen.pipeline import run as run_recipe
+    from synthgen.recipe import load_recipe
+
+    rec = load_recipe(recipe)
+    say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
+    result = run_recipe(rec, seed=seed, out=out, say=say)
+    if not quiet:
+        _print_gates(result.report)
+        err_console.print(
+            f"run folder: {result.run_dir}  (report: {result.run_dir / 'report.html'})"
+        )
+        for p in result.outputs:
+            err_console.print(f"wrote {p}")
+    if not result.passed:
+        failed = [g["name"] for g in result.report["gates"] if not g["passed"]]
+        err_console.print(f"[bold red]gate(s) failed:[/] {', '.join(failed)}; outputs not written")
+        raise GateFailed("validation gates failed")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--json",
+    "json_out",
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="write the schema as JSON to this file ('-' for stdout)",
+)
+@click.option("--na-values", multiple=True, help="extra string read as missing (repeatable)")
+@click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
+@click.option("--sep", default=",", show_default=True)
+@click.option("--encoding", default="utf-8", show_default=True)
+def inspect(
+    path: Path,
+    json_out: Path | None,
+    na_values: tuple[str, ...],
+    strip_whitespace: bool,
+    sep: str,
+    encoding: str,
+) -> None:
+    """Detect and show the schema of a CSV or Parquet file: kinds, PII, and why."""
+    from synthgen.io import read_table, write_text
+    from synthgen.schema import detect
+
+    df = read_table(
+        path,
+        na_values=list(na_values),
+        strip_whitespace=strip_whitespace,
+        sep=sep,
+        encoding=encoding,
+    )
+    schema = detect(df)
+    if json_out is not None and str(json_out) == "-":
+        click.echo(schema.to_json())
+        return
+    table = Table(title=f"{path.name}: {len(df):,} rows x {df.shape[1]} columns")
+    for col in ("column", "kind", "pii", "missing", "distinct", "why"):
+        table.add_column(col, overflow="fold")
+    for c in schema.columns:
+        style = "bold magenta" if c.kind == "pii" else None
+        table.add_row(
+            c.name,
+            c.kind,
+            c.pii_type or "",
+            f"{c.null_fraction:.1%}",
+            f"{c.cardinality:,}",
+            c.reason,
+            style=style,
+        )
+    Console(highlight=False).print(table)
+    if json_out is not None:
+        write_text(json_out, schema.to_json())
+        err_console.print(f"wrote {json_out}")
+
+
+@cli.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("-n", "--rows", "n", type=click.IntRange(min=1), required=True, help="rows to sample")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help=".csv or .parquet file")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option(
+    "--where",
+    "conditions",
+    multiple=True,
+    metavar="COL=VALUE",
+    help="fix a column's value (repeatable)",
+)
+def sample(model_dir: Path, n: int, out: Path, seed: int, conditions: tuple[str, ...]) -> None:
+    """Sample N rows from a saved model folder (a run's model/)."""
+    from synthgen.generators import Generator
+    from synthgen.io import write_table
+    from synthgen.io.sources import infer_format
+
+    fmt = infer_format(out, None, "output")
+    gen = Generator.load(model_dir)
+    run_settings = _run_settings(model_dir)
+    df = gen.sample(
+        n,
+        seed=seed,
+        conditions=_parse_where(conditions) or None,
+        progress=True,
+        locale=run_settings.get("pii", {}).get("locale", "en_US"),
+    )
+    write_table(df, out, fmt)
+    err_console.print(f"wrote {len(df):,} rows to {out}")
+
+
+@cli.command(name="list")
+def list_() -> None:
+    """Show the registered generators and validation suites."""
+    from synthgen.generators import registry
+    from synthgen.validate import available_suites, load_suite
+
+    out = Console(highlight=False)
+    t = Table(title="generators")
+    for col in ("name", "what", "needs"):
+        t.add_column(col)
+    for name, e in sorted(registry.entries().items()):
+        needs = (
+            ""
+            if e.extra is None
+            else (f"synthgen[{e.extra}]" + ("" if registry.is_installed(e) else " (not installed)"))
+        )
+        t.add_row(name, e.summary, needs)
+    out.print(t)
+    s = Table(title="validation suites")
+    for col in ("name", "gates", "file"):
+        s.add_column(col)
+    for name, path in sorted(available_suites().items()):
+        suite = load_suite(str(path))
+        s.add_row(name, ", ".join(g.name for g in suite.gates), str(path))
+    out.print(s)
+
+
+def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items:
+        col, sep, val = item.partition("=")
+        if not sep or not col:
+            raise UsageError(f"--where takes COL=VALUE, got '{item}'")
+        out[col.strip()] = val
+    return out
+
+
+def _run_settings(model_dir: Path) -> dict[str, Any]:
+    p = model_dir / "run.json"
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+
+
+def _print_gates(report: dict[str, Any]) -> None:
+    t = Table(title=f"gates ({'passed' if report['passed'] else 'FAILED'})")
+    for col in ("gate", "value", "rule", "result"):
+        t.add_column(col)
+    for g in report["gates"]:
+        value = "n/a" if g["value"] is None else f"{g['value']:.4g}"
+        mark = "[green]pass[/]" if g["passed"] else "[bold red]FAIL[/]"
+        t.add_row(g["name"], value, f"{g['op']} {g['threshold']:g}", mark)
+    err_console.print(t)
+
+
+def main() -> None:
+    cli(prog_name="synthgen")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

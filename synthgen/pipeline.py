@@ -1,0 +1,291 @@
+"""One run: recipe -> source -> schema -> fit -> sample -> PII -> validate -> write.
+
+Each stage is one call; ``run`` times them and returns a RunResult. Nothing lands in the run
+folder until everything in it is ready (temp folder + rename); the recipe's ``outputs`` are
+written only when every gate passes.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen import __version__, validate
+from synthgen.errors import DataError, RecipeError
+from synthgen.generators import create
+from synthgen.io import atomic_dir, read_table, write_table
+from synthgen.io.sources import infer_format
+from synthgen.recipe import Recipe
+from synthgen.schema import Schema, apply_overrides, detect
+
+MIN_TRAIN_ROWS = 2
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    synthetic: pd.DataFrame
+    report: dict[str, Any]
+    passed: bool
+    outputs: list[Path] = field(default_factory=list)
+
+
+class _Clock:
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.timings: dict[str, float] = {}
+        self.say = say
+
+    @contextmanager
+    def stage(self, name: str, message: str) -> Iterator[None]:
+        self.say(message)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = round(time.perf_counter() - t0, 4)
+
+
+def check_writable(paths: list[Path]) -> None:
+    """Fail before any work when a place we must write to cannot be written."""
+    for p in paths:
+        probe = p.resolve()
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if (probe.exists() and not probe.is_dir() and probe != p.resolve()) or not os.access(
+            probe if probe.is_dir() else probe.parent, os.W_OK
+        ):
+            raise DataError(
+                f"cannot write to {p}: {probe} is not a writable folder",
+                hint="choose an output path in a folder you can write to",
+            )
+
+
+def read_source(recipe: Recipe) -> tuple[pd.DataFrame, Path]:
+    src = recipe.source
+    path = recipe.resolve(src.path)
+    df = read_table(
+        path,
+        format=src.format,
+        na_values=src.na_values,
+        strip_whitespace=src.strip_whitespace,
+        sep=src.sep,
+        encoding=src.encoding,
+    )
+    return df, path
+
+
+def check_recipe_against_data(recipe: Recipe, df: pd.DataFrame, path: Path) -> None:
+    """Everything the recipe says about columns must fit the data: all problems at once."""
+    cols = [str(c) for c in df.columns]
+    problems = []
+
+    def nope(where: str, name: str) -> str:
+        near = difflib.get_close_matches(name, cols, n=1)
+        hint = f"did you mean '{near[0]}'?" if near else f"columns: {', '.join(cols[:20])}"
+        return f"{where}: no column '{name}' in {path.name}; {hint}"
+
+    problems += [nope(f"schema.{c}", c) for c in recipe.schema_ if c not in cols]
+    target = recipe.validate_.target
+    if target is not None and target not in cols:
+        problems.append(nope("validate.target", target))
+    if problems:
+        raise RecipeError("the recipe does not fit the data:", problems=problems)
+
+
+def build_schema(recipe: Recipe, df: pd.DataFrame) -> tuple[Schema, list[str]]:
+    schema = apply_overrides(detect(df, seed=recipe.seed), recipe.schema_overrides(), df)
+    warnings = []
+    for c in schema.columns:
+        if c.null_fraction >= 1.0:
+            warnings.append(
+                f"column '{c.name}' is entirely missing; it stays missing in the output"
+            )
+        elif c.cardinality == 1 and c.kind not in ("pii", "id"):
+            warnings.append(f"column '{c.name}' is constant; it stays constant in the output")
+        elif "mixed" in c.reason:
+            warnings.append(f"column '{c.name}': {c.reason}")
+        if c.kind == "text":
+            warnings.append(
+                f"column '{c.name}' is free text: filled with placeholder text, not learned "
+                "(text synthesis is not in this version)"
+            )
+    return schema, warnings
+
+
+def split_holdout(
+    df: pd.DataFrame, fraction: float, seed: int, path: Path
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n_hold = int(round(len(df) * fraction))
+    if len(df) - n_hold < MIN_TRAIN_ROWS:
+        raise DataError(
+            f"source {path} has {len(df)} row(s): too few to learn from after keeping "
+            f"{n_hold} aside for validation",
+            hint=f"give at least {MIN_TRAIN_ROWS + (1 if fraction else 0)} rows (far more for a useful model), or set holdout: 0",
+        )
+    order = np.random.default_rng([seed, 1]).permutation(len(df))
+    hold, train = order[:n_hold], order[n_hold:]
+    return df.iloc[np.sort(train)].reset_index(drop=True), df.iloc[np.sort(hold)].reset_index(
+        drop=True
+    )
+
+
+def sample_rows(recipe: Recipe, n_source: int) -> int:
+    s = recipe.sample
+    return int(s.rows) if s.rows is not None else max(1, int(round((s.ratio or 1.0) * n_source)))
+
+
+def pii_exclusions(df: pd.DataFrame, schema: Schema) -> dict[str, set[str]]:
+    """Real PII values, kept in memory only, that no fake may take."""
+    return {c.name: set(df[c.name].dropna().astype(str)) for c in schema.of_kind("pii")}
+
+
+def apply_pii_strategies(syn: pd.DataFrame, schema: Schema, recipe: Recipe) -> pd.DataFrame:
+    out = syn.copy()
+    for c in schema.of_kind("pii"):
+        how = recipe.pii.strategies.get(c.pii_type or "other", recipe.pii.default)  # type: ignore[call-overload]
+        if how == "null":
+            out[c.name] = pd.Series([None] * len(out), dtype=object)
+        elif how == "drop":
+            out = out.drop(columns=[c.name])
+    return out
+
+
+def run(
+    recipe: Recipe,
+    *,
+    seed: int | None = None,
+    out: Path | None = None,
+    say: Callable[[str], None] = lambda _m: None,
+) -> RunResult:
+    """Run a recipe end to end and write its run folder; see the module docstring."""
+    seed = recipe.seed if seed is None else seed
+    run_dir = Path(out) if out is not None else Path("runs") / recipe.name
+    suite = validate.apply_overrides(
+        validate.load_suite(recipe.validate_.suite, recipe.base_dir), recipe.validate_.gates
+    )
+    check_writable([run_dir] + [recipe.resolve(o.path) for o in recipe.outputs])
+    for o in recipe.outputs:
+        infer_format(recipe.resolve(o.path), o.format, "output")
+    clock = _Clock(say)
+    with clock.stage("read", "reading source"):
+        df, path = read_source(recipe)
+        check_recipe_against_data(recipe, df, path)
+    with clock.stage("schema", "detecting schema"):
+        schema, warnings = build_schema(recipe, df)
+        train, holdout = split_holdout(df, recipe.holdout, seed, path)
+    gen = create(recipe.generator.name, **recipe.generator.params)
+    with clock.stage("fit", f"fitting {recipe.generator.name} on {len(train):,} rows"):
+        gen.fit(train, schema, seed=seed)
+    n = sample_rows(recipe, len(df))
+    with clock.stage("sample", f"sampling {n:,} rows"):
+        syn = gen.sample(
+            n,
+            seed=seed,
+            progress=True,
+            locale=recipe.pii.locale,
+            exclude=pii_exclusions(df, schema),
+        )
+        syn = apply_pii_strategies(syn, schema, recipe)
+    with clock.stage("validate", f"validating with suite '{suite.name}'"):
+        verdict = validate.run(
+            suite, train, holdout, syn, schema, target=recipe.validate_.target, seed=seed
+        )
+    report = _report(
+        recipe,
+        seed,
+        schema,
+        verdict,
+        warnings,
+        clock.timings,
+        rows={
+            "source": len(df),
+            "train": len(train),
+            "holdout": len(holdout),
+            "synthetic": len(syn),
+        },
+    )
+    with clock.stage("write", f"writing {run_dir}"):
+        outputs = _write_outputs(recipe, syn, report) if verdict["passed"] else []
+        _write_run_dir(run_dir, recipe, gen, syn, report, train, schema, path)
+    return RunResult(run_dir, syn, report, verdict["passed"], outputs)
+
+
+def _report(
+    recipe: Recipe,
+    seed: int,
+    schema: Schema,
+    verdict: dict[str, Any],
+    warnings: list[str],
+    timings: dict[str, float],
+    rows: dict[str, int],
+) -> dict[str, Any]:
+    return {
+        "synthgen_version": __version__,
+        "recipe": recipe.name,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "passed": verdict["passed"],
+        "gates": verdict["gates"],
+        "suite": verdict["suite"],
+        "rows": rows,
+        "timings": timings,
+        "metrics": verdict["metrics"],
+        "generator": {"name": recipe.generator.name, "params": recipe.generator.params},
+        "schema": [c.model_dump() for c in schema.columns],
+        "warnings": warnings,
+        "outputs": [{"path": o.path, "format": o.format, "written": False} for o in recipe.outputs],
+    }
+
+
+def _write_run_dir(
+    run_dir: Path,
+    recipe: Recipe,
+    gen: Any,
+    syn: pd.DataFrame,
+    report: dict[str, Any],
+    train: pd.DataFrame,
+    schema: Schema,
+    source: Path,
+) -> None:
+    from synthgen.report import render_html
+
+    fmt = "parquet" if source.suffix.lower() in (".parquet", ".pq") else "csv"
+    with atomic_dir(run_dir) as tmp:
+        write_table(syn, tmp / f"synthetic.{fmt}", fmt)
+        gen.save(tmp / "model")
+        settings = {
+            "pii": recipe.pii.model_dump(mode="json"),
+            "recipe": recipe.name,
+            "seed": report["seed"],
+        }
+        (tmp / "model" / "run.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+        (tmp / "report.json").write_text(
+            json.dumps(report, indent=2, default=_json_default), encoding="utf-8"
+        )
+        html = render_html(report, real=train, synthetic=syn, schema=schema)
+        (tmp / "report.html").write_text(html, encoding="utf-8")
+
+
+def _write_outputs(recipe: Recipe, syn: pd.DataFrame, report: dict[str, Any]) -> list[Path]:
+    written = []
+    for o, entry in zip(recipe.outputs, report["outputs"], strict=True):
+        written.append(write_table(syn, recipe.resolve(o.path), o.format))
+        entry["written"] = True
+    return written
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, Path):
+        return str(v)
+    raise TypeError(f"not JSON serialisable: {type(v).__name__}")

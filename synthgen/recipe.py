@@ -1,0 +1,217 @@
+"""Recipe format v1: a YAML file saying what to generate, validated all at once.
+
+Paths inside a recipe (source, outputs, a suite file) are relative to the recipe file's folder,
+so a recipe runs the same from any working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from synthgen.errors import RecipeError
+from synthgen.schema.spec import Kind, PiiType
+
+RECIPE_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Source(_Strict):
+    path: str = Field(..., description="CSV or Parquet file, relative to the recipe's folder")
+    format: Literal["csv", "parquet"] | None = Field(None, description="default: from the suffix")
+    na_values: list[str] = Field(default_factory=list, description="extra strings read as missing")
+    strip_whitespace: bool = Field(False, description="strip spaces around text values")
+    sep: str = Field(",", min_length=1, max_length=1)
+    encoding: str = "utf-8"
+
+
+class ColumnOverride(_Strict):
+    kind: Kind | None = None
+    pii_type: PiiType | None = None
+    datetime_format: str | None = None
+
+
+class GeneratorSpec(_Strict):
+    name: str = "copula"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class SampleSpec(_Strict):
+    rows: int | None = Field(None, gt=0, description="number of synthetic rows")
+    ratio: float | None = Field(None, gt=0, description="rows as a multiple of the source's rows")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SampleSpec:
+        if self.rows is not None and self.ratio is not None:
+            raise ValueError("give either rows or ratio, not both")
+        return self
+
+
+PiiStrategy = Literal["fake", "null", "drop"]
+
+
+class PiiSpec(_Strict):
+    locale: str = Field("en_US", description="Faker locale for replacement values")
+    default: PiiStrategy = "fake"
+    strategies: dict[PiiType, PiiStrategy] = Field(
+        default_factory=dict, description="per PII subtype: fake (default), null or drop"
+    )
+
+
+class ValidateSpec(_Strict):
+    suite: str = Field("default", description="a suite name from validators/ or a YAML path")
+    gates: dict[str, float] = Field(default_factory=dict, description="gate -> new threshold")
+    target: str | None = Field(None, description="target column for utility metrics")
+
+
+class Output(_Strict):
+    path: str
+    format: Literal["csv", "parquet"] | None = None
+
+
+class Recipe(_Strict):
+    version: Literal[1] = RECIPE_VERSION
+    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+    source: Source
+    holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share kept aside for validation")
+    schema_: dict[str, ColumnOverride] = Field(default_factory=dict, alias="schema")
+    generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
+    sample: SampleSpec = Field(default_factory=SampleSpec)
+    pii: PiiSpec = Field(default_factory=PiiSpec)
+    validate_: ValidateSpec = Field(default_factory=ValidateSpec, alias="validate")
+    outputs: list[Output] = Field(default_factory=list)
+
+    # set by load_recipe: where relative paths start
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    def schema_overrides(self) -> dict[str, dict[str, Any]]:
+        return {k: v.model_dump(exclude_none=True) for k, v in self.schema_.items()}
+
+
+def _format_loc(loc: tuple[Any, ...], prefix: str = "") -> str:
+    parts = [str(p) for p in loc if p not in ("function-after", "function-before")]
+    text = ".".join(parts)
+    return f"{prefix}.{text}" if prefix and text else (prefix or text or "(top level)")
+
+
+def format_validation_error(err: ValidationError, prefix: str = "") -> list[str]:
+    """Every pydantic problem as 'dotted.path: message', with suggestions for misspelt keys."""
+    out = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden" and loc:
+            msg = "unknown key"
+            near = _suggest_key(loc) if not prefix else None
+            if near:
+                msg += f"; did you mean '{near}'?"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        out.append(f"{_format_loc(loc, prefix)}: {msg}")
+    return out
+
+
+def _model_keys(model: type[BaseModel]) -> list[str]:
+    return [f.alias or n for n, f in model.model_fields.items() if n != "base_dir"]
+
+
+def _suggest_key(loc: tuple[Any, ...]) -> str | None:
+    models: dict[str, type[BaseModel]] = {
+        "": Recipe,
+        "source": Source,
+        "generator": GeneratorSpec,
+        "sample": SampleSpec,
+        "pii": PiiSpec,
+        "validate": ValidateSpec,
+    }
+    parent = str(loc[0]) if len(loc) > 1 else ""
+    if parent == "schema" and len(loc) == 3:
+        model: type[BaseModel] | None = ColumnOverride
+    elif parent == "outputs" and len(loc) == 3:
+        model = Output
+    else:
+        model = models.get(parent) if len(loc) <= 2 else None
+    if model is None:
+        return None
+    near = difflib.get_close_matches(str(loc[-1]), _model_keys(model), n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
+def parse_recipe(data: Any, *, where: str = "recipe", base_dir: Path | None = None) -> Recipe:
+    """Validate a recipe mapping, the generator's params included; raise one RecipeError."""
+    if not isinstance(data, dict):
+        raise RecipeError(
+            f"{where}: a recipe is a YAML mapping (key: value), got {type(data).__name__}"
+        )
+    problems: list[str] = []
+    recipe: Recipe | None = None
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as err:
+        problems.extend(format_validation_error(err))
+    gen = data.get("generator") if isinstance(data.get("generator"), dict) else {}
+    problems.extend(_check_generator(gen or {}))
+    if problems:
+        raise RecipeError(f"{where} has {len(problems)} problem(s):", problems=problems)
+    assert recipe is not None
+    if base_dir is not None:
+        recipe.base_dir = base_dir
+    return recipe
+
+
+def _check_generator(gen: dict[str, Any]) -> list[str]:
+    from synthgen.generators import registry
+
+    name = gen.get("name", "copula")
+    if not isinstance(name, str):
+        return []  # pydantic already reported it
+    try:
+        cls = registry.get_class(name)
+    except RecipeError as err:
+        return [f"generator.name: {err.message}"]
+    except Exception as err:  # a missing extra is fine at load time; reported at fit
+        del err
+        return []
+    params = gen.get("params") or {}
+    if not isinstance(params, dict):
+        return []
+    try:
+        cls.Params.model_validate(params)
+    except ValidationError as err:
+        return format_validation_error(err, prefix="generator.params")
+    return []
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe file; relative paths inside it resolve against its folder."""
+    p = Path(path)
+    if not p.is_file():
+        raise RecipeError(
+            f"recipe file not found: {p}", hint="check the path; `synthgen list` shows the recipes"
+        )
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise RecipeError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise RecipeError(f"{p}: not valid YAML{where}: {problem}") from None
+    return parse_recipe(data, where=str(p), base_dir=p.resolve().parent)
