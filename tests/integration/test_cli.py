@@ -1,0 +1,204 @@
+"""The command line, end to end, with click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from synthgen.cli import cli
+from tests.conftest import ROOT, write_recipe
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def small_recipe(
+    tmp: Path, df: pd.DataFrame | None = None, extra: str = "", csv: bytes | None = None
+) -> Path:
+    data = tmp / "data.csv"
+    if csv is not None:
+        data.write_bytes(csv)
+    else:
+        (df if df is not None else _frame()).to_csv(data, index=False)
+    body = f"name: small\nseed: 3\nsource: {{path: data.csv}}\n{extra}"
+    return write_recipe(tmp, body)
+
+
+def _frame(n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        {
+            "age": rng.integers(20, 70, n),
+            "score": rng.normal(50, 10, n).round(3),
+            "group": rng.choice(["a", "b", "c"], n),
+        }
+    )
+
+
+def test_run_writes_the_run_folder_and_outputs(tmp_path: Path):
+    recipe = small_recipe(tmp_path, extra="outputs:\n  - path: out/syn.parquet\n")
+    res = invoke("run", recipe, "--out", tmp_path / "run")
+    assert res.exit_code == 0, res.output
+    run = tmp_path / "run"
+    assert {p.name for p in run.iterdir()} == {
+        "synthetic.csv",
+        "model",
+        "report.json",
+        "report.html",
+    }
+    assert {p.name for p in (run / "model").iterdir()} == {
+        "config.json",
+        "schema.json",
+        "encoder.json",
+        "weights.safetensors",
+        "run.json",
+    }
+    report = json.loads((run / "report.json").read_text())
+    assert report["passed"] is True and report["seed"] == 3
+    assert report["rows"] == {"source": 300, "train": 240, "holdout": 60, "synthetic": 300}
+    assert {g["name"] for g in report["gates"]} == {"column_shapes", "exact_copies"}
+    assert set(report["timings"]) >= {"read", "schema", "fit", "sample", "validate"}
+    assert report["outputs"][0]["written"] is True
+    assert pd.read_parquet(tmp_path / "out" / "syn.parquet").shape == (300, 3)
+    assert "<!DOCTYPE html>" in (run / "report.html").read_text()
+
+
+def test_same_recipe_and_seed_give_byte_identical_output(tmp_path: Path):
+    recipe = small_recipe(tmp_path)
+    for name in ("a", "b"):
+        assert invoke("run", recipe, "--out", tmp_path / name).exit_code == 0
+    assert invoke("run", recipe, "--seed", "4", "--out", tmp_path / "c").exit_code == 0
+    a, b, c = ((tmp_path / n / "synthetic.csv").read_bytes() for n in "abc")
+    assert a == b and a != c
+
+
+def test_failed_gate_exits_3_writes_report_but_no_outputs(tmp_path: Path):
+    recipe = small_recipe(
+        tmp_path,
+        extra=("validate: {gates: {column_shapes: 1.01}}\noutputs:\n  - path: out/syn.csv\n"),
+    )
+    res = invoke("run", recipe, "--out", tmp_path / "run")
+    assert res.exit_code == 3
+    assert "column_shapes" in res.output and "outputs not written" in res.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["passed"] is False
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("case", "csv", "extra", "needle"),
+    [
+        ("missing file", None, "", "source file not found"),
+        ("empty file", b"", "", "is empty"),
+        ("header only", b"a,b\n", "", "header but no rows"),
+        ("unparseable", b"a,b\n1,2\n1,2,3,4\n", "", "cannot be parsed as CSV"),
+        ("non-utf8", "a,b\nRenée,1\nZoë,2\n".encode("latin-1"), "", "source.encoding"),
+        ("single row", b"a,b\n1,2\n", "", "too few to learn from"),
+        (
+            "unknown column",
+            None,
+            "schema: {agee: {kind: integer}}\n",
+            "schema.agee: no column 'agee'",
+        ),
+        ("misspelt key", None, "holdot: 0.1\n", "holdot: unknown key; did you mean 'holdout'?"),
+        ("unknown target", None, "validate: {target: grop}\n", "did you mean 'group'?"),
+        ("unwritable output", None, "outputs:\n  - path: blocker/x.csv\n", "cannot write to"),
+    ],
+)
+def test_bad_input_is_exit_2_with_a_clear_message_and_nothing_written(
+    tmp_path: Path, case: str, csv: bytes | None, extra: str, needle: str
+):
+    recipe = small_recipe(tmp_path, extra=extra, csv=csv)
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    if case == "missing file":
+        (tmp_path / "data.csv").unlink()
+    res = invoke("run", recipe, "--out", tmp_path / "run")
+    assert res.exit_code == 2, res.output
+    assert needle in res.output
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "run").exists()
+    assert not [p for p in tmp_path.rglob(".*tmp")]
+
+
+def test_unusual_columns_run_with_a_warning(tmp_path: Path):
+    df = _frame(200)
+    df["empty"] = np.nan
+    df["constant"] = "x"
+    df["mixed"] = [str(v) if i % 40 else "unknown" for i, v in enumerate(df["age"])]
+    res = invoke("run", small_recipe(tmp_path, df), "--out", tmp_path / "run")
+    assert res.exit_code == 0, res.output
+    syn = pd.read_csv(tmp_path / "run" / "synthetic.csv")
+    assert syn["empty"].isna().all() and (syn["constant"] == "x").all()
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    text = " ".join(report["warnings"])
+    assert "'empty' is entirely missing" in text and "'constant' is constant" in text
+    assert "'mixed'" in text
+
+
+def test_inspect_prints_a_table_and_writes_json(tmp_path: Path):
+    df = pd.DataFrame(
+        {
+            "x": [f"person{i}@mail.example.com" for i in range(60)],
+            "city-mpg": np.arange(60) % 30 + 10,
+        }
+    )
+    df.to_csv(tmp_path / "d.csv", index=False)
+    res = invoke("inspect", tmp_path / "d.csv", "--json", tmp_path / "s.json")
+    assert res.exit_code == 0, res.output
+    assert "email" in res.output
+    schema = json.loads((tmp_path / "s.json").read_text())
+    kinds = {c["name"]: (c["kind"], c["pii_type"]) for c in schema["columns"]}
+    assert kinds["x"] == ("pii", "email")
+    assert kinds["city-mpg"][0] == "integer"
+    out = invoke("inspect", tmp_path / "d.csv", "--json", "-")
+    assert json.loads(out.stdout)["schema_version"] == 1
+
+
+def test_inspect_missing_file_is_exit_2(tmp_path: Path):
+    res = invoke("inspect", tmp_path / "nope.csv")
+    assert res.exit_code == 2 and "source file not found" in res.output
+
+
+def test_sample_from_a_saved_model(tmp_path: Path):
+    recipe = small_recipe(tmp_path)
+    assert invoke("run", recipe, "--out", tmp_path / "run").exit_code == 0
+    model = tmp_path / "run" / "model"
+    res = invoke("sample", model, "-n", "1000", "--out", tmp_path / "x.parquet", "--seed", "7")
+    assert res.exit_code == 0, res.output
+    a = pd.read_parquet(tmp_path / "x.parquet")
+    assert a.shape == (1000, 3) and a["age"].dtype == np.int64
+    invoke("sample", model, "-n", "1000", "--out", tmp_path / "y.parquet", "--seed", "7")
+    pd.testing.assert_frame_equal(a, pd.read_parquet(tmp_path / "y.parquet"))
+    res = invoke("sample", model, "-n", "50", "--out", tmp_path / "b.csv", "--where", "group=b")
+    assert res.exit_code == 0 and set(pd.read_csv(tmp_path / "b.csv")["group"]) == {"b"}
+
+
+def test_sample_from_a_folder_that_is_no_model(tmp_path: Path):
+    res = invoke("sample", tmp_path, "-n", "5", "--out", tmp_path / "x.csv")
+    assert res.exit_code == 2 and "not a synthgen model folder" in res.output
+
+
+def test_list_shows_generators_and_suites():
+    res = invoke("list")
+    assert res.exit_code == 0
+    for name in ("copula", "sdv.ctgan", "sdv.tvae", "sdv.gaussian_copula", "default"):
+        assert name in res.output
+
+
+def test_demo_recipe_runs_and_scores_well(tmp_path: Path):
+    from synthgen.pipeline import run
+    from synthgen.recipe import Output, load_recipe
+
+    recipe = load_recipe(ROOT / "recipes" / "adult.yaml")
+    recipe.outputs = [Output(path=str(tmp_path / "out.csv"))]  # keep the repo clean
+    result = run(recipe, out=tmp_path / "run")
+    assert result.passed and (tmp_path / "out.csv").is_file()
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["metrics"]["fidelity"]["column_shapes"] > 0.9
+    assert report["rows"]["synthetic"] == 32561

@@ -1,0 +1,78 @@
+"""Every kind of bad source gets a DataError naming the file and what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from synthgen.errors import DataError
+from synthgen.io import read_table, write_table
+
+
+def write(tmp: Path, name: str, data: bytes) -> Path:
+    p = tmp / name
+    p.write_bytes(data)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message", "hint"),
+    [
+        ("empty.csv", b"", "is empty (0 bytes)", "export"),
+        ("header.csv", b"a,b,c\n", "has a header but no rows", "rows"),
+        ("ragged.csv", b"a,b\n1,2\n3,4,5,6\n", "cannot be parsed as CSV", "separator"),
+        (
+            "latin.csv",
+            "name,city\nRenée,Zürich\n".encode("latin-1"),
+            "not valid utf-8 text",
+            "encoding",
+        ),
+        ("blank.csv", b"\n\n", "has no header and no rows", "header"),
+        ("table.xlsx", b"a,b\n1,2\n", "cannot tell the format", ".csv or .parquet"),
+        ("bad.parquet", b"not parquet at all", "cannot be read as Parquet", "format"),
+    ],
+)
+def test_bad_sources(tmp_path: Path, name: str, data: bytes, message: str, hint: str):
+    p = write(tmp_path, name, data)
+    with pytest.raises(DataError) as info:
+        read_table(p)
+    text = str(info.value)
+    assert str(p) in text and message in text and hint in text
+    assert info.value.exit_code == 2
+
+
+def test_missing_file_and_folder(tmp_path: Path):
+    with pytest.raises(DataError, match="source file not found"):
+        read_table(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match="is a folder"):
+        read_table(tmp_path)
+
+
+def test_latin1_reads_when_the_encoding_is_given(tmp_path: Path):
+    p = write(tmp_path, "latin.csv", "name,city\nRenée,Zürich\n".encode("latin-1"))
+    assert read_table(p, encoding="latin-1").loc[0, "city"] == "Zürich"
+
+
+def test_strip_whitespace_and_na_values(tmp_path: Path):
+    p = write(tmp_path, "s.csv", b"a, b\n1, x \n2, ?\n")
+    df = read_table(p, strip_whitespace=True, na_values=["?"])
+    assert list(df.columns) == ["a", "b"]
+    assert df["b"].tolist()[0] == "x" and pd.isna(df["b"].tolist()[1])
+
+
+def test_round_trip_and_atomic_write(tmp_path: Path):
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", None]})
+    for suffix in ("csv", "parquet"):
+        out = write_table(df, tmp_path / f"o.{suffix}")
+        back = read_table(out)
+        assert back.shape == df.shape
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left behind
+
+
+def test_unwritable_output_leaves_nothing(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(DataError, match="cannot write"):
+        write_table(pd.DataFrame({"a": [1]}), blocker / "sub" / "o.csv")

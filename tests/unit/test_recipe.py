@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synthgen.errors import RecipeError
+from synthgen.recipe import load_recipe, parse_recipe
+
+BASE = {"name": "t", "source": {"path": "x.csv"}}
+
+
+def test_minimal_recipe_gets_defaults():
+    r = parse_recipe(BASE)
+    assert r.generator.name == "copula"
+    assert r.holdout == 0.2
+    assert r.validate_.suite == "default"
+    assert r.sample.rows is None and r.sample.ratio is None
+
+
+def test_every_problem_reported_at_once_with_its_path():
+    bad = {
+        "name": "t",
+        "source": {"path": "x.csv", "fromat": "csv"},
+        "holdout": 1.5,
+        "generator": {"name": "sdv.ctgan", "params": {"epochs": 0, "batch_sise": 10}},
+        "sample": {"rows": 10, "ratio": 2},
+        "valdate": {},
+    }
+    with pytest.raises(RecipeError) as info:
+        parse_recipe(bad)
+    problems = info.value.problems
+    text = "\n".join(problems)
+    assert "source.fromat: unknown key; did you mean 'format'?" in text
+    assert any(p.startswith("holdout:") for p in problems)
+    assert any(p.startswith("generator.params.epochs:") and "greater than 0" in p for p in problems)
+    assert any(p.startswith("generator.params.batch_sise: unknown key") for p in problems)
+    assert any(p.startswith("sample:") and "either rows or ratio" in p for p in problems)
+    assert "valdate: unknown key; did you mean 'validate'?" in text
+    assert len(problems) == 6
+
+
+def test_unknown_generator_suggests_a_name():
+    with pytest.raises(RecipeError) as info:
+        parse_recipe({**BASE, "generator": {"name": "copul"}})
+    assert "generator.name: unknown generator 'copul'; did you mean 'copula'?" in str(info.value)
+
+
+def test_paths_resolve_against_the_recipe_folder(tmp_path: Path):
+    (tmp_path / "sub").mkdir()
+    p = tmp_path / "sub" / "r.yaml"
+    p.write_text("name: t\nsource: {path: ../data.csv}\n", encoding="utf-8")
+    r = load_recipe(p)
+    assert r.resolve(r.source.path).resolve() == (tmp_path / "data.csv").resolve()
+
+
+def test_not_yaml_names_the_line(tmp_path: Path):
+    p = tmp_path / "r.yaml"
+    p.write_text("name: t\nsource: [unclosed\n", encoding="utf-8")
+    with pytest.raises(RecipeError, match=r"not valid YAML at line \d+"):
+        load_recipe(p)
+
+
+def test_missing_recipe_file(tmp_path: Path):
+    with pytest.raises(RecipeError, match="recipe file not found"):
+        load_recipe(tmp_path / "nope.yaml")
+
+
+def test_recipe_must_be_a_mapping():
+    with pytest.raises(RecipeError, match="a recipe is a YAML mapping"):
+        parse_recipe(["name", "t"])
+
+
+def test_pii_strategy_values_are_checked():
+    with pytest.raises(RecipeError) as info:
+        parse_recipe({**BASE, "pii": {"strategies": {"email": "keep"}}})
+    assert "pii.strategies.email" in str(info.value)
