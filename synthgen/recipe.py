@@ -7,6 +7,7 @@ so a recipe runs the same from any working directory.
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -96,7 +97,7 @@ class Recipe(_Strict):
 
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
-        return p if p.is_absolute() else (self.base_dir / p)
+        return p if p.is_absolute() else Path(os.path.normpath(self.base_dir / p))
 
     def schema_overrides(self) -> dict[str, dict[str, Any]]:
         return {k: v.model_dump(exclude_none=True) for k, v in self.schema_.items()}
