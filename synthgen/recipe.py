@@ -78,7 +78,7 @@ class Output(_Strict):
 
 
 class Recipe(_Strict):
-    version: Literal[1] = RECIPE_VERSION
+    version: Literal[1] = 1
     name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     seed: int = Field(0, ge=0, le=2**32 - 1)
     source: Source

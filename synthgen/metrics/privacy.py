@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -39,7 +41,7 @@ def exact_copy_rate(ctx: Context) -> Result:
     syn = row_hashes(ctx.synthetic, ctx, cols)
     train = row_hashes(ctx.train, ctx, cols)
     copies = np.isin(syn, train)
-    details = {"columns": len(cols), "copies": int(copies.sum())}
+    details: dict[str, Any] = {"columns": len(cols), "copies": int(copies.sum())}
     if len(ctx.holdout):
         details["holdout_copy_rate"] = float(
             np.isin(syn, row_hashes(ctx.holdout, ctx, cols)).mean()
