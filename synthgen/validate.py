@@ -35,6 +35,10 @@ class Suite(BaseModel):
     name: str
     description: str = ""
     gates: list[Gate] = Field(min_length=1)
+    metrics: list[str] = Field(default_factory=list, description="computed and reported, no gate")
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="metric -> settings"
+    )
 
 
 def suite_dirs() -> list[Path]:
@@ -115,37 +119,35 @@ def run(
     *,
     target: str | None = None,
     seed: int = 0,
+    sensitive: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Compute each metric the suite needs once; judge every gate. Returns a JSON-ready dict."""
-    ctx = Context(train, holdout, synthetic, schema, target, seed)
+    """Compute each metric the suite names once; judge every gate. Returns a JSON-ready dict."""
+    ctx = Context(
+        train,
+        holdout,
+        synthetic,
+        schema,
+        target,
+        seed,
+        sensitive=list(sensitive or []),
+        options=dict(suite.options),
+    )
     metrics: dict[str, dict[str, Any]] = {}
-    values: dict[str, float | None] = {}
+    results = {}
     timings: dict[str, float] = {}
-    for name in dict.fromkeys(g.metric for g in suite.gates):
+    for name in dict.fromkeys([g.metric for g in suite.gates] + list(suite.metrics)):
         m = REGISTRY[name]
         t0 = time.perf_counter()
         result = m.compute(ctx)
         timings[name] = round(time.perf_counter() - t0, 4)
-        values[name] = result.value
+        results[name] = result
         group = metrics.setdefault(m.group, {})
         group[name] = result.value
         for key, val in result.details.items():
             group[f"{name}_{key}"] = val
-    gates = []
-    for g in suite.gates:
-        value = values.get(g.metric)
-        passed = value is not None and bool(_OPS[g.op](value, g.threshold))
-        entry = {
-            "name": g.name,
-            "metric": g.metric,
-            "value": value,
-            "op": g.op,
-            "threshold": g.threshold,
-            "passed": passed,
-            "meaning": g.meaning,
-            "direction": REGISTRY[g.metric].direction,
-        }
-        gates.append(entry)
+        if result.skipped:
+            group[f"{name}_skipped"] = result.skipped
+    gates = [_judge(g, results[g.metric]) for g in suite.gates]
     return {
         "suite": suite.name,
         "metrics": metrics,
@@ -153,3 +155,24 @@ def run(
         "passed": all(g["passed"] for g in gates),
         "metric_seconds": timings,
     }
+
+
+def _judge(g: Gate, result: Any) -> dict[str, Any]:
+    value = result.value
+    entry = {
+        "name": g.name,
+        "metric": g.metric,
+        "value": value,
+        "op": g.op,
+        "threshold": g.threshold,
+        "meaning": g.meaning,
+        "direction": REGISTRY[g.metric].direction,
+    }
+    if result.skipped:
+        entry.update(passed=True, status="skipped", error=f"skipped: {result.skipped}")
+    else:
+        passed = value is not None and bool(_OPS[g.op](value, g.threshold))
+        entry.update(passed=passed, status="pass" if passed else "fail")
+        if value is None:
+            entry["error"] = "the metric could not be computed on this data"
+    return entry

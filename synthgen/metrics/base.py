@@ -23,6 +23,9 @@ class Context:
     schema: Schema
     target: str | None = None
     seed: int = 0
+    sensitive: list[str] = field(default_factory=list)  # columns for attribute inference
+    options: dict[str, Any] = field(default_factory=dict)  # per-metric settings from the suite
+    cache: dict[str, Any] = field(default_factory=dict)  # shared work (e.g. nearest neighbours)
 
     def compared_columns(self) -> list[str]:
         """Columns a model learned and that both frames hold (ids, PII and text are replaced)."""
@@ -37,8 +40,13 @@ class Context:
 
 @dataclass
 class Result:
+    """A metric's number and what explains it. ``skipped`` (a reason) when it does not apply
+    (e.g. a utility metric with no target): its gate is then skipped, not failed; a value of
+    None without ``skipped`` fails its gate."""
+
     value: float | None
     details: dict[str, Any] = field(default_factory=dict)
+    skipped: str | None = None
 
 
 @dataclass(frozen=True)
