@@ -39,6 +39,16 @@ _BUILTIN: dict[str, Entry] = {
             "Gaussian copula on empirical marginals (fast, the default)",
         ),
         Entry(
+            "ctgan",
+            "synthgen.generators.ctgan:CTGANGenerator",
+            "conditional tabular GAN (CTGAN-style), ours, in torch",
+        ),
+        Entry(
+            "tvae",
+            "synthgen.generators.tvae:TVAEGenerator",
+            "tabular variational autoencoder (TVAE-style), ours, in torch",
+        ),
+        Entry(
             "sdv.gaussian_copula",
             "synthgen.generators.sdv_engines:SDVGaussianCopula",
             "SDV's GaussianCopulaSynthesizer (baseline)",

@@ -1,0 +1,1 @@
+"""Shared torch pieces for the neural generators."""

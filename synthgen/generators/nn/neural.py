@@ -1,0 +1,155 @@
+"""NeuralGenerator: what CTGAN and TVAE share (encoding, loop control, sampling, persistence).
+
+A subclass builds its torch modules in ``_build(width)``, trains them in ``_train_epoch`` and
+turns noise into raw outputs in ``_generate(n)``; ``_sampling_modules`` names the modules
+saved as safetensors (only what sampling needs: never the discriminator or the encoder net).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from synthgen.generators.base import Generator
+from synthgen.generators.nn.loop import Trainer, marginal_score, torch_threads
+from synthgen.generators.nn.spans import SpanIndex
+from synthgen.generators.seeding import seeded
+from synthgen.schema.spec import Schema
+from synthgen.transforms.table import TableEncoder
+
+
+class NeuralParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(
+        300, gt=0, description="passes over the data (an upper bound with a budget)"
+    )
+    batch_size: int = Field(500, gt=1)
+    time_budget_s: float | None = Field(None, gt=0, description="train until this many seconds")
+    early_stopping_patience: int | None = Field(None, gt=0, description="epochs without gain")
+    threads: int = Field(1, ge=1, le=256, description="torch threads (1 is fastest for small nets)")
+    max_modes: int = Field(10, ge=1, le=50, description="mixture modes per numeric column")
+    max_categories: int = Field(100, ge=2, description="one-hot width cap; rarer levels grouped")
+    validation_rows: int = Field(2000, ge=100, description="rows for the checkpoint score")
+
+
+class NeuralGenerator(Generator):
+    params: NeuralParams
+
+    # ---- subclass hooks -------------------------------------------------------------------
+    def _build(self, width: int) -> None:
+        raise NotImplementedError
+
+    def _sampling_modules(self) -> dict[str, torch.nn.Module]:
+        raise NotImplementedError
+
+    def _train_modules(self) -> dict[str, torch.nn.Module]:
+        return self._sampling_modules()
+
+    def _prepare(self, data: torch.Tensor, rng: np.random.Generator) -> None:
+        """Anything computed once before the first epoch."""
+
+    def _train_epoch(self, data: torch.Tensor, rng: np.random.Generator) -> float:
+        raise NotImplementedError
+
+    def _generate(self, n: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        """Restore what ``_extra_state`` saved."""
+
+    # ---- Generator implementation ---------------------------------------------------------
+    def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None:
+        p = self.params
+        self.encoder_ = TableEncoder(p.max_modes, p.max_categories).fit(data, schema, rng)
+        matrix = torch.from_numpy(self.encoder_.transform(data, rng))
+        self.index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_)
+        holdout = data.sample(
+            min(len(data), p.validation_rows), random_state=int(rng.integers(2**31))
+        )
+        with seeded(int(rng.integers(2**31))), torch_threads(p.threads):
+            self._build(self.encoder_.width_)
+            self._prepare(matrix, rng)
+            trainer = Trainer(p.epochs, p.time_budget_s, p.early_stopping_patience)
+            epoch = 0
+            for epoch in _epochs(trainer):
+                loss = self._train_epoch(matrix, rng)
+                score = None
+                if trainer.evaluates:
+                    score = marginal_score(holdout, self._sample(len(holdout), rng))
+                trainer.record(epoch + 1, loss, score, self._train_modules())
+            trainer.restore_best(self._train_modules())
+        self.history_ = trainer.history
+        self.epochs_trained_ = epoch + 1
+
+    def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        with seeded(int(rng.integers(2**31))), torch_threads(self.params.threads), torch.no_grad():
+            for m in self._sampling_modules().values():
+                m.eval()
+            step = 16_384
+            raw = torch.cat([self._generate(min(step, n - i)) for i in range(0, max(n, 1), step)])[
+                :n
+            ]
+            for m in self._train_modules().values():
+                m.train()
+        return self.encoder_.inverse(raw.numpy(), rng)
+
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        arrays = {
+            f"{name}.{key}": t.detach().cpu().numpy()
+            for name, m in self._sampling_modules().items()
+            for key, t in m.state_dict().items()
+        }
+        state = {
+            "encoder": self.encoder_.to_json(),
+            "history": self.history_,
+            "epochs_trained": self.epochs_trained_,
+            **self._extra_state(),
+        }
+        return state, arrays
+
+    def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        self.encoder_ = TableEncoder.from_json(state["encoder"])
+        self.index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_)
+        self.history_ = state["history"]
+        self.epochs_trained_ = state["epochs_trained"]
+        self._load_extra_state(state)
+        self._build(self.encoder_.width_)
+        for name, m in self._sampling_modules().items():
+            prefix = f"{name}."
+            sd = {
+                k[len(prefix) :]: torch.from_numpy(np.array(v))
+                for k, v in arrays.items()
+                if k.startswith(prefix)
+            }
+            m.load_state_dict(sd)
+
+
+def _epochs(trainer: Trainer):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    total = None if trainer.budget is not None else trainer.epochs
+    with Progress(
+        TextColumn("training"),
+        BarColumn(),
+        TextColumn("epoch {task.completed}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("train", total=total)
+        epoch = 0
+        while trainer.keep_going(epoch):
+            yield epoch
+            epoch += 1
+            bar.update(task, completed=epoch)

@@ -1,0 +1,113 @@
+"""The conditional vector and training-by-sampling, vectorised over the batch.
+
+Each training row is conditioned on one label column picked uniformly and one of its labels
+picked by log-frequency (so rare labels are seen), and the critic's real rows are drawn among
+the rows that carry that label. All draws for a batch are a few numpy array operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from synthgen.transforms.table import Span
+
+
+class CondSampler:
+    def __init__(
+        self,
+        matrix: np.ndarray | None,
+        spans: list[Span],
+        log_frequency: bool = True,
+        counts: list[list[float]] | None = None,
+    ) -> None:
+        self.columns = [s.column for s in spans]
+        widths = [s.width for s in spans]
+        starts = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+        self.col_slices = [(int(starts[j]), int(starts[j + 1])) for j in range(len(spans))]
+        self.width = int(starts[-1])
+        self.cond_to_data = torch.tensor(
+            [i for s in spans for i in range(s.start, s.stop)], dtype=torch.long
+        )
+        if counts is None:
+            assert matrix is not None
+            counts = [matrix[:, s.start : s.stop].sum(0).tolist() for s in spans]
+        self.counts = counts
+        self.offsets = starts[:-1]
+        max_w = max(widths, default=1)
+        self._cum_train = self._cum(
+            [np.log1p(c) if log_frequency else np.asarray(c) for c in counts], max_w
+        )
+        self._orig = torch.zeros(len(spans), max_w, dtype=torch.float64)
+        for j, c in enumerate(counts):
+            self._orig[j, : len(c)] = torch.tensor(c, dtype=torch.float64) / max(sum(c), 1.0)
+        if matrix is not None:
+            self._index_rows(matrix, spans)
+
+    @staticmethod
+    def _cum(weights: list[np.ndarray], max_w: int) -> np.ndarray:
+        cum = np.ones((len(weights), max_w))
+        for j, w in enumerate(weights):
+            p = np.asarray(w, dtype=float) / max(float(np.sum(w)), 1e-12)
+            cum[j, : len(p)] = np.cumsum(p)
+        return cum
+
+    def _index_rows(self, matrix: np.ndarray, spans: list[Span]) -> None:
+        """For every global label g: the rows carrying it, as a slice of one array."""
+        rows, starts, counts = [], [], []
+        at = 0
+        for s in spans:
+            cat = matrix[:, s.start : s.stop].argmax(1)
+            order = np.argsort(cat, kind="stable")
+            per = np.bincount(cat, minlength=s.width)
+            rows.append(order)
+            starts.append(at + np.concatenate([[0], np.cumsum(per)[:-1]]))
+            counts.append(per)
+            at += len(order)
+        self._rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        self._start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+        self._count = np.concatenate(counts) if counts else np.zeros(0, dtype=np.int64)
+
+    def sample(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """(cond one-hots, column mask, matching real row indices) for a training batch."""
+        if not self.columns:
+            return torch.zeros(n, 0), torch.zeros(n, 0), rng.integers(0, self._n_rows(), n)
+        col = rng.integers(0, len(self.columns), n)
+        k = (rng.random(n)[:, None] > self._cum_train[col]).sum(1)
+        g = self.offsets[col] + k
+        cond = torch.zeros(n, self.width)
+        cond[torch.arange(n), torch.from_numpy(g)] = 1.0
+        mask = torch.zeros(n, len(self.columns))
+        mask[torch.arange(n), torch.from_numpy(col)] = 1.0
+        pick = (rng.random(n) * self._count[g]).astype(np.int64)
+        return cond, mask, self._rows[self._start[g] + pick]
+
+    def _n_rows(self) -> int:
+        return int(sum(self.counts[0])) if self.counts else 1
+
+    def sample_original(self, n: int) -> torch.Tensor:
+        """Cond vectors for sampling: a column uniformly, a label by its real frequency."""
+        cond = torch.zeros(n, self.width)
+        if not self.columns:
+            return cond
+        col = torch.randint(len(self.columns), (n,))
+        k = torch.multinomial(self._orig[col], 1).squeeze(1)
+        cond[torch.arange(n), torch.from_numpy(self.offsets)[col] + k] = 1.0
+        return cond
+
+    def cond_for(self, column: str, code: int) -> torch.Tensor:
+        j = self.columns.index(column)
+        cond = torch.zeros(1, self.width)
+        cond[0, self.col_slices[j][0] + code] = 1.0
+        return cond
+
+    def to_json(self) -> dict[str, Any]:
+        return {"counts": self.counts}
+
+    @classmethod
+    def from_json(cls, state: dict[str, Any], spans: list[Span]) -> CondSampler:
+        return cls(None, spans, counts=state["counts"])

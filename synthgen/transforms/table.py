@@ -1,0 +1,132 @@
+"""TableEncoder: a model frame <-> one float32 matrix, with spans that say what each slice is.
+
+Numbers (numeric, integer, datetime-as-seconds) get mode-specific normalisation
+(``alpha`` + ``modes`` spans) and, when they have missing values, a two-slot ``missing`` span;
+labels (categorical, boolean) get a capped one-hot ``labels`` span. The state is plain JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.schema.spec import Schema
+from synthgen.transforms.continuous import ContinuousEncoder
+from synthgen.transforms.discrete import DiscreteEncoder
+
+NUMERIC_KINDS = ("numeric", "integer", "datetime")
+
+
+@dataclass(frozen=True)
+class Span:
+    column: str
+    kind: str  # alpha | modes | missing | labels
+    start: int
+    width: int
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.width
+
+
+class TableEncoder:
+    def __init__(
+        self, max_modes: int = 10, max_categories: int = 100, subsample: int = 10_000
+    ) -> None:
+        self.max_modes = max_modes
+        self.max_categories = max_categories
+        self.subsample = subsample
+
+    def fit(self, frame: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> TableEncoder:
+        self.columns_: list[dict[str, Any]] = []
+        self.numeric_: dict[str, ContinuousEncoder] = {}
+        self.discrete_: dict[str, DiscreteEncoder] = {}
+        for name in frame.columns:
+            kind = schema[name].kind
+            if kind in NUMERIC_KINDS:
+                x = frame[name].to_numpy(np.float64)
+                enc = ContinuousEncoder(
+                    self.max_modes, subsample=self.subsample, integer=kind == "integer"
+                ).fit(x, rng)
+                self.numeric_[name] = enc
+                self.columns_.append(
+                    {"name": name, "type": "numeric", "missing": bool(np.isnan(x).any())}
+                )
+            else:
+                self.discrete_[name] = DiscreteEncoder(self.max_categories).fit(frame[name])
+                self.columns_.append({"name": name, "type": "labels", "missing": False})
+        self._build_spans()
+        return self
+
+    def _build_spans(self) -> None:
+        spans, at = [], 0
+        for col in self.columns_:
+            name = col["name"]
+            if col["type"] == "numeric":
+                widths = [("alpha", 1), ("modes", self.numeric_[name].width - 1)]
+                widths += [("missing", 2)] if col["missing"] else []
+            else:
+                widths = [("labels", self.discrete_[name].width)]
+            for kind, w in widths:
+                spans.append(Span(name, kind, at, w))
+                at += w
+        self.spans_ = spans
+        self.width_ = at
+
+    @property
+    def discrete_spans(self) -> list[Span]:
+        return [s for s in self.spans_ if s.kind == "labels"]
+
+    def transform(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        out = np.zeros((len(frame), self.width_), dtype=np.float32)
+        for span in self.spans_:
+            if span.kind == "alpha":
+                x = frame[span.column].to_numpy(np.float64)
+                out[:, span.start : span.start + self.numeric_[span.column].width] = self.numeric_[
+                    span.column
+                ].transform(x, rng)
+            elif span.kind == "missing":
+                miss = np.isnan(frame[span.column].to_numpy(np.float64))
+                out[:, span.start] = ~miss
+                out[:, span.start + 1] = miss
+            elif span.kind == "labels":
+                out[:, span.start : span.stop] = self.discrete_[span.column].transform(
+                    frame[span.column]
+                )
+        return out
+
+    def inverse(self, matrix: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        cols: dict[str, Any] = {}
+        for span in self.spans_:
+            block = matrix[:, span.start : span.stop]
+            if span.kind == "alpha":
+                enc = self.numeric_[span.column]
+                cols[span.column] = enc.inverse(matrix[:, span.start : span.start + enc.width])
+            elif span.kind == "missing":
+                cols[span.column] = np.where(block.argmax(1) == 1, np.nan, cols[span.column])
+            elif span.kind == "labels":
+                cols[span.column] = self.discrete_[span.column].inverse(block, rng)
+        return pd.DataFrame({c["name"]: cols[c["name"]] for c in self.columns_})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "max_modes": self.max_modes,
+            "max_categories": self.max_categories,
+            "subsample": self.subsample,
+            "columns": self.columns_,
+            "numeric": {k: v.to_json() for k, v in self.numeric_.items()},
+            "discrete": {k: v.to_json() for k, v in self.discrete_.items()},
+            "spans": [asdict(s) for s in self.spans_],
+        }
+
+    @classmethod
+    def from_json(cls, state: dict[str, Any]) -> TableEncoder:
+        enc = cls(state["max_modes"], state["max_categories"], state["subsample"])
+        enc.columns_ = list(state["columns"])
+        enc.numeric_ = {k: ContinuousEncoder.from_json(v) for k, v in state["numeric"].items()}
+        enc.discrete_ = {k: DiscreteEncoder.from_json(v) for k, v in state["discrete"].items()}
+        enc._build_spans()
+        return enc
