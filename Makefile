@@ -47,3 +47,6 @@ typecheck: $(STAMP) ## mypy on synthgen/
 
 clean: ## remove the virtualenv, caches and run outputs
 	rm -rf $(VENV) runs out .pytest_cache .ruff_cache .mypy_cache .hypothesis
+
+bench: $(STAMP) ## benchmarks against SDV on Adult (writes benchmarks/results/*.json; ~20 min)
+	$(BIN)/python benchmarks/tabular.py

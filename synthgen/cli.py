@@ -45,13 +45,23 @@ def cli() -> None:
 @click.argument("recipe", type=click.Path(path_type=Path))
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="override the recipe's seed")
 @click.option("--out", type=click.Path(path_type=Path), help="run folder (default runs/<name>/)")
+@click.option(
+    "--where",
+    "conditions",
+    multiple=True,
+    metavar="COL=VALUE",
+    help="fix a column's value in every sampled row (repeatable)",
+)
 @click.option("-q", "--quiet", is_flag=True, help="print only errors")
-def run(recipe: Path, seed: int | None, out: Path | None, quiet: bool) -> None:
+def run(
+    recipe: Path, seed: int | None, out: Path | None, conditions: tuple[str, ...], quiet: bool
+) -> None:
     """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails."""
     from synthgen.pipeline import run as run_recipe
     from synthgen.recipe import load_recipe
 
     rec = load_recipe(recipe)
+    rec.sample.conditions.update(_parse_where(conditions))
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
     result = run_recipe(rec, seed=seed, out=out, say=say)
     if not quiet:

@@ -94,6 +94,9 @@ def check_recipe_against_data(recipe: Recipe, df: pd.DataFrame, path: Path) -> N
         return f"{where}: no column '{name}' in {path.name}; {hint}"
 
     problems += [nope(f"schema.{c}", c) for c in recipe.schema_ if c not in cols]
+    problems += [
+        nope(f"sample.conditions.{c}", c) for c in recipe.sample.conditions if c not in cols
+    ]
     target = recipe.validate_.target
     if target is not None and target not in cols:
         problems.append(nope("validate.target", target))
@@ -189,6 +192,7 @@ def run(
     with clock.stage("sample", f"sampling {n:,} rows"):
         syn = gen.sample(
             n,
+            conditions=recipe.sample.conditions or None,
             seed=seed,
             progress=True,
             locale=recipe.pii.locale,

@@ -47,6 +47,9 @@ class GeneratorSpec(_Strict):
 class SampleSpec(_Strict):
     rows: int | None = Field(None, gt=0, description="number of synthetic rows")
     ratio: float | None = Field(None, gt=0, description="rows as a multiple of the source's rows")
+    conditions: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="fix column values in every sampled row"
+    )
 
     @model_validator(mode="after")
     def _one_of(self) -> SampleSpec:

@@ -91,10 +91,26 @@ def _restore_labels(s: pd.Series, spec: ColumnSpec) -> pd.Series:
 
 def condition_values(conditions: dict[str, Any], schema: Schema) -> dict[str, Any]:
     """Conditions as the model frame holds them: numbers as floats, labels as given."""
-    out = {}
+    out: dict[str, Any] = {}
     for col, val in conditions.items():
-        kind = schema[col].kind
-        out[col] = float(val) if kind in ("numeric", "integer") else val
+        spec = schema[col]
+        if spec.kind in ("numeric", "integer"):
+            try:
+                out[col] = float(val)
+            except (TypeError, ValueError):
+                from synthgen.errors import UsageError
+
+                raise UsageError(f"condition {col}={val!r}: {col} holds numbers") from None
+        elif spec.dtype == "bool" and isinstance(val, str):
+            out[col] = val.strip().lower() in ("true", "1", "yes", "y", "t")
+        elif (
+            spec.dtype.startswith(("int", "Int"))
+            and isinstance(val, str)
+            and val.strip().lstrip("-").isdigit()
+        ):
+            out[col] = int(val)
+        else:
+            out[col] = val
     return out
 
 

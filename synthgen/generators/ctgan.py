@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from synthgen.errors import UsageError
 from synthgen.generators.nn.neural import NeuralGenerator, NeuralParams
 from synthgen.generators.nn.sampler import CondSampler
+from synthgen.generators.nn.spans import SpanIndex
 
 
 class CTGANParams(NeuralParams):
@@ -89,15 +90,23 @@ class CTGANGenerator(NeuralGenerator):
     def _prepare(self, data: Tensor, rng: np.random.Generator) -> None:
         p = self.params
         self.sampler_ = CondSampler(data.numpy(), self.encoder_.discrete_spans, p.log_frequency)
+        self.label_index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_, kinds=("labels",))
+        self.cond_to_data_ = torch.zeros(self.sampler_.width, self.encoder_.width_)
+        self.cond_to_data_[torch.arange(self.sampler_.width), self.sampler_.cond_to_data] = 1.0
         betas = (0.5, 0.9)
         self.opt_g_ = torch.optim.Adam(
-            self.gen_.parameters(), lr=p.generator_lr, betas=betas, weight_decay=p.weight_decay
+            self.gen_.parameters(),
+            lr=p.generator_lr,
+            betas=betas,
+            weight_decay=p.weight_decay,
+            fused=True,
         )
         self.opt_d_ = torch.optim.Adam(
             self.critic_.parameters(),
             lr=p.discriminator_lr,
             betas=betas,
             weight_decay=p.weight_decay,
+            fused=True,
         )
 
     def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
@@ -127,7 +136,8 @@ class CTGANGenerator(NeuralGenerator):
                 cond, _mask, rows = self.sampler_.sample(p.batch_size, rng)
                 perm = rng.permutation(p.batch_size)
                 real, real_cond = data[torch.from_numpy(rows[perm])], cond[torch.from_numpy(perm)]
-                fake = self._fake(cond)[1].detach()
+                with torch.no_grad():
+                    fake = self._fake(cond)[1]
                 loss_d = (
                     self._critic(fake, cond).mean()
                     - self._critic(real, real_cond).mean()
@@ -156,14 +166,9 @@ class CTGANGenerator(NeuralGenerator):
         """Cross-entropy of the generated label for the column each row was conditioned on."""
         if not cond.shape[1]:
             return torch.zeros(())
-        logits = raw[:, self.sampler_.cond_to_data]  # the label slots, in cond-vector order
-        out = torch.zeros(())
-        for j, (start, stop) in enumerate(self.sampler_.col_slices):
-            ce = nn.functional.cross_entropy(
-                logits[:, start:stop], cond[:, start:stop].argmax(1), reduction="none"
-            )
-            out = out + (ce * mask[:, j]).sum()
-        return out / len(raw)
+        target = cond @ self.cond_to_data_
+        ce = self.label_index_.span_cross_entropy(raw, target)  # [batch, label columns]
+        return (ce * mask).sum() / len(raw)
 
     def _generate(self, n: int) -> Tensor:
         cond = self._sample_cond(n)

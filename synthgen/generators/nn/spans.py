@@ -1,58 +1,92 @@
 """Vectorised activations and losses over an encoded row's spans.
 
-Softmax spans of different widths are gathered into one padded [batch, spans, max_width]
-tensor, so a whole row's activations or cross-entropies are a handful of tensor ops instead
-of a Python loop over columns.
+Softmax spans are grouped by width (widths up to 2, 4, 8, 16, ... share a group) and each
+group is gathered into one padded [batch, spans, group_width] tensor (index_select, whose
+backward is a plain index_add) and gathered back. A row's activations or cross-entropies are
+then a few tensor ops per group instead of a Python loop over columns, and one 41-level
+column does not pad every 2-level column to 41 slots.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from synthgen.transforms.table import Span
 
+_NEG = -1e9  # padding logit: exp() is 0, and unlike -inf it never makes 0 * inf = nan
+
+
+@dataclass
+class _Group:
+    order: list[int]  # positions of this group's spans in the index's span order
+    to_pad: Tensor  # padded slot -> data slot (``width`` = a zero column)
+    from_pad: Tensor  # data slot -> padded slot (``n * w`` = a zero column)
+    bias: Tensor  # 0 on real slots, _NEG on padding
+    n: int
+    w: int
+
+
+def _group(spans: list[Span], order: list[int], width: int) -> _Group:
+    w = max(spans[i].width for i in order)
+    n = len(order)
+    to_pad = torch.full((n * w,), width, dtype=torch.long)
+    from_pad = torch.full((width,), n * w, dtype=torch.long)
+    bias = torch.full((n, w), _NEG)
+    for g, i in enumerate(order):
+        s, slots = spans[i], torch.arange(spans[i].width)
+        to_pad[g * w + slots] = s.start + slots
+        from_pad[s.start + slots] = g * w + slots
+        bias[g, : s.width] = 0.0
+    return _Group(order, to_pad, from_pad, bias, n, w)
+
 
 class SpanIndex:
-    """Index tensors for the tanh (alpha) slots and the padded softmax spans of an encoding."""
+    """Index tensors for the tanh (alpha) slots and the width-grouped softmax spans."""
 
-    def __init__(self, spans: list[Span], width: int) -> None:
+    def __init__(self, spans: list[Span], width: int, kinds: tuple[str, ...] | None = None) -> None:
         self.width = width
-        self.alpha = torch.tensor([s.start for s in spans if s.kind == "alpha"], dtype=torch.long)
-        soft = [s for s in spans if s.kind != "alpha"]
+        soft = [s for s in spans if (s.kind != "alpha" if kinds is None else s.kind in kinds)]
         self.soft = [(s.start, s.stop) for s in soft]
-        self.max_w = max((s.width for s in soft), default=1)
-        pad = torch.full((len(soft), self.max_w), -1, dtype=torch.long)
+        self.n_spans = len(soft)
+        alpha = [s.start for s in spans if s.kind == "alpha"] if kinds is None else []
+        self.alpha = torch.tensor(alpha, dtype=torch.long)
+        self.alpha_mask = torch.zeros(width)
+        self.alpha_mask[self.alpha] = 1.0
+        buckets: dict[int, list[int]] = {}
         for i, s in enumerate(soft):
-            pad[i, : s.width] = torch.arange(s.start, s.stop)
-        self.valid = pad >= 0
-        self.gather = pad.clamp(min=0)
-        self.positions = pad[self.valid]  # where each valid padded slot goes back to
+            buckets.setdefault(max(1, (s.width - 1).bit_length()), []).append(i)
+        self.groups = [_group(soft, order, width) for _, order in sorted(buckets.items())]
+        self.span_order = torch.argsort(
+            torch.tensor([i for g in self.groups for i in g.order], dtype=torch.long)
+        )
 
-    def padded(self, x: Tensor, fill: float) -> Tensor:
-        out = x[:, self.gather]
-        return out.masked_fill(~self.valid, fill)
+    @staticmethod
+    def _pad(x: Tensor, g: _Group) -> Tensor:
+        x = torch.cat([x, x.new_zeros(len(x), 1)], dim=1)
+        return x.index_select(1, g.to_pad).view(len(x), g.n, g.w)
+
+    @staticmethod
+    def _unpad(y: Tensor, g: _Group) -> Tensor:
+        flat = y.reshape(len(y), -1)
+        return torch.cat([flat, flat.new_zeros(len(y), 1)], dim=1).index_select(1, g.from_pad)
 
     def activate(self, raw: Tensor, tau: float = 0.2) -> Tensor:
-        """tanh on alpha slots; gumbel-softmax (temperature ``tau``) on every softmax span.
-
-        Noise is drawn for the real slots only, not the padding (torch's CPU generator is slow)."""
-        out = torch.zeros_like(raw)
-        if len(self.alpha):
-            out[:, self.alpha] = torch.tanh(raw[:, self.alpha])
-        if self.valid.any():
-            logits = self.padded(raw, float("-inf"))
-            u = torch.rand(len(raw), len(self.positions)).clamp_(1e-10, 1.0 - 1e-7)
-            noise = torch.zeros_like(logits)
-            noise[:, self.valid] = -torch.log(-torch.log(u))
-            y = torch.softmax((logits + noise) / tau, dim=-1)
-            out[:, self.positions] = y[:, self.valid]
+        """tanh on alpha slots; gumbel-softmax (temperature ``tau``) on every softmax span."""
+        out = torch.tanh(raw) * self.alpha_mask if len(self.alpha) else torch.zeros_like(raw)
+        if self.n_spans:
+            u = torch.rand_like(raw).clamp_(1e-10, 1.0 - 1e-7)
+            noisy = raw - torch.log(-torch.log(u))
+            for g in self.groups:
+                y = torch.softmax((self._pad(noisy, g) + g.bias) / tau, dim=-1)
+                out = out + self._unpad(y, g)
         return out
 
     def sample_discrete(self, raw: Tensor) -> Tensor:
         """tanh on alpha slots; each softmax span a one-hot draw from its softmax, by the
-        inverse CDF (one uniform number per span and row). A loop over spans, not a padded
-        tensor: the work is proportional to the real width, not spans x widest span."""
+        inverse CDF (one uniform number per span and row)."""
         out = torch.zeros_like(raw)
         if len(self.alpha):
             out[:, self.alpha] = torch.tanh(raw[:, self.alpha])
@@ -64,10 +98,20 @@ class SpanIndex:
             out[rows, start + k] = 1.0
         return out
 
+    def span_cross_entropy(self, raw: Tensor, target: Tensor) -> Tensor:
+        """[batch, spans] in span order: -log p(target slot); ``target`` is one-hot rows."""
+        parts = []
+        for g in self.groups:
+            logp = torch.log_softmax(self._pad(raw, g) + g.bias, dim=-1)
+            parts.append(-(self._pad(target, g) * logp).sum(-1))
+        return torch.cat(parts, dim=1)[:, self.span_order]
+
     def cross_entropy(self, raw: Tensor, target: Tensor) -> Tensor:
-        """Sum over rows and softmax spans of -log p(target slot); ``target`` is one-hot rows."""
-        if not self.valid.any():
+        """Sum over rows and softmax spans of -log p(target slot)."""
+        if not self.n_spans:
             return raw.new_zeros(())
-        logp = torch.log_softmax(self.padded(raw, float("-inf")), dim=-1)
-        tgt = self.padded(target, 0.0)
-        return -(tgt * logp.masked_fill(~self.valid, 0.0)).sum()
+        total = raw.new_zeros(())
+        for g in self.groups:
+            logp = torch.log_softmax(self._pad(raw, g) + g.bias, dim=-1)
+            total = total - (self._pad(target, g) * logp).sum()
+        return total
