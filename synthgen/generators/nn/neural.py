@@ -93,7 +93,7 @@ class NeuralGenerator(Generator):
         with seeded(int(rng.integers(2**31))), torch_threads(self.params.threads), torch.no_grad():
             for m in self._sampling_modules().values():
                 m.eval()
-            step = 16_384
+            step = 8192
             raw = torch.cat([self._generate(min(step, n - i)) for i in range(0, max(n, 1), step)])[
                 :n
             ]
