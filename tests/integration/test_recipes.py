@@ -53,3 +53,25 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
     assert len(scope["synthetic"]) == 5000
     assert (tmp_path / "insurance-model" / "weights.safetensors").is_file()
+
+
+@pytest.mark.parametrize(
+    "name", ["copula", "ctgan", "tvae", "sdv.ctgan", "sdv.tvae", "sdv.gaussian_copula"]
+)
+def test_adult_recipe_switches_generator_by_one_line(name: str, tmp_path: Path):
+    text = (ROOT / "recipes" / "adult.yaml").read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.strip().startswith("name: copula"))
+    changed = text.replace(line, line.replace("copula", name, 1))
+    assert sum(a != b for a, b in zip(text.splitlines(), changed.splitlines(), strict=True)) <= 1
+    p = tmp_path / "adult.yaml"
+    p.write_text(
+        changed.replace("../data/adult.csv", str(ROOT / "data" / "adult.csv")), encoding="utf-8"
+    )
+    recipe = load_recipe(p)
+    assert recipe.generator.name == name
+    if name == "tvae":  # and it really runs (one epoch keeps the test fast)
+        recipe.generator.params = {"epochs": 1}
+        recipe.outputs = []
+        result = run(recipe, out=tmp_path / "run")
+        assert result.synthetic.shape == (32561, 15)
+        assert (tmp_path / "run" / "model" / "weights.safetensors").stat().st_size > 10_000
