@@ -100,6 +100,14 @@ def check_recipe_against_data(recipe: Recipe, df: pd.DataFrame, path: Path) -> N
     target = recipe.validate_.target
     if target is not None and target not in cols:
         problems.append(nope("validate.target", target))
+    problems += [
+        nope(f"validate.sensitive.{i}", c)
+        for i, c in enumerate(recipe.validate_.sensitive)
+        if c not in cols
+    ]
+    gx = recipe.validate_.expectations
+    if gx is not None and not recipe.resolve(gx).is_file():
+        problems.append(f"validate.expectations: file not found: {recipe.resolve(gx)}")
     if problems:
         raise RecipeError("the recipe does not fit the data:", problems=problems)
 
@@ -201,7 +209,15 @@ def run(
         syn = apply_pii_strategies(syn, schema, recipe)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
-            suite, train, holdout, syn, schema, target=recipe.validate_.target, seed=seed
+            suite,
+            train,
+            holdout,
+            syn,
+            schema,
+            target=recipe.validate_.target,
+            seed=seed,
+            sensitive=recipe.validate_.sensitive,
+            options=_validate_options(recipe),
         )
     report = _report(
         recipe,
@@ -221,6 +237,11 @@ def run(
         outputs = _write_outputs(recipe, syn, report) if verdict["passed"] else []
         _write_run_dir(run_dir, recipe, gen, syn, report, train, schema, path)
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
+
+
+def _validate_options(recipe: Recipe) -> dict[str, dict[str, Any]]:
+    gx = recipe.validate_.expectations
+    return {"expectations_pass_rate": {"suite_path": str(recipe.resolve(gx))}} if gx else {}
 
 
 def _report(
@@ -260,8 +281,6 @@ def _write_run_dir(
     schema: Schema,
     source: Path,
 ) -> None:
-    from synthgen.report import render_html
-
     fmt = "parquet" if source.suffix.lower() in (".parquet", ".pq") else "csv"
     with atomic_dir(run_dir) as tmp:
         write_table(syn, tmp / f"synthetic.{fmt}", fmt)
@@ -272,11 +291,125 @@ def _write_run_dir(
             "seed": report["seed"],
         }
         (tmp / "model" / "run.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
-        (tmp / "report.json").write_text(
-            json.dumps(report, indent=2, default=_json_default), encoding="utf-8"
+        write_report_files(tmp, report, train, syn, schema)
+
+
+def write_report_files(
+    folder: Path,
+    report: dict[str, Any],
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    schema: Schema,
+) -> None:
+    """report.json for machines and report.html for people, into ``folder``."""
+    from synthgen.report import render_html
+
+    text = json.dumps(report, indent=2, default=_json_default)
+    (folder / "report.json").write_text(text, encoding="utf-8")
+    html = render_html(report, real=real, synthetic=synthetic, schema=schema)
+    (folder / "report.html").write_text(html, encoding="utf-8")
+
+
+def validate_files(
+    real: Path,
+    synthetic: Path,
+    *,
+    holdout: Path | None = None,
+    suite: str = "default",
+    target: str | None = None,
+    schema_path: Path | None = None,
+    sensitive: list[str] | None = None,
+    out: Path = Path("validation"),
+    seed: int = 0,
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """Validate any synthetic table (ours, SDV's, anyone's) against the real one it imitates."""
+    the_suite = validate.load_suite(suite, Path.cwd())
+    check_writable([out])
+    clock = _Clock(say)
+    with clock.stage("read", "reading tables"):
+        train = read_table(real)
+        syn = read_table(synthetic)
+        hold = read_table(holdout) if holdout is not None else train.iloc[:0]
+        _check_columns(
+            train, syn, synthetic, hold, holdout, [target] if target else [], sensitive or []
         )
-        html = render_html(report, real=train, synthetic=syn, schema=schema)
-        (tmp / "report.html").write_text(html, encoding="utf-8")
+    with clock.stage("schema", "schema"):
+        schema = Schema.load(schema_path) if schema_path is not None else detect(train, seed=seed)
+        missing = [c for c in schema.names if c not in train.columns]
+        if missing:
+            raise DataError(
+                f"schema {schema_path} names columns {real} lacks: {', '.join(missing)}"
+            )
+    with clock.stage("validate", f"validating with suite '{the_suite.name}'"):
+        verdict = validate.run(
+            the_suite, train, hold, syn, schema, target=target, seed=seed, sensitive=sensitive
+        )
+    report = {
+        "synthgen_version": __version__,
+        "recipe": f"validate {Path(synthetic).name}",
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "seed": seed,
+        "passed": verdict["passed"],
+        "gates": verdict["gates"],
+        "suite": verdict["suite"],
+        "rows": {
+            "source": len(train) + len(hold),
+            "train": len(train),
+            "holdout": len(hold),
+            "synthetic": len(syn),
+        },
+        "timings": clock.timings,
+        "metrics": verdict["metrics"],
+        "inputs": {
+            "real": str(real),
+            "synthetic": str(synthetic),
+            "holdout": str(holdout) if holdout else None,
+        },
+        "schema": [c.model_dump() for c in schema.columns],
+        "warnings": []
+        if holdout
+        else [
+            "no --holdout given: privacy metrics that need unseen real rows as a baseline are skipped"
+        ],
+        "outputs": [],
+    }
+    with atomic_dir(out) as tmp:
+        write_report_files(tmp, report, train, syn, schema)
+    return report
+
+
+def _check_columns(
+    train: pd.DataFrame,
+    syn: pd.DataFrame,
+    syn_path: Path,
+    hold: pd.DataFrame,
+    hold_path: Path | None,
+    named: list[str],
+    sensitive: list[str],
+) -> None:
+    problems = []
+    lacking = [c for c in train.columns if c not in syn.columns]
+    if lacking:
+        problems.append(
+            f"{syn_path} lacks the real table's column(s): {', '.join(map(str, lacking))}"
+        )
+    if hold_path is not None:
+        off = [c for c in train.columns if c not in hold.columns]
+        if off:
+            problems.append(f"{hold_path} lacks column(s): {', '.join(map(str, off))}")
+    for c in list(named) + list(sensitive):
+        if c not in train.columns:
+            near = difflib.get_close_matches(c, [str(x) for x in train.columns], n=1)
+            problems.append(
+                f"no column '{c}' in the real table"
+                + (f"; did you mean '{near[0]}'?" if near else "")
+            )
+    if problems:
+        raise DataError(
+            "the tables do not fit together:\n  - " + "\n  - ".join(problems),
+            hint="give the synthetic table the real table's columns",
+        )
 
 
 def _write_outputs(recipe: Recipe, syn: pd.DataFrame, report: dict[str, Any]) -> list[Path]:

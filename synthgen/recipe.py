@@ -73,6 +73,12 @@ class ValidateSpec(_Strict):
     suite: str = Field("default", description="a suite name from validators/ or a YAML path")
     gates: dict[str, float] = Field(default_factory=dict, description="gate -> new threshold")
     target: str | None = Field(None, description="target column for utility metrics")
+    sensitive: list[str] = Field(
+        default_factory=list, description="columns for attribute inference"
+    )
+    expectations: str | None = Field(
+        None, description="a great-expectations suite (JSON) to run too"
+    )
 
 
 class Output(_Strict):

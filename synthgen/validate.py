@@ -24,6 +24,7 @@ class Gate(BaseModel):
 
     name: str
     metric: str
+    field: str | None = Field(None, description="judge this detail (e.g. ci_high), not the value")
     op: Literal[">=", "<=", ">", "<", "=="]
     threshold: float
     meaning: str = ""
@@ -120,8 +121,13 @@ def run(
     target: str | None = None,
     seed: int = 0,
     sensitive: list[str] | None = None,
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Compute each metric the suite names once; judge every gate. Returns a JSON-ready dict."""
+    """Compute each metric the suite names once; judge every gate. Returns a JSON-ready dict.
+    ``options`` (metric -> settings) add to the suite's own."""
+    merged = {k: dict(v) for k, v in suite.options.items()}
+    for k, v in (options or {}).items():
+        merged.setdefault(k, {}).update(v)
     ctx = Context(
         train,
         holdout,
@@ -130,7 +136,7 @@ def run(
         target,
         seed,
         sensitive=list(sensitive or []),
-        options=dict(suite.options),
+        options=merged,
     )
     metrics: dict[str, dict[str, Any]] = {}
     results = {}
@@ -158,7 +164,7 @@ def run(
 
 
 def _judge(g: Gate, result: Any) -> dict[str, Any]:
-    value = result.value
+    value = result.value if g.field is None else result.details.get(g.field)
     entry = {
         "name": g.name,
         "metric": g.metric,

@@ -30,7 +30,7 @@ def small_recipe(
     return write_recipe(tmp, body)
 
 
-def _frame(n: int = 300) -> pd.DataFrame:
+def _frame(n: int = 2000) -> pd.DataFrame:
     rng = np.random.default_rng(1)
     return pd.DataFrame(
         {
@@ -61,11 +61,18 @@ def test_run_writes_the_run_folder_and_outputs(tmp_path: Path):
     }
     report = json.loads((run / "report.json").read_text())
     assert report["passed"] is True and report["seed"] == 3
-    assert report["rows"] == {"source": 300, "train": 240, "holdout": 60, "synthetic": 300}
-    assert {g["name"] for g in report["gates"]} == {"column_shapes", "exact_copies"}
+    assert report["rows"] == {"source": 2000, "train": 1600, "holdout": 400, "synthetic": 2000}
+    assert {g["name"] for g in report["gates"]} >= {
+        "quality",
+        "column_shapes",
+        "exact_copies",
+        "dcr_share",
+        "membership",
+        "pii_replay",
+    }
     assert set(report["timings"]) >= {"read", "schema", "fit", "sample", "validate"}
     assert report["outputs"][0]["written"] is True
-    assert pd.read_parquet(tmp_path / "out" / "syn.parquet").shape == (300, 3)
+    assert pd.read_parquet(tmp_path / "out" / "syn.parquet").shape == (2000, 3)
     assert "<!DOCTYPE html>" in (run / "report.html").read_text()
 
 
@@ -127,7 +134,7 @@ def test_bad_input_is_exit_2_with_a_clear_message_and_nothing_written(
 
 
 def test_unusual_columns_run_with_a_warning(tmp_path: Path):
-    df = _frame(200)
+    df = _frame(1000)
     df["empty"] = np.nan
     df["constant"] = "x"
     df["mixed"] = [str(v) if i % 40 else "unknown" for i, v in enumerate(df["age"])]

@@ -1,0 +1,176 @@
+"""`synthgen validate` on files from any generator: leaks must fail, clean data must pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from synthgen.cli import cli
+
+PRIVACY_GATES = {"exact_copies", "dcr_share", "membership"}
+
+
+@pytest.fixture(scope="module")
+def tables(adult: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("validate")
+    rows = adult.sample(6000, random_state=1).reset_index(drop=True)
+    parts = {
+        "train": rows.iloc[:2500],
+        "holdout": rows.iloc[2500:3500],
+        "other": rows.iloc[3500:6000],
+    }
+    rng = np.random.default_rng(0)
+    noise = pd.DataFrame(
+        {
+            c: (
+                rng.uniform(rows[c].min(), rows[c].max(), 2500).round()
+                if rows[c].dtype.kind in "if"
+                else rng.choice(rows[c].dropna().unique(), 2500)
+            )
+            for c in rows.columns
+        }
+    )
+    from synthgen.generators import create
+
+    fixtures = create("copula").fit(parts["train"], seed=0).sample(2500, seed=0)
+    paths = {}
+    for name, df in {**parts, "copy": parts["train"], "noise": noise, "copula": fixtures}.items():
+        paths[name] = d / f"{name}.csv"
+        df.to_csv(paths[name], index=False)
+    return paths
+
+
+def validate(tables: dict[str, Path], synthetic: str, out: Path, *extra: str):
+    args = [
+        "validate",
+        "--real",
+        tables["train"],
+        "--synthetic",
+        tables[synthetic],
+        "--holdout",
+        tables["holdout"],
+        "--target",
+        "income",
+        "--out",
+        out,
+        *extra,
+    ]
+    res = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    report = (
+        json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else None
+    )
+    return res, report
+
+
+def test_a_copy_of_train_fails_every_privacy_gate(tables: dict[str, Path], tmp_path: Path):
+    res, report = validate(tables, "copy", tmp_path / "v")
+    assert res.exit_code == 3
+    p = report["metrics"]["privacy"]
+    assert p["exact_copy_rate"] == 1.0
+    assert p["dcr_share"] > 0.95
+    assert p["membership_auc"] > 0.9
+    failed = {g["name"] for g in report["gates"] if not g["passed"]}
+    assert failed >= PRIVACY_GATES
+    assert (tmp_path / "v" / "report.html").is_file()
+
+
+def test_a_copy_fails_the_healthcare_suite_on_every_privacy_gate(
+    tables: dict[str, Path], tmp_path: Path
+):
+    res, report = validate(
+        tables, "copy", tmp_path / "v", "--suite", "healthcare-release", "--sensitive", "income"
+    )
+    assert res.exit_code == 3
+    gates = {g["name"]: g for g in report["gates"]}
+    for name in (
+        "exact_copies",
+        "dcr_share",
+        "membership",
+        "singling_out_upper",
+        "linkability_upper",
+        "attribute_inference",
+    ):
+        assert not gates[name]["passed"], name
+
+
+def test_unseen_real_rows_pass_privacy_and_score_high(tables: dict[str, Path], tmp_path: Path):
+    res, report = validate(tables, "other", tmp_path / "v")
+    gates = {g["name"]: g for g in report["gates"]}
+    assert all(gates[n]["passed"] for n in PRIVACY_GATES), report["gates"]
+    assert report["metrics"]["fidelity"]["quality"] > 0.9
+    assert report["metrics"]["fidelity"]["detection_auc"] < 0.6
+    u = report["metrics"]["utility"]
+    assert abs(u["tstr_f1"] - u["tstr_f1_trtr"]) < 0.08
+    assert res.exit_code == 0, res.output
+
+
+def test_noise_of_the_right_schema_fails_fidelity(tables: dict[str, Path], tmp_path: Path):
+    res, report = validate(tables, "noise", tmp_path / "v")
+    assert res.exit_code == 3
+    gates = {g["name"]: g for g in report["gates"]}
+    assert not gates["quality"]["passed"] and not gates["column_shapes"]["passed"]
+    assert report["metrics"]["fidelity"]["detection_auc"] > 0.95
+
+
+def test_bad_input_is_exit_2(tables: dict[str, Path], tmp_path: Path):
+    lacking = tmp_path / "lacking.csv"
+    pd.read_csv(tables["other"]).drop(columns=["age"]).to_csv(lacking, index=False)
+    runner = CliRunner()
+    res = runner.invoke(
+        cli,
+        [
+            "validate",
+            "--real",
+            str(tables["train"]),
+            "--synthetic",
+            str(lacking),
+            "--out",
+            str(tmp_path / "v"),
+        ],
+    )
+    assert res.exit_code == 2 and "lacks the real table's column(s): age" in res.output
+    res = runner.invoke(
+        cli,
+        [
+            "validate",
+            "--real",
+            str(tables["train"]),
+            "--synthetic",
+            str(tmp_path / "nope.csv"),
+            "--out",
+            str(tmp_path / "v"),
+        ],
+    )
+    assert res.exit_code == 2 and "not found" in res.output
+    res = runner.invoke(
+        cli,
+        [
+            "validate",
+            "--real",
+            str(tables["train"]),
+            "--synthetic",
+            str(tables["other"]),
+            "--target",
+            "incme",
+            "--out",
+            str(tmp_path / "v"),
+        ],
+    )
+    assert res.exit_code == 2 and "did you mean 'income'" in res.output
+    assert not (tmp_path / "v").exists()
+
+
+def test_test_fixture_suite_checks_structure(tables: dict[str, Path], tmp_path: Path):
+    res, report = validate(tables, "copula", tmp_path / "v", "--suite", "test-fixtures")
+    assert res.exit_code == 0, report["gates"]
+    shuffled = tmp_path / "shuffled.csv"
+    df = pd.read_csv(tables["copula"])
+    df[list(reversed(df.columns))].to_csv(shuffled, index=False)
+    tables = {**tables, "shuffled": shuffled}
+    res, report = validate(tables, "shuffled", tmp_path / "w", "--suite", "test-fixtures")
+    assert res.exit_code == 3
