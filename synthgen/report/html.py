@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import html
 import json
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from synthgen.report import plots
+from synthgen.report import plots, sections
+from synthgen.report.sections import esc, fmt_value, img, is_scalar, note, section, table
 
 if TYPE_CHECKING:
     from synthgen.schema.spec import Schema
@@ -38,6 +36,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .summary{color:#57606a}
 tr.pass .st{color:#1a7f37;font-weight:700}tr.fail .st{color:#cf222e;font-weight:700}
 tr.fail{background:#fff5f5}
+tr.skipped{color:#6e7781}tr.skipped .st{color:#6e7781;font-weight:700}
 .err{color:#cf222e;font-size:12px}
 .muted{color:#57606a;font-size:12px}
 .row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
@@ -69,6 +68,7 @@ def render_html(
         _header(report, gates, passed),
         _gates_section(gates),
         _run_section(report),
+        *_topic_sections(report.get("metrics"), gates),
         _metrics_section(report.get("metrics") or {}),
         _schema_section(columns),
     ]
@@ -81,65 +81,10 @@ def render_html(
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(body)
-        + f"\n<footer>{_esc(footer)}</footer>\n</main>\n</body>\n</html>\n"
+        + f"\n<footer>{esc(footer)}</footer>\n</main>\n</body>\n</html>\n"
     )
-
-
-# ---------------------------------------------------------------- formatting helpers
-
-
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def fmt_value(value: Any) -> str:
-    """A number to 4 significant digits (integers exactly); ``None``/NaN as ``n/a``."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, int | np.integer):
-        return f"{int(value):,}"
-    if isinstance(value, float | np.floating):
-        return "n/a" if math.isnan(value) else f"{float(value):.4g}"
-    if isinstance(value, Mapping | list | tuple):
-        text = json.dumps(value, default=str, sort_keys=isinstance(value, Mapping))
-        return text if len(text) <= 300 else text[:299] + "…"
-    return str(value)
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | bool | int | float | np.generic)
-
-
-def _table(
-    headers: Iterable[str],
-    rows: Iterable[Iterable[str]],
-    num: Iterable[int] = (),
-    row_classes: Iterable[str] | None = None,
-) -> str:
-    """A table from already-escaped cell HTML; columns in ``num`` are right-aligned."""
-    num = set(num)
-    classes = iter(row_classes or ())
-    head = "".join(f"<th>{h}</th>" for h in headers)
-    body = []
-    for row in rows:
-        cls = next(classes, "")
-        cells = "".join(
-            f'<td class="num">{c}</td>' if i in num else f"<td>{c}</td>" for i, c in enumerate(row)
-        )
-        body.append(f'<tr class="{cls}">{cells}</tr>' if cls else f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _img(uri: str | None, alt: str) -> str:
-    return f'<img src="{uri}" alt="{_esc(alt)}">' if uri else ""
-
-
-def _section(anchor: str, title: str, inner: str) -> str:
-    return f'<section id="{anchor}">\n<h2>{_esc(title)}</h2>\n{inner}\n</section>'
 
 
 # ---------------------------------------------------------------- sections
@@ -149,7 +94,10 @@ def _header(report: Mapping[str, Any], gates: list[dict], passed: bool) -> str:
     """Title, PASS/FAIL badge and a one-line summary."""
     rows = report.get("rows") or {}
     gen = report.get("generator") or {}
-    bits = [f"{sum(bool(g.get('passed')) for g in gates)} of {len(gates)} gates passed"]
+    statuses = [gate_status(g) for g in gates]
+    bits = [f"{statuses.count('pass')} of {len(gates)} gates passed"]
+    if "skipped" in statuses:
+        bits[0] += f", {statuses.count('skipped')} skipped"
     if rows.get("source") is not None or rows.get("synthetic") is not None:
         bits.append(
             f"{fmt_value(rows.get('source'))} source rows → "
@@ -165,7 +113,7 @@ def _header(report: Mapping[str, Any], gates: list[dict], passed: bool) -> str:
     title = f"synthgen report — {report.get('recipe') or '(unnamed recipe)'}"
     return (
         f'<section id="header" class="header"><div class="badge {word.lower()}">{word}</div>'
-        f'<div><h1>{_esc(title)}</h1><div class="summary">{_esc(" · ".join(bits))}</div>'
+        f'<div><h1>{esc(title)}</h1><div class="summary">{esc(" · ".join(bits))}</div>'
         "</div></section>"
     )
 
@@ -173,27 +121,42 @@ def _header(report: Mapping[str, Any], gates: list[dict], passed: bool) -> str:
 def _gates_section(gates: list[dict]) -> str:
     """One row per gate: status, name, metric, value, condition, meaning."""
     if not gates:
-        return _section("gates", "Gates", '<p class="muted">No gates configured.</p>')
+        return section("gates", "Gates", '<p class="muted">No gates configured.</p>')
     rows, classes = [], []
     for g in gates:
-        ok = bool(g.get("passed"))
-        value_html = _esc(fmt_value(g.get("value")))
-        if g.get("error"):
-            value_html += f'<div class="err">{_esc(g["error"])}</div>'
+        status = gate_status(g)
+        error = str(g.get("error") or "")
+        if status == "skipped":
+            reason = error.removeprefix("skipped:").strip() or "the metric does not apply"
+            value_html = f'<div class="muted">skipped: {esc(reason)}</div>'
+        else:
+            value_html = esc(fmt_value(g.get("value")))
+            value_html += f'<div class="err">{esc(error)}</div>' if error else ""
         op = OPS.get(str(g.get("op")), str(g.get("op", "")))
-        classes.append("pass" if ok else "fail")
+        metric = str(g.get("metric", "")) + (f".{g['field']}" if g.get("field") else "")
+        classes.append(status)
         rows.append(
             [
-                f'<span class="st">{"PASS" if ok else "FAIL"}</span>',
-                _esc(g.get("name", "")),
-                _esc(g.get("metric", "")),
+                f'<span class="st">{status.upper()}</span>',
+                esc(g.get("name", "")),
+                esc(metric),
                 value_html,
-                f"{_esc(op)} {_esc(fmt_value(g.get('threshold')))}",
-                _esc(g.get("meaning", "")),
+                f"{esc(op)} {esc(fmt_value(g.get('threshold')))}",
+                esc(g.get("meaning", "")),
             ]
         )
     headers = ["status", "gate", "metric", "value", "must be", "meaning"]
-    return _section("gates", "Gates", _table(headers, rows, num=[3], row_classes=classes))
+    return section("gates", "Gates", table(headers, rows, num=[3], row_classes=classes))
+
+
+def gate_status(gate: Mapping[str, Any]) -> str:
+    """pass, fail or skipped; from ``status``, else from ``passed`` and a "skipped:" error."""
+    status = str(gate.get("status") or "")
+    if status in ("pass", "fail", "skipped"):
+        return status
+    if str(gate.get("error") or "").startswith("skipped:"):
+        return "skipped"
+    return "pass" if gate.get("passed") else "fail"
 
 
 def _run_section(report: Mapping[str, Any]) -> str:
@@ -212,14 +175,14 @@ def _run_section(report: Mapping[str, Any]) -> str:
     ]
     if gen.get("name"):
         facts.append(("generator", str(gen["name"])))
-    kv = _table(["run", "value"], [[_esc(k), _esc(v)] for k, v in facts])
+    kv = table(["run", "value"], [[esc(k), esc(v)] for k, v in facts])
     params = gen.get("params")
     if params:
         text = json.dumps(params, indent=2, sort_keys=True, default=str)
-        kv += f"<h4>generator params</h4><pre>{_esc(text)}</pre>"
+        kv += f"<h4>generator params</h4><pre>{esc(text)}</pre>"
     parts = [f'<div class="row"><div>{kv}</div>{_timings_block(report.get("timings") or {})}</div>']
     warnings = list(report.get("warnings") or [])
-    items = "".join(f"<li>{_esc(w)}</li>" for w in warnings)
+    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
     parts.append(
         "<h3>Warnings</h3>"
         + (f'<ul class="notes">{items}</ul>' if warnings else '<p class="muted">No warnings.</p>')
@@ -228,55 +191,85 @@ def _run_section(report: Mapping[str, Any]) -> str:
     if outputs:
         out_rows = [
             [
-                _esc(o.get("path", "")),
-                _esc(o.get("format", "")),
+                esc(o.get("path", "")),
+                esc(o.get("format", "")),
                 "yes" if o.get("written") else "<strong>no</strong>",
             ]
             for o in outputs
         ]
-        parts.append("<h3>Outputs</h3>" + _table(["path", "format", "written"], out_rows))
-    return _section("run", "Run summary", "\n".join(parts))
+        parts.append("<h3>Outputs</h3>" + table(["path", "format", "written"], out_rows))
+    return section("run", "Run summary", "\n".join(parts))
 
 
 def _timings_block(timings: Mapping[str, Any]) -> str:
     if not timings:
         return ""
-    rows = [[_esc(k), _esc(fmt_value(v))] for k, v in timings.items()]
+    rows = [[esc(k), esc(fmt_value(v))] for k, v in timings.items()]
     total = sum(float(v) for v in timings.values() if plots.is_finite(v))
-    rows.append(["<strong>total</strong>", f"<strong>{_esc(fmt_value(total))}</strong>"])
+    rows.append(["<strong>total</strong>", f"<strong>{esc(fmt_value(total))}</strong>"])
     uri = plots.hbar_plot({str(k): v for k, v in timings.items()}, "seconds")
     return (
-        f"<div><h4>timings (s)</h4>{_table(['stage', 'seconds'], rows, num=[1])}</div>"
-        f"<div>{_img(uri, 'stage timings')}</div>"
+        f"<div><h4>timings (s)</h4>{table(['stage', 'seconds'], rows, num=[1])}</div>"
+        f"<div>{img(uri, 'stage timings')}</div>"
     )
 
 
 def _metrics_section(metrics: Mapping[str, Any]) -> str:
     """Each group as a table of scalars; per-column dicts as sorted tables plus bar charts."""
     if not metrics:
-        return _section("metrics", "Metrics", '<p class="muted">No metrics were computed.</p>')
+        return section("metrics", "Metrics", '<p class="muted">No metrics were computed.</p>')
     loose = {k: v for k, v in metrics.items() if not isinstance(v, Mapping)}
     parts = [_metric_group("general", loose, 3)] if loose else []
-    parts += [_metric_group(str(k), v, 3) for k, v in metrics.items() if isinstance(v, Mapping)]
-    return _section("metrics", "Metrics", "\n".join(parts))
+    for key, group in metrics.items():
+        if isinstance(group, Mapping):
+            shown, hidden = sections.generic_view(group)
+            parts.append(_metric_group(str(key), shown, 3))
+            above = [k for k in hidden if k in sections.SHOWN_IN_SECTIONS]
+            long = [k for k in hidden if k not in sections.SHOWN_IN_SECTIONS]
+            parts.append(note(f"In the sections above: {', '.join(above)}.") if above else "")
+            parts.append(note(f"Too long to list: {', '.join(long)}.") if long else "")
+    return section("metrics", "Metrics", "\n".join(parts))
+
+
+def _topic_sections(metrics: Any, gates: list[dict]) -> list[str]:
+    """Fidelity, privacy, utility and expectations sections, for the groups present; a
+    section that cannot be drawn from odd data becomes a note instead of sinking the page."""
+    if not isinstance(metrics, Mapping):
+        return []
+    groups = {str(k): v for k, v in metrics.items() if isinstance(v, Mapping)}
+    checks = next((g for g in groups.values() if "expectations_pass_rate" in g), {})
+    builders = [
+        ("fidelity", lambda: sections.fidelity_section(groups.get("fidelity", {}))),
+        ("privacy", lambda: sections.privacy_section(groups.get("privacy", {}), gates)),
+        ("utility", lambda: sections.utility_section(groups.get("utility", {}))),
+        ("expectations", lambda: sections.expectations_section(groups.get("schema", checks))),
+    ]
+    out = []
+    for name, build in builders:
+        try:
+            out.append(build())
+        except Exception as exc:  # the report must still be written
+            why = f"Could not draw this section ({type(exc).__name__}: {exc})."
+            out.append(section(name, name.capitalize(), note(why)))
+    return [s for s in out if s]
 
 
 def _metric_group(title: str, data: Mapping[str, Any], level: int) -> str:
     """A heading, a table of the plain entries, then nested groups and per-column scores."""
     level = min(level, 6)
-    out = [f"<h{level}>{_esc(title)}</h{level}>"]
+    out = [f"<h{level}>{esc(title)}</h{level}>"]
     plain = [(k, v) for k, v in data.items() if not isinstance(v, Mapping) or not v]
     if plain:
         out.append(
-            _table(["metric", "value"], [[_esc(k), _esc(fmt_value(v))] for k, v in plain], num=[1])
+            table(["metric", "value"], [[esc(k), esc(fmt_value(v))] for k, v in plain], num=[1])
         )
     for key, value in data.items():
         if not isinstance(value, Mapping) or not value:
             continue
-        if all(_is_scalar(v) for v in value.values()):
+        if all(is_scalar(v) for v in value.values()):
             out.append(_per_column_block(str(key), value, level + 1))
         elif all(
-            isinstance(v, Mapping) and all(map(_is_scalar, v.values())) for v in value.values()
+            isinstance(v, Mapping) and all(map(is_scalar, v.values())) for v in value.values()
         ):
             out.append(_matrix_block(str(key), value, level + 1))
         else:
@@ -298,22 +291,20 @@ def _per_column_block(title: str, scores: Mapping[str, Any], level: int) -> str:
         ((str(k), v) for k, v in scores.items() if str(k) not in names), key=lambda kv: kv[0]
     )
     ordered = [*numeric, *rest]
-    table = _table(
-        ["column", "value"], [[_esc(k), _esc(fmt_value(v))] for k, v in ordered], num=[1]
-    )
+    values = table(["column", "value"], [[esc(k), esc(fmt_value(v))] for k, v in ordered], num=[1])
     direction = "lower is better" if lower_better else "higher is better"
-    note = f'<p class="muted">sorted worst first (assuming {direction})</p>'
+    hint = note(f"sorted worst first (assuming {direction})")
     chart = ""
     if numeric:
         shown = dict(numeric[:MAX_METRIC_BARS])
-        chart = _img(plots.hbar_plot(shown, title), f"{title} per column")
+        chart = img(plots.hbar_plot(shown, title), f"{title} per column")
         if len(numeric) > MAX_METRIC_BARS:
             chart += (
                 f'<p class="muted">chart shows the worst {MAX_METRIC_BARS} of {len(numeric)}</p>'
             )
     lvl = min(level, 6)
     return (
-        f'<h{lvl}>{_esc(title)}</h{lvl}>{note}<div class="row"><div>{table}</div>'
+        f'<h{lvl}>{esc(title)}</h{lvl}>{hint}<div class="row"><div>{values}</div>'
         f"<div>{chart}</div></div>"
     )
 
@@ -321,10 +312,10 @@ def _per_column_block(title: str, scores: Mapping[str, Any], level: int) -> str:
 def _matrix_block(title: str, rows: Mapping[str, Mapping[str, Any]], level: int) -> str:
     """A dict of flat dicts (e.g. column -> {metric: value}) as one table."""
     keys = list(dict.fromkeys(k for r in rows.values() for k in r))
-    body = [[_esc(name), *(_esc(fmt_value(r.get(k))) for k in keys)] for name, r in rows.items()]
+    body = [[esc(name), *(esc(fmt_value(r.get(k))) for k in keys)] for name, r in rows.items()]
     lvl = min(level, 6)
-    return f"<h{lvl}>{_esc(title)}</h{lvl}>" + _table(
-        ["", *(_esc(k) for k in keys)], body, num=range(1, len(keys) + 1)
+    return f"<h{lvl}>{esc(title)}</h{lvl}>" + table(
+        ["", *(esc(k) for k in keys)], body, num=range(1, len(keys) + 1)
     )
 
 
@@ -343,24 +334,24 @@ def _schema_columns(schema: Schema | None, report: Mapping[str, Any]) -> list[di
 def _schema_section(columns: list[dict]) -> str:
     """The columns: name, kind, pii type, dtype, null %, cardinality, reason."""
     if not columns:
-        return _section("schema", "Schema", '<p class="muted">No schema recorded.</p>')
+        return section("schema", "Schema", '<p class="muted">No schema recorded.</p>')
     rows = []
     for c in columns:
         nf = c.get("null_fraction")
         null = "n/a" if nf is None else ("0%" if nf == 0 else f"{float(nf) * 100:.3g}%")
         rows.append(
             [
-                _esc(c.get("name", "")),
-                _esc(c.get("kind", "")),
-                _esc(c.get("pii_type") or ""),
-                _esc(c.get("dtype", "")),
-                _esc(null),
-                _esc(fmt_value(c.get("cardinality"))),
-                _esc(c.get("reason", "")),
+                esc(c.get("name", "")),
+                esc(c.get("kind", "")),
+                esc(c.get("pii_type") or ""),
+                esc(c.get("dtype", "")),
+                esc(null),
+                esc(fmt_value(c.get("cardinality"))),
+                esc(c.get("reason", "")),
             ]
         )
     headers = ["column", "kind", "pii type", "dtype", "null", "cardinality", "reason"]
-    return _section("schema", "Schema", _table(headers, rows, num=[4, 5]))
+    return section("schema", "Schema", table(headers, rows, num=[4, 5]))
 
 
 def _distributions_section(
@@ -380,8 +371,8 @@ def _distributions_section(
         )
     out = [intro + "</p>"]
     figures = [
-        f"<figure><figcaption>{_esc(name)} <span>{_esc(kind)}</span></figcaption>"
-        f"{_img(uri, f'{name}: real vs synthetic')}</figure>"
+        f"<figure><figcaption>{esc(name)} <span>{esc(kind)}</span></figcaption>"
+        f"{img(uri, f'{name}: real vs synthetic')}</figure>"
         for name, kind, uri in res.figures
     ]
     if figures:
@@ -390,5 +381,5 @@ def _distributions_section(
     if res.skipped:
         notes.append(f"{res.skipped} more column(s) not plotted (max_plots={max_plots})")
     if notes:
-        out.append('<ul class="notes">' + "".join(f"<li>{_esc(n)}</li>" for n in notes) + "</ul>")
-    return _section("distributions", "Distributions", "\n".join(out))
+        out.append('<ul class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
+    return section("distributions", "Distributions", "\n".join(out))

@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +115,12 @@ def to_data_uri(fig: Figure) -> str:
     finally:
         plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _note_figure(fig: Figure, ax: Axes, text: str) -> str:
+    """``fig`` with ``text`` in the middle of ``ax`` instead of a plot."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=FONT_SIZE, transform=ax.transAxes)
+    return to_data_uri(fig)
 
 
 def hbar_plot(values: Mapping[str, float], xlabel: str = "") -> str | None:
@@ -228,16 +234,7 @@ def _histogram_plot(
     """Overlaid density histograms on shared bins, clipped to the bulk of the real data."""
     fig, ax = _new_axes()
     if real.size == 0:
-        ax.text(
-            0.5,
-            0.5,
-            "no real values to compare",
-            ha="center",
-            va="center",
-            fontsize=FONT_SIZE,
-            transform=ax.transAxes,
-        )
-        return to_data_uri(fig)
+        return _note_figure(fig, ax, "no real values to compare")
     if dates:
         real, synth = _to_date_numbers(real), _to_date_numbers(synth)
     bins = _bins(real, integer, dates)
@@ -307,16 +304,7 @@ def _category_plot(real: pd.Series, synthetic: pd.Series) -> str:
     names, r_sh, s_sh = category_shares(real, synthetic)
     fig, ax = _new_axes(FIG_SIZE[0], max(FIG_SIZE[1], 0.55 + 0.2 * len(names)))
     if not names:
-        ax.text(
-            0.5,
-            0.5,
-            "no values to compare",
-            ha="center",
-            va="center",
-            fontsize=FONT_SIZE,
-            transform=ax.transAxes,
-        )
-        return to_data_uri(fig)
+        return _note_figure(fig, ax, "no values to compare")
     ypos = np.arange(len(names))
     ax.barh(ypos - 0.2, r_sh, height=0.4, color=REAL_COLOR, label="real")
     ax.barh(ypos + 0.2, s_sh, height=0.4, color=SYNTH_COLOR, label="synthetic")
@@ -389,3 +377,60 @@ def _plot_one(out: ColumnPlots, name: str, kind: str, real: pd.Series, synth: pd
         out.notes.append(f"{name}: kind {kind!r} is not plotted")
     else:
         out.figures.append((name, kind, uri))
+
+
+# ---------------------------------------------------------------- metric plots
+
+ANNOTATE_MAX = 12  # heatmaps write their values into the cells up to this many columns
+TRAIN_COLOR, HOLDOUT_COLOR = "#c44e52", "#4c72b0"
+
+
+def heatmap_plot(
+    matrix: np.ndarray, labels: list[str], title: str, *, vmin: float, vmax: float, cmap: str
+) -> str:
+    """A square matrix as a heatmap on a fixed colour scale; missing cells grey."""
+    n = len(labels)
+    side = float(np.clip(0.3 * n + 1.6, 3.0, 8.0))
+    fig, ax = plt.subplots(figsize=(side + 0.7, side), dpi=DPI)
+    colours = matplotlib.colormaps[cmap].with_extremes(bad="#d0d7de")
+    image = ax.imshow(np.ma.masked_invalid(matrix), cmap=colours, vmin=vmin, vmax=vmax)
+    ticks = [mpl_text(c if len(c) <= 16 else f"{c[:8]}…{c[-7:]}") for c in labels]  # keep ends
+    ax.set_xticks(range(n), ticks, rotation=90, fontsize=FONT_SIZE)
+    ax.set_yticks(range(n), ticks, fontsize=FONT_SIZE)
+    ax.set_title(mpl_text(title), fontsize=FONT_SIZE + 1)
+    extend = "max" if np.nanmax(np.r_[matrix.ravel(), vmin]) > vmax else "neither"
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, extend=extend).ax.tick_params(
+        labelsize=FONT_SIZE
+    )
+    for (i, j), v in np.ndenumerate(matrix if n <= ANNOTATE_MAX else np.empty((0, 0))):
+        if np.isfinite(v):  # white text on the darkest quarter of the scale
+            dark = abs(v) > 0.6 * vmax if vmin < 0 else v > vmin + 0.75 * (vmax - vmin)
+            colour = "white" if dark else "#1f2328"
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5, color=colour)
+    return to_data_uri(fig)
+
+
+def dcr_histogram_plot(
+    edges: np.ndarray,
+    train: np.ndarray,
+    holdout: np.ndarray,
+    medians: Sequence[Any] = (None, None),
+) -> str:
+    """Distances of synthetic rows to their nearest training and holdout row, overlaid as
+    shares of rows on shared bins; dashed lines at the medians."""
+    fig, ax = _new_axes(FIG_SIZE[0] * 1.5, FIG_SIZE[1] * 1.2)
+    for counts, colour, label, median in (
+        (train, TRAIN_COLOR, "to nearest training row", medians[0]),
+        (holdout, HOLDOUT_COLOR, "to nearest holdout row", medians[1]),
+    ):
+        shares = counts / max(float(counts.sum()), 1.0)
+        ax.stairs(shares, edges, fill=True, alpha=0.35, color=colour, label=label)
+        ax.stairs(shares, edges, color=colour, linewidth=0.9)
+        if median is not None and is_finite(median):
+            ax.axvline(float(median), color=colour, linestyle="--", linewidth=0.9)
+    ax.set_xlim(float(edges[0]), float(edges[-1]))
+    ax.set_xlabel("distance (last bin: the 1 % farthest; dashed: medians)", fontsize=FONT_SIZE)
+    ax.set_ylabel("share of synthetic rows", fontsize=FONT_SIZE)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
+    _legend_above(ax)
+    return to_data_uri(fig)

@@ -292,3 +292,190 @@ def test_schema_object_is_used(report: dict, frames: tuple) -> None:
     doc = render_html(report, real=frames[0], synthetic=frames[1], schema=schema)
     assert "looks numeric" in _section(doc, "schema")
     assert _section(doc, "distributions").count("data:image/png;base64,") == len(PLOTTED)
+
+
+# ---------------------------------------------------------------- topic sections
+
+NASTY = "<i>x</i>|y"  # a column name with markup and the pair separator in it
+
+
+def _rich_report() -> dict:
+    """The report plus the details the fidelity/privacy/utility/expectations sections draw."""
+    report = _report()
+    cols = ["age", "visits", NASTY]
+    real = [[1.0, 0.5, None], [0.5, 1.0, -0.2], [None, -0.2, 1.0]]
+    synth = [[1.0, 0.1, None], [0.1, 1.0, -0.25], [None, -0.25, 1.0]]
+    diff = [[0.0, 0.4, None], [0.4, 0.0, 0.05], [None, 0.05, 0.0]]
+    report["gates"].append(
+        {"name": "pii_gate", "metric": "pii_replay", "value": 0.0, "op": "<=", "threshold": 0,
+         "passed": True, "status": "skipped", "error": "skipped: no <PII> columns"}
+    )  # fmt: skip
+    report["metrics"]["fidelity"].update(
+        column_pair_trends=0.9,
+        column_pair_trends_pairs=3,
+        column_pair_trends_per_pair={"age|visits": 0.8, f"visits|{NASTY}": 0.97, "colour|age": 0.6},
+        column_pair_trends_correlation={"columns": cols, "real": real, "synthetic": synth,
+                                        "difference": diff},
+    )  # fmt: skip
+    edges = np.linspace(0, 3, 31).tolist()
+    report["metrics"]["privacy"].update(
+        dcr_share=0.51, dcr_share_raw_share=0.8, dcr_share_chance_raw_share=0.8,
+        dcr_share_n_train=320, dcr_share_n_holdout=80, dcr_share_hist_edges=edges,
+        dcr_share_hist_train=list(range(30)), dcr_share_hist_holdout=list(range(30, 0, -1)),
+        dcr_share_dcr_train={"p5": 0.1, "p50": 1.0}, dcr_share_dcr_holdout={"p5": 0.2, "p50": 1.1},
+        singling_out_risk=0.09, singling_out_risk_ci_low=0.04, singling_out_risk_ci_high=0.14,
+        singling_out_risk_main_rate=0.18, singling_out_risk_control_rate=0.1,
+        singling_out_risk_baseline_rate=0.02, singling_out_risk_worst="multivariate",
+        attribute_inference=None, attribute_inference_skipped="no sensitive columns declared",
+        pii_replay=2.0, pii_replay_pii_columns=["email"], pii_replay_per_column={"notes": 2},
+        pii_replay_examples=["j***@<evil>.com", "5***9"],
+    )  # fmt: skip
+    report["metrics"]["utility"] = {
+        "tstr_f1": 0.61, "tstr_f1_trtr": 0.7, "tstr_f1_gap": 0.09, "tstr_f1_task": "classification",
+        "tstr_f1_positive_class": ">50K", "tstr_f1_rows": {"train": 320, "synthetic": 300, "holdout": 80},
+        "tstr_r2": None, "tstr_r2_skipped": "target is a class label: see tstr_f1",
+    }  # fmt: skip
+    results = [
+        {"expectation": "expect_column_values_to_be_in_set", "column": "colour", "success": True,
+         "observed": "0.00% unexpected", "source": "derived"},
+        {"expectation": "expect_column_values_to_be_between", "column": "age", "success": False,
+         "observed": "3.00% unexpected (e.g. <script>)", "source": "user"},
+    ]  # fmt: skip
+    report["metrics"]["schema"] = {
+        "expectations_pass_rate": 0.5,
+        "expectations_pass_rate_results": results,
+        "expectations_pass_rate_evaluated": 2,
+    }
+    return report
+
+
+@pytest.fixture(scope="module")
+def rich_doc() -> str:
+    return render_html(_rich_report())
+
+
+def _images(html: str) -> int:
+    return html.count("data:image/png;base64,")
+
+
+def test_topic_sections_render_in_order(rich_doc: str) -> None:
+    anchors = ("gates", "run", "fidelity", "privacy", "utility", "expectations", "metrics")
+    order = [rich_doc.index(f'<section id="{a}">') for a in anchors]
+    assert order == sorted(order)
+    fidelity, privacy = _section(rich_doc, "fidelity"), _section(rich_doc, "privacy")
+    assert "<h3>Correlations</h3>" in fidelity and "<h3>Worst column pairs</h3>" in fidelity
+    assert _images(fidelity) == 3  # real, synthetic, |difference|
+    assert "<h3>Distance to closest record (DCR)</h3>" in privacy and _images(privacy) == 1
+    assert _images(_section(rich_doc, "utility")) == 0
+    assert "<h2>Expectations — pass rate 50.0%</h2>" in rich_doc
+
+
+def test_fidelity_worst_pairs(rich_doc: str) -> None:
+    pairs = _section(rich_doc, "fidelity").split("Worst column pairs")[1]
+    rows = re.findall(r"<tr><td>(.*?)</td><td.*?>(.*?)</td><td.*?>(.*?)</td>", pairs)
+    assert [r[0] for r in rows] == [
+        "colour ↔ age",
+        "age ↔ visits",
+        "visits ↔ &lt;i&gt;x&lt;/i&gt;|y",  # split on the right "|"
+    ]
+    assert rows[1][1:] == ("0.8", "0.5") and rows[0][2] == ""
+    assert "3 pair scores" in pairs
+
+
+def test_privacy_reading_table_and_pii(rich_doc: str) -> None:
+    privacy = _section(rich_doc, "privacy")
+    assert "closer to training than to unseen (holdout) rows: 51.0%" in privacy
+    row = re.search(r"<tr><td>singling_out_risk</td>(.*?)</tr>", privacy, re.S)
+    assert row and "lower" in row.group(1) and "0.04 – 0.14" in row.group(1)
+    assert "worst: multivariate; attack success 18.0%" in row.group(1)
+    assert "skipped: no sensitive columns declared" in privacy
+    assert "<td>p50</td>" in privacy  # quantiles beside the histogram
+    assert "found again in the synthetic table: 2 (PII columns checked: email)" in privacy
+    assert "<code>j***@&lt;evil&gt;.com</code>" in privacy
+
+
+def test_utility_table_and_skips(rich_doc: str) -> None:
+    utility = _section(rich_doc, "utility")
+    assert "TSTR (synthetic-trained)" in utility and "TRTR (real-trained ceiling)" in utility
+    assert re.search(r"tstr_f1 \(positive class: &gt;50K\).*?0\.61.*?0\.7.*?0\.09", utility)
+    assert "tstr_r2: target is a class label" in utility
+
+    report = _rich_report()
+    report["metrics"]["utility"] = {f"tstr_{m}_skipped": "no target column" for m in ("f1", "r2")}
+    report["metrics"]["utility"].update(tstr_f1=None, tstr_r2=None)
+    utility = _section(render_html(report), "utility")
+    assert "Skipped: no target column." in utility and "<table>" not in utility
+
+
+def test_expectations_failed_first(rich_doc: str) -> None:
+    checks = _section(rich_doc, "expectations")
+    rows = re.findall(r'<tr class="(pass|fail)">(.*?)</tr>', checks, re.S)
+    assert [cls for cls, _ in rows] == ["fail", "pass"]
+    assert "FAIL" in rows[0][1] and ">user<" in rows[0][1] and ">derived<" in rows[1][1]
+    assert "(e.g. &lt;script&gt;)" in rows[0][1]
+    assert "1 of 2 checks passed" in checks
+
+
+def test_skipped_gate_is_not_a_pass(rich_doc: str) -> None:
+    gates = _section(rich_doc, "gates")
+    row = re.search(r'<tr class="skipped">(.*?)</tr>', gates, re.S)
+    assert row and "SKIPPED" in row.group(1) and "PASS" not in row.group(1)
+    assert "skipped: no &lt;PII&gt; columns" in row.group(1)
+    assert "1 of 4 gates passed, 1 skipped" in rich_doc
+    # without a status, a "skipped:" error still marks it
+    report = _report()
+    report["gates"] = [{"name": "g", "passed": True, "error": "skipped: no holdout"}]
+    assert '<tr class="skipped">' in render_html(report)
+
+
+def test_generic_metrics_hide_bulky_details(rich_doc: str) -> None:
+    metrics = _section(rich_doc, "metrics")
+    for key in ("dcr_share_hist_train", "column_pair_trends_correlation", "pii_replay_examples"):
+        assert f"<td>{key}</td>" not in metrics and key in metrics  # named in a note only
+    assert "expectations_pass_rate_results" in metrics and "[[" not in metrics
+    assert "<td>dcr_share_raw_share</td>" in metrics  # scalars stay
+
+
+def test_topic_sections_tolerate_missing_and_malformed(report: dict) -> None:
+    doc = render_html(report)  # no topic details at all
+    for anchor in ("fidelity", "utility", "expectations"):
+        assert f'id="{anchor}"' not in doc
+    assert "exact_copy_rate" in _section(doc, "privacy")
+
+    bad = _rich_report()
+    bad["metrics"]["fidelity"]["column_pair_trends_correlation"]["real"] = [[1.0, "x"]]
+    bad["metrics"]["fidelity"]["column_pair_trends_per_pair"] = "oops"
+    bad["metrics"]["privacy"]["dcr_share_hist_train"] = [1, 2]
+    bad["metrics"]["privacy"]["dcr_share_dcr_train"] = None
+    bad["metrics"]["schema"]["expectations_pass_rate_results"] = "not a list"
+    bad["metrics"]["utility"] = {"tstr_f1": 0.5}
+    doc = render_html(bad)
+    assert "malformed: no heatmap" in _section(doc, "fidelity")
+    assert "No DCR histogram recorded." in _section(doc, "privacy")
+    assert "No expectation results recorded." in _section(doc, "expectations")
+    assert _images(_section(doc, "fidelity") + _section(doc, "privacy")) == 0
+    assert "tstr_f1" in _section(doc, "utility")
+    assert render_html({"metrics": {"privacy": {}, "fidelity": [], "utility": None}})
+
+
+def test_heatmap_caps_columns() -> None:
+    n = 35
+    rng = np.random.default_rng(2)
+    m = rng.uniform(-1, 1, (n, n)).round(3).tolist()
+    corr = {"columns": [f"c{i}" for i in range(n)], "real": m, "synthetic": m, "difference": m}
+    doc = render_html({"metrics": {"fidelity": {"column_pair_trends_correlation": corr}}})
+    fidelity = _section(doc, "fidelity")
+    assert "Showing the 30 of 35 columns with the largest differences." in fidelity
+    assert _images(fidelity) == 3
+
+
+def test_a_failing_topic_section_becomes_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    from synthgen.report import sections
+
+    def boom(group: object) -> str:
+        raise ValueError("odd <data>")
+
+    monkeypatch.setattr(sections, "utility_section", boom)
+    doc = render_html(_rich_report())
+    assert "Could not draw this section (ValueError: odd &lt;data&gt;)." in _section(doc, "utility")
+    assert _images(_section(doc, "fidelity")) == 3
