@@ -48,5 +48,6 @@ typecheck: $(STAMP) ## mypy on synthgen/
 clean: ## remove the virtualenv, caches and run outputs
 	rm -rf $(VENV) runs out .pytest_cache .ruff_cache .mypy_cache .hypothesis
 
-bench: $(STAMP) ## benchmarks against SDV on Adult (writes benchmarks/results/*.json; ~20 min)
+bench: $(STAMP) ## benchmarks against SDV on Adult (writes benchmarks/results/*.json; ~30 min)
+	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/tabular.py
