@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -30,17 +31,19 @@ class _Group:
 
 
 def _group(spans: list[Span], order: list[int], width: int) -> _Group:
+    """Built in numpy, then handed to torch: small tensor item assignments are slow."""
     w = max(spans[i].width for i in order)
     n = len(order)
-    to_pad = torch.full((n * w,), width, dtype=torch.long)
-    from_pad = torch.full((width,), n * w, dtype=torch.long)
-    bias = torch.full((n, w), _NEG)
+    to_pad = np.full(n * w, width, dtype=np.int64)
+    from_pad = np.full(width, n * w, dtype=np.int64)
+    bias = np.full((n, w), _NEG, dtype=np.float32)
     for g, i in enumerate(order):
-        s, slots = spans[i], torch.arange(spans[i].width)
+        s, slots = spans[i], np.arange(spans[i].width)
         to_pad[g * w + slots] = s.start + slots
         from_pad[s.start + slots] = g * w + slots
         bias[g, : s.width] = 0.0
-    return _Group(order, to_pad, from_pad, bias, n, w)
+    return _Group(order, torch.from_numpy(to_pad), torch.from_numpy(from_pad),
+                  torch.from_numpy(bias), n, w)
 
 
 class SpanIndex:
@@ -53,8 +56,9 @@ class SpanIndex:
         self.n_spans = len(soft)
         alpha = [s.start for s in spans if s.kind == "alpha"] if kinds is None else []
         self.alpha = torch.tensor(alpha, dtype=torch.long)
-        self.alpha_mask = torch.zeros(width)
-        self.alpha_mask[self.alpha] = 1.0
+        mask = np.zeros(width, dtype=np.float32)
+        mask[alpha] = 1.0
+        self.alpha_mask = torch.from_numpy(mask)
         buckets: dict[int, list[int]] = {}
         for i, s in enumerate(soft):
             buckets.setdefault(max(1, (s.width - 1).bit_length()), []).append(i)
