@@ -5,18 +5,11 @@ from __future__ import annotations
 import pandas as pd
 
 from synthgen.metrics.base import Context, Result, register
+from synthgen.schema.spec import dtype_kind
 
 
 def _family(s: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(s):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(s):
-        return "integer"
-    if pd.api.types.is_float_dtype(s):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return "datetime"
-    return "text"
+    return {"numeric": "float", "categorical": "text"}.get(dtype_kind(s), dtype_kind(s))
 
 
 @register(

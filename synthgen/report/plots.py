@@ -318,15 +318,9 @@ def _category_plot(real: pd.Series, synthetic: pd.Series) -> str:
 
 def kind_of_series(s: pd.Series) -> str:
     """A best-effort column kind from a pandas dtype, for columns the schema does not know."""
-    if pd.api.types.is_bool_dtype(s):
-        return "boolean"
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return "datetime"
-    if pd.api.types.is_integer_dtype(s):
-        return "integer"
-    if pd.api.types.is_numeric_dtype(s):
-        return "numeric"
-    return "categorical"
+    from synthgen.schema.spec import dtype_kind
+
+    return dtype_kind(s)
 
 
 def column_plots(

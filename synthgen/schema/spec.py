@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
@@ -92,3 +93,16 @@ class Schema(BaseModel):
     @classmethod
     def load(cls, path: str | Path) -> Schema:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def dtype_kind(s: pd.Series) -> str:
+    """A best-effort kind from a pandas dtype alone, for columns no schema describes."""
+    if pd.api.types.is_bool_dtype(s):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    if pd.api.types.is_integer_dtype(s):
+        return "integer"
+    if pd.api.types.is_numeric_dtype(s):
+        return "numeric"
+    return "categorical"

@@ -120,47 +120,25 @@ def test_noise_of_the_right_schema_fails_fidelity(tables: dict[str, Path], tmp_p
 def test_bad_input_is_exit_2(tables: dict[str, Path], tmp_path: Path):
     lacking = tmp_path / "lacking.csv"
     pd.read_csv(tables["other"]).drop(columns=["age"]).to_csv(lacking, index=False)
-    runner = CliRunner()
-    res = runner.invoke(
-        cli,
-        [
+
+    def run(synthetic: Path, *extra: str):
+        args = [
             "validate",
             "--real",
             str(tables["train"]),
             "--synthetic",
-            str(lacking),
+            str(synthetic),
             "--out",
             str(tmp_path / "v"),
-        ],
-    )
+            *extra,
+        ]
+        return CliRunner().invoke(cli, args)
+
+    res = run(lacking)
     assert res.exit_code == 2 and "lacks the real table's column(s): age" in res.output
-    res = runner.invoke(
-        cli,
-        [
-            "validate",
-            "--real",
-            str(tables["train"]),
-            "--synthetic",
-            str(tmp_path / "nope.csv"),
-            "--out",
-            str(tmp_path / "v"),
-        ],
-    )
+    res = run(tmp_path / "nope.csv")
     assert res.exit_code == 2 and "not found" in res.output
-    res = runner.invoke(
-        cli,
-        [
-            "validate",
-            "--real",
-            str(tables["train"]),
-            "--synthetic",
-            str(tables["other"]),
-            "--target",
-            "incme",
-            "--out",
-            str(tmp_path / "v"),
-        ],
-    )
+    res = run(tables["other"], "--target", "incme")
     assert res.exit_code == 2 and "did you mean 'income'" in res.output
     assert not (tmp_path / "v").exists()
 

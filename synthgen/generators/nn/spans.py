@@ -42,8 +42,9 @@ def _group(spans: list[Span], order: list[int], width: int) -> _Group:
         to_pad[g * w + slots] = s.start + slots
         from_pad[s.start + slots] = g * w + slots
         bias[g, : s.width] = 0.0
-    return _Group(order, torch.from_numpy(to_pad), torch.from_numpy(from_pad),
-                  torch.from_numpy(bias), n, w)
+    return _Group(
+        order, torch.from_numpy(to_pad), torch.from_numpy(from_pad), torch.from_numpy(bias), n, w
+    )
 
 
 class SpanIndex:
