@@ -1,6 +1,6 @@
 """SDV's synthesizers as optional engines (the `sdv` extra): our benchmark baseline.
 
-SDV saves models with cloudpickle, which synthgen never loads, so these engines fit and sample
+SDV saves models as Python pickles, which synthgen never loads, so these engines fit and sample
 in one run; their model folder holds the config and schema but no weights, and loading one
 says so. SDV is imported only when an engine is used.
 """
