@@ -43,6 +43,7 @@ class CondSampler:
         self._orig = torch.zeros(len(spans), max_w, dtype=torch.float64)
         for j, c in enumerate(counts):
             self._orig[j, : len(c)] = torch.tensor(c, dtype=torch.float64) / max(sum(c), 1.0)
+        self.n_rows = len(matrix) if matrix is not None else 0  # training rows (training only)
         if matrix is not None:
             self._index_rows(matrix, spans)
 
@@ -75,7 +76,7 @@ class CondSampler:
     ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """(cond one-hots, column mask, matching real row indices) for a training batch."""
         if not self.columns:
-            return torch.zeros(n, 0), torch.zeros(n, 0), rng.integers(0, self._n_rows(), n)
+            return torch.zeros(n, 0), torch.zeros(n, 0), rng.integers(0, self.n_rows, n)
         col = rng.integers(0, len(self.columns), n)
         k = (rng.random(n)[:, None] > self._cum_train[col]).sum(1)
         g = self.offsets[col] + k
@@ -85,9 +86,6 @@ class CondSampler:
         mask[torch.arange(n), torch.from_numpy(col)] = 1.0
         pick = (rng.random(n) * self._count[g]).astype(np.int64)
         return cond, mask, self._rows[self._start[g] + pick]
-
-    def _n_rows(self) -> int:
-        return int(sum(self.counts[0])) if self.counts else 1
 
     def sample_original(self, n: int) -> torch.Tensor:
         """Cond vectors for sampling: a column uniformly, a label by its real frequency."""
