@@ -96,13 +96,11 @@ class Generator(ABC):
         n = int(n)
         parts = []
         seeds = np.random.SeedSequence(seed)
-        for i, start in enumerate(
-            _progress(range(0, max(n, 1), chunk_size), n, chunk_size, progress)
-        ):
+        for start in _progress(range(0, max(n, 1), chunk_size), n, chunk_size, progress):
             m = min(chunk_size, n - start)
             if m <= 0:
                 break
-            rng = np.random.default_rng(seeds.spawn(1)[0] if i >= 0 else None)
+            rng = np.random.default_rng(seeds.spawn(1)[0])
             parts.append(self._sample_chunk(m, rng, conditions))
         body = (
             pd.concat(parts, ignore_index=True)

@@ -70,6 +70,13 @@ def _make_critic(inp: int, dims: tuple[int, ...]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _adam(module: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam:
+    """Adam with the paper's betas; fused (one kernel for all parameters) on CPU."""
+    return torch.optim.Adam(
+        module.parameters(), lr=lr, betas=(0.5, 0.9), weight_decay=weight_decay, fused=True
+    )
+
+
 class CTGANGenerator(NeuralGenerator):
     name = "ctgan"
     Params = CTGANParams
@@ -93,21 +100,8 @@ class CTGANGenerator(NeuralGenerator):
         self.label_index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_, kinds=("labels",))
         self.cond_to_data_ = torch.zeros(self.sampler_.width, self.encoder_.width_)
         self.cond_to_data_[torch.arange(self.sampler_.width), self.sampler_.cond_to_data] = 1.0
-        betas = (0.5, 0.9)
-        self.opt_g_ = torch.optim.Adam(
-            self.gen_.parameters(),
-            lr=p.generator_lr,
-            betas=betas,
-            weight_decay=p.weight_decay,
-            fused=True,
-        )
-        self.opt_d_ = torch.optim.Adam(
-            self.critic_.parameters(),
-            lr=p.discriminator_lr,
-            betas=betas,
-            weight_decay=p.weight_decay,
-            fused=True,
-        )
+        self.opt_g_ = _adam(self.gen_, p.generator_lr, p.weight_decay)
+        self.opt_d_ = _adam(self.critic_, p.discriminator_lr, p.weight_decay)
 
     def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
         z = torch.randn(len(cond), self.params.embedding_dim)

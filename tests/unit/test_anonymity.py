@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from synthgen.io import read_table
 from synthgen.metrics import REGISTRY, Context
 from synthgen.metrics.anonymity import (
     EQ,
@@ -24,19 +21,14 @@ from synthgen.metrics.anonymity import (
 )
 from synthgen.schema import detect
 
-ROOT = Path(__file__).resolve().parents[2]
-CANDIDATES = [ROOT.parent / "shared" / "data" / "adult.csv", ROOT / "data" / "adult.csv"]
 RISKS = ("singling_out_risk", "linkability_risk", "inference_risk")
 
 
 @pytest.fixture(scope="module")
-def contexts() -> dict[str, Context]:
+def contexts(adult: pd.DataFrame) -> dict[str, Context]:
     """Train/holdout 80/20 of 6k real rows; synthetic = a copy of train, or 4.8k other
     real rows (a perfect generator that never saw the training rows)."""
-    path = next((p for p in CANDIDATES if p.exists()), None)
-    if path is None:
-        pytest.skip("adult.csv not found")
-    df = read_table(path, na_values=["?"], strip_whitespace=True)
+    df = adult
     order = np.random.default_rng(11).permutation(len(df))
     train, holdout = df.iloc[order[:4800]], df.iloc[order[4800:6000]]
     schema = detect(df)

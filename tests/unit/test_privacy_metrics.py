@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthgen.io import read_table
 from synthgen.metrics import REGISTRY, Context
 from synthgen.metrics.neighbors import RowEncoder, canonical_labels, knn
 from synthgen.metrics.privacy import mask_value
 from synthgen.schema import ColumnSpec, Schema, detect
 
-ROOT = Path(__file__).resolve().parents[2]
-CANDIDATES = [ROOT.parent / "shared" / "data" / "adult.csv", ROOT / "data" / "adult.csv"]
-
 
 @pytest.fixture(scope="module")
-def adult_parts() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]:
+def adult_parts(adult: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]:
     """6k real rows split 80/20 (train, holdout) and 4.8k other real rows (disjoint)."""
-    path = next((p for p in CANDIDATES if p.exists()), None)
-    if path is None:
-        pytest.skip("adult.csv not found")
-    df = read_table(path, na_values=["?"], strip_whitespace=True)
+    df = adult
     order = np.random.default_rng(7).permutation(len(df))
     train, holdout = df.iloc[order[:4800]], df.iloc[order[4800:6000]]
     other = df.iloc[order[6000:10800]]
