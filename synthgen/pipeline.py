@@ -220,7 +220,7 @@ def run(
             options=_validate_options(recipe),
         )
     report = _report(
-        recipe,
+        recipe.name,
         seed,
         schema,
         verdict,
@@ -232,6 +232,8 @@ def run(
             "holdout": len(holdout),
             "synthetic": len(syn),
         },
+        generator={"name": recipe.generator.name, "params": recipe.generator.params},
+        outputs=[{"path": o.path, "format": o.format, "written": False} for o in recipe.outputs],
     )
     with clock.stage("write", f"writing {run_dir}"):
         outputs = _write_outputs(recipe, syn, report) if verdict["passed"] else []
@@ -245,17 +247,19 @@ def _validate_options(recipe: Recipe) -> dict[str, dict[str, Any]]:
 
 
 def _report(
-    recipe: Recipe,
+    name: str,
     seed: int,
     schema: Schema,
     verdict: dict[str, Any],
     warnings: list[str],
     timings: dict[str, float],
     rows: dict[str, int],
+    **extra: Any,
 ) -> dict[str, Any]:
+    """The report both `run` and `validate` write; ``extra`` adds their own keys."""
     return {
         "synthgen_version": __version__,
-        "recipe": recipe.name,
+        "recipe": name,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "seed": seed,
         "passed": verdict["passed"],
@@ -264,10 +268,10 @@ def _report(
         "rows": rows,
         "timings": timings,
         "metrics": verdict["metrics"],
-        "generator": {"name": recipe.generator.name, "params": recipe.generator.params},
         "schema": [c.model_dump() for c in schema.columns],
         "warnings": warnings,
-        "outputs": [{"path": o.path, "format": o.format, "written": False} for o in recipe.outputs],
+        "outputs": [],
+        **extra,
     }
 
 
@@ -345,35 +349,28 @@ def validate_files(
         verdict = validate.run(
             the_suite, train, hold, syn, schema, target=target, seed=seed, sensitive=sensitive
         )
-    report = {
-        "synthgen_version": __version__,
-        "recipe": f"validate {Path(synthetic).name}",
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "seed": seed,
-        "passed": verdict["passed"],
-        "gates": verdict["gates"],
-        "suite": verdict["suite"],
-        "rows": {
+    no_holdout = (
+        "no --holdout given: privacy metrics that need unseen real rows as a baseline are skipped"
+    )
+    report = _report(
+        f"validate {Path(synthetic).name}",
+        seed,
+        schema,
+        verdict,
+        [] if holdout else [no_holdout],
+        clock.timings,
+        {
             "source": len(train) + len(hold),
             "train": len(train),
             "holdout": len(hold),
             "synthetic": len(syn),
         },
-        "timings": clock.timings,
-        "metrics": verdict["metrics"],
-        "inputs": {
+        inputs={
             "real": str(real),
             "synthetic": str(synthetic),
             "holdout": str(holdout) if holdout else None,
         },
-        "schema": [c.model_dump() for c in schema.columns],
-        "warnings": []
-        if holdout
-        else [
-            "no --holdout given: privacy metrics that need unseen real rows as a baseline are skipped"
-        ],
-        "outputs": [],
-    }
+    )
     with atomic_dir(out) as tmp:
         write_report_files(tmp, report, train, syn, schema)
     return report
