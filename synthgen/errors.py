@@ -45,7 +45,7 @@ class SchemaError(UsageError):
     """A schema (detected, given or overridden) does not fit the data."""
 
 
-class PrivacyBudgetError(UsageError):
+class PrivacyBudgetError(RecipeError):
     """A differential-privacy recipe would read data outside its budget."""
 
 

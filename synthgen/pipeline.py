@@ -26,6 +26,7 @@ from synthgen.errors import DataError, RecipeError
 from synthgen.generators import create
 from synthgen.io import atomic_dir, read_table, write_table
 from synthgen.io.sources import infer_format
+from synthgen.privacy import DPPlan
 from synthgen.recipe import Recipe
 from synthgen.schema import Schema, apply_overrides, detect
 
@@ -194,9 +195,14 @@ def run(
         schema, warnings = build_schema(recipe, df)
         train, holdout = split_holdout(df, recipe.holdout, seed, path)
     gen = create(recipe.generator.name, **recipe.generator.params)
+    plan = dp_plan(recipe, len(train))
+    if plan is not None:
+        warnings.append(DP_REPORT_NOTE)
     with clock.stage("fit", f"fitting {recipe.generator.name} on {len(train):,} rows"):
-        gen.fit(train, schema, seed=seed)
-    n = sample_rows(recipe, len(df))
+        gen.fit(train, schema, seed=seed, privacy=plan)
+    # under DP the row count is not public: scale the DP estimate of the training rows
+    n_source = len(df) if plan is None else round(gen.n_rows_ / (1 - recipe.holdout))
+    n = sample_rows(recipe, n_source)
     with clock.stage("sample", f"sampling {n:,} rows"):
         syn = gen.sample(
             n,
@@ -233,12 +239,45 @@ def run(
             "synthetic": len(syn),
         },
         generator={"name": recipe.generator.name, "params": recipe.generator.params},
+        privacy=gen.privacy_,
         outputs=[{"path": o.path, "format": o.format, "written": False} for o in recipe.outputs],
     )
     with clock.stage("write", f"writing {run_dir}"):
         outputs = _write_outputs(recipe, syn, report) if verdict["passed"] else []
         _write_run_dir(run_dir, recipe, gen, syn, report, train, schema, path)
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
+
+
+DP_REPORT_NOTE = (
+    "differential privacy covers the model and the synthetic table; this report compares "
+    "them with the real rows and is not private: share it only with people who may see the data"
+)
+
+
+def dp_plan(recipe: Recipe, n_train: int) -> DPPlan | None:
+    """The run's DP plan from ``privacy:`` and the public bounds / labels under ``schema:``."""
+    if recipe.privacy is None:
+        return None
+    problems = [
+        f"schema.{c}: give both min and max (one bound alone cannot be used)"
+        for c, o in recipe.schema_.items()
+        if (o.min is None) != (o.max is None)
+    ]
+    if problems:
+        raise RecipeError("the privacy settings are incomplete:", problems=problems)
+    p = recipe.privacy
+    return DPPlan.build(
+        p.epsilon,
+        p.delta,
+        n_train,
+        metadata_share=p.metadata_share,
+        bounds={
+            c: (float(o.min), float(o.max))
+            for c, o in recipe.schema_.items()
+            if o.min is not None and o.max is not None
+        },
+        categories={c: list(o.categories) for c, o in recipe.schema_.items() if o.categories},
+    )
 
 
 def _validate_options(recipe: Recipe) -> dict[str, dict[str, Any]]:

@@ -37,6 +37,21 @@ class ColumnOverride(_Strict):
     kind: Kind | None = None
     pii_type: PiiType | None = None
     datetime_format: str | None = None
+    min: float | None = Field(None, description="public lower bound (DP runs: spends nothing)")
+    max: float | None = Field(None, description="public upper bound (DP runs: spends nothing)")
+    categories: list[str | int | float | bool] | None = Field(
+        None, min_length=1, description="public list of labels (DP runs: no threshold needed)"
+    )
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> ColumnOverride:
+        if self.min is not None and self.max is not None and self.min >= self.max:
+            raise ValueError(f"min ({self.min}) must be below max ({self.max})")
+        return self
+
+    def stats_only(self) -> bool:
+        """True when the override only carries DP bounds / categories, not a schema change."""
+        return self.kind is None and self.pii_type is None and self.datetime_format is None
 
 
 class GeneratorSpec(_Strict):
@@ -69,6 +84,19 @@ class PiiSpec(_Strict):
     )
 
 
+class PrivacySpec(_Strict):
+    epsilon: float = Field(..., gt=0, le=100, description="total budget of the whole pipeline")
+    delta: float | None = Field(
+        None, gt=0, lt=1e-2, description="default: min(1e-6, 1 / (10 rows))"
+    )
+    metadata_share: float = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="neural generators: share of epsilon for bounds, label sets and mixtures",
+    )
+
+
 class ValidateSpec(_Strict):
     suite: str = Field("default", description="a suite name from validators/ or a YAML path")
     gates: dict[str, float] = Field(default_factory=dict, description="gate -> new threshold")
@@ -96,6 +124,7 @@ class Recipe(_Strict):
     generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
     sample: SampleSpec = Field(default_factory=SampleSpec)
     pii: PiiSpec = Field(default_factory=PiiSpec)
+    privacy: PrivacySpec | None = Field(None, description="differential privacy for the run")
     validate_: ValidateSpec = Field(default_factory=ValidateSpec, alias="validate")
     outputs: list[Output] = Field(default_factory=list)
 
@@ -109,7 +138,9 @@ class Recipe(_Strict):
         return p if p.is_absolute() else Path(os.path.normpath(self.base_dir / p))
 
     def schema_overrides(self) -> dict[str, dict[str, Any]]:
-        return {k: v.model_dump(exclude_none=True) for k, v in self.schema_.items()}
+        keep = {"kind", "pii_type", "datetime_format"}
+        out = {k: v.model_dump(exclude_none=True, include=keep) for k, v in self.schema_.items()}
+        return {k: v for k, v in out.items() if v}
 
 
 def _format_loc(loc: tuple[Any, ...], prefix: str = "") -> str:
@@ -146,6 +177,7 @@ def _suggest_key(loc: tuple[Any, ...]) -> str | None:
         "generator": GeneratorSpec,
         "sample": SampleSpec,
         "pii": PiiSpec,
+        "privacy": PrivacySpec,
         "validate": ValidateSpec,
     }
     parent = str(loc[0]) if len(loc) > 1 else ""

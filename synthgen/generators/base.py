@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,10 @@ from synthgen import __version__
 from synthgen.errors import DataError, NotFittedError, RecipeError, SchemaError, UsageError
 from synthgen.generators import columns as colmod
 from synthgen.schema.spec import Schema
+
+if TYPE_CHECKING:
+    from synthgen.privacy.marginals import TableSummary
+    from synthgen.privacy.plan import DPPlan
 
 MODEL_FORMAT_VERSION = 1
 MODELLED_KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
@@ -35,6 +39,8 @@ class Generator(ABC):
 
     name: ClassVar[str] = "base"
     Params: ClassVar[type[BaseModel]] = NoParams
+    supports_dp: ClassVar[bool] = False
+    privacy_: dict[str, Any] | None = None
 
     def __init__(self, **params: Any) -> None:
         from synthgen.recipe import format_validation_error
@@ -48,8 +54,18 @@ class Generator(ABC):
             ) from None
 
     # ---- public API -----------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame, schema: Schema | None = None, *, seed: int = 0) -> Generator:
-        """Learn the table. ``schema`` defaults to ``synthgen.schema.detect(data)``."""
+    def fit(
+        self,
+        data: pd.DataFrame,
+        schema: Schema | None = None,
+        *,
+        seed: int = 0,
+        privacy: DPPlan | None = None,
+    ) -> Generator:
+        """Learn the table. ``schema`` defaults to ``synthgen.schema.detect(data)``.
+
+        With ``privacy`` every read of ``data`` goes through the plan's budget (refused when
+        a part cannot); column names, kinds and dtypes count as public metadata."""
         if len(data) < 2:
             raise DataError(
                 f"cannot learn from {len(data)} row(s)", hint="give a table with at least 2 rows"
@@ -69,7 +85,18 @@ class Generator(ABC):
         self.side_ = colmod.fit_side_columns(data, schema)
         frame = colmod.to_model_frame(data, schema, self.modelled_)
         rng = np.random.default_rng(seed)
-        self._fit(frame, schema, rng)
+        if privacy is None:
+            self._fit(frame, schema, rng)
+        else:
+            from synthgen.privacy.plan import refuse_if_outside
+
+            refuse_if_outside(schema, self.name, self.supports_dp)
+            side = data[[c for c, st in self.side_.items() if st["how"] != "null"]]
+            summary = self._fit_dp(frame, schema, rng, privacy, side)
+            colmod.privatise_side_columns(self.side_, summary.missing)
+            self.n_rows_ = max(1, int(round(summary.n_rows)))
+            self.dp_missing_ = summary.missing_rates()
+            self.privacy_ = privacy.to_json()
         self.fitted_ = True
         return self
 
@@ -127,10 +154,11 @@ class Generator(ABC):
             "params": self.params.model_dump(mode="json"),
             "n_rows": self.n_rows_,
             "modelled_columns": self.modelled_,
+            "privacy": self.privacy_,
         }
         with atomic_dir(Path(path)) as tmp:
             (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-            (tmp / "schema.json").write_text(self.schema_.to_json(), encoding="utf-8")
+            (tmp / "schema.json").write_text(self._public_schema().to_json(), encoding="utf-8")
             encoder = {"generator_state": state, "side_columns": self.side_}
             (tmp / "encoder.json").write_text(json.dumps(encoder, indent=2), encoding="utf-8")
             save_arrays(arrays, tmp / "weights.safetensors")
@@ -165,6 +193,7 @@ class Generator(ABC):
         gen.n_rows_ = int(config["n_rows"])
         gen.modelled_ = list(config["modelled_columns"])
         gen.side_ = encoder["side_columns"]
+        gen.privacy_ = config.get("privacy")
         gen._set_state(encoder["generator_state"], arrays)
         gen.fitted_ = True
         return gen
@@ -172,6 +201,19 @@ class Generator(ABC):
     # ---- for subclasses -------------------------------------------------------------------
     @abstractmethod
     def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None: ...
+
+    def _fit_dp(
+        self,
+        data: pd.DataFrame,
+        schema: Schema,
+        rng: np.random.Generator,
+        plan: DPPlan,
+        side: pd.DataFrame,
+    ) -> TableSummary:
+        """Fit within ``plan``'s budget; return the DP summary (it carries side-column rates)."""
+        from synthgen.errors import PrivacyBudgetError
+
+        raise PrivacyBudgetError(f"generator '{self.name}' cannot train with differential privacy")
 
     @abstractmethod
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame: ...
@@ -218,6 +260,23 @@ class Generator(ABC):
             )
         model_values = colmod.condition_values(conditions, self.schema_)
         return self._sample_conditional(n, rng, model_values)
+
+    def _public_schema(self) -> Schema:
+        """The schema to save: under DP, without the raw statistics detection read."""
+        if self.privacy_ is None:
+            return self.schema_
+        missing = getattr(self, "dp_missing_", {})
+        cols = [
+            c.model_copy(
+                update={
+                    "null_fraction": round(float(missing.get(c.name, c.null_fraction)), 4),
+                    "cardinality": 0,
+                    "reason": "statistics withheld: differentially private model",
+                }
+            )
+            for c in self.schema_.columns
+        ]
+        return self.schema_.model_copy(update={"columns": cols})
 
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):

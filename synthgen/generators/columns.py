@@ -149,6 +149,19 @@ def fit_side_columns(data: pd.DataFrame, schema: Schema) -> dict[str, dict[str, 
     return side
 
 
+def privatise_side_columns(side: dict[str, dict[str, Any]], missing: dict[str, float]) -> None:
+    """Under DP: missing rates from the DP release, ids from 1, PII always unique, and no
+    text length profile (text is refused under DP). Formats (an id's prefix) stay: metadata."""
+    for name, state in side.items():
+        if state["how"] == "null":
+            continue
+        state["null_fraction"] = float(missing.get(name, 0.0))
+        if state["how"] == "id_int":
+            state["start"] = 1
+        elif state["how"] == "pii":
+            state["unique"] = True
+
+
 def _fit_id(s: pd.Series) -> dict[str, Any]:
     if pd.api.types.is_integer_dtype(s) or (
         pd.api.types.is_float_dtype(s) and bool((s == np.round(s)).all())

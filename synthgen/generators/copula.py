@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy.special import ndtr, ndtri
 
 from synthgen.generators.base import Generator
+from synthgen.privacy.marginals import LabelSummary, NumericSummary, TableSummary
+from synthgen.privacy.plan import DPPlan
 from synthgen.schema.spec import Schema
 
 _EPS = 1e-9
@@ -38,6 +40,7 @@ class CopulaGenerator(Generator):
     name = "copula"
     Params = CopulaParams
     params: CopulaParams
+    supports_dp = True
 
     # ---- fit ------------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None:
@@ -77,6 +80,66 @@ class CopulaGenerator(Generator):
         cum = np.concatenate([[0.0], np.cumsum(probs)])
         u = cum[codes] + rng.random(len(codes)) * probs[codes]
         self.arrays_[f"probs.{i}"] = probs
+        self.vars_.append({"name": name, "type": "labels", "index": i, "labels": labels})
+        return ndtri(np.clip(u, _EPS, 1 - _EPS))
+
+    # ---- fit with differential privacy ----------------------------------------------------
+    def _fit_dp(
+        self,
+        data: pd.DataFrame,
+        schema: Schema,
+        rng: np.random.Generator,
+        plan: DPPlan,
+        side: pd.DataFrame,
+    ) -> TableSummary:
+        """Half the budget buys the DP marginals (bounds, histogram trees, label counts), half
+        a Gaussian-noised correlation of the normal scores (rows clipped to a fixed norm)."""
+        eps, delta = plan.ledger.remaining()
+        summary = plan.summarise(data, schema, side, epsilon=eps / 2, delta=delta / 2, rng=rng)
+        self.vars_, self.arrays_ = [], {}
+        scores = []
+        for i, name in enumerate(data.columns):
+            if name in summary.numeric:
+                scores += self._dp_numeric(i, name, data[name].to_numpy(float), summary, rng)
+            else:
+                scores.append(self._dp_labels(i, name, data[name], summary.labels[name], rng))
+        z = np.column_stack(scores) if scores else np.zeros((len(data), 0))
+        eps, delta = plan.ledger.remaining()
+        self.arrays_["corr"] = _dp_correlation(z, summary.n_rows, eps, delta, plan, rng)
+        return summary
+
+    def _dp_numeric(
+        self, i: int, name: str, x: np.ndarray, summary: TableSummary, rng: np.random.Generator
+    ) -> list[np.ndarray]:
+        s: NumericSummary = summary.numeric[name]
+        self.arrays_[f"knots.{i}"] = s.quantiles(np.linspace(0.0, 1.0, self.params.max_knots))
+        missing = np.isnan(x)
+        z = rng.standard_normal(len(x))
+        z[~missing] = ndtri(np.clip(s.cdf(x[~missing], rng), _EPS, 1 - _EPS))
+        self.vars_.append({"name": name, "type": "numeric", "index": i, "missing_rate": 0.0})
+        p = s.missing_rate
+        if p <= 0:
+            return [z]
+        self.vars_[-1]["missing_rate"] = p
+        u = np.where(missing, (1 - p) + rng.random(len(x)) * p, rng.random(len(x)) * (1 - p))
+        self.vars_.append({"name": name, "type": "missing", "index": i, "missing_rate": p})
+        return [z, ndtri(np.clip(u, _EPS, 1 - _EPS))]
+
+    def _dp_labels(
+        self, i: int, name: str, s: pd.Series, lab: LabelSummary, rng: np.random.Generator
+    ) -> np.ndarray:
+        probs = lab.probs
+        cum = np.concatenate([[0.0], np.cumsum(probs)])
+        index = {("__NA__" if v is None else v): j for j, v in enumerate(lab.labels)}
+        codes = np.array(
+            [index.get("__NA__" if _isna(v) else _plain(v), -1) for v in s.to_numpy()],
+            dtype=np.int64,
+        )
+        u = rng.random(len(codes))  # a label that was not released: an uninformative score
+        known = codes >= 0
+        u[known] = cum[codes[known]] + u[known] * probs[codes[known]]
+        self.arrays_[f"probs.{i}"] = probs
+        labels = [_plain(v) for v in lab.labels]
         self.vars_.append({"name": name, "type": "labels", "index": i, "labels": labels})
         return ndtri(np.clip(u, _EPS, 1 - _EPS))
 
@@ -143,6 +206,38 @@ def _isna(v: Any) -> bool:
 def _plain(v: Any) -> Any:
     """A JSON-friendly Python value (numpy scalars become ints, floats, bools)."""
     return v.item() if isinstance(v, np.generic) else v
+
+
+def _dp_correlation(
+    z: np.ndarray,
+    n_noisy: float,
+    epsilon: float,
+    delta: float,
+    plan: DPPlan,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Gaussian mechanism on sum(z z^T) with rows clipped to norm C (add/remove one row moves
+    it by at most C^2 in Frobenius norm), over the DP row count, projected to a correlation."""
+    from synthgen.privacy.accounting import gdp_mu
+
+    d = z.shape[1]
+    if d < 2:
+        return np.eye(d)
+    clip = 1.5 * np.sqrt(d)
+    norms = np.linalg.norm(z, axis=1, keepdims=True)
+    z = z * np.minimum(1.0, clip / np.maximum(norms, 1e-12))
+    mu = gdp_mu(epsilon, delta)
+    sigma = clip**2 / mu
+    noise = np.triu(rng.standard_normal((d, d)) * sigma)
+    noisy = z.T @ z + noise + np.triu(noise, 1).T
+    plan.ledger.spend_gdp(
+        "gaussian correlation", "pairwise score correlations", mu, delta, sigma=round(sigma, 4)
+    )
+    cov = noisy / max(n_noisy, 1.0)
+    w, v = np.linalg.eigh((cov + cov.T) / 2)
+    cov = (v * np.maximum(w, 1e-3)) @ v.T
+    s = np.sqrt(np.diag(cov))
+    return cov / np.outer(s, s)
 
 
 def _correlation(z: np.ndarray, shrinkage: float) -> np.ndarray:

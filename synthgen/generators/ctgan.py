@@ -15,8 +15,10 @@ import pandas as pd
 import torch
 from pydantic import Field, model_validator
 from torch import Tensor, nn
+from torch.func import grad
 
 from synthgen.errors import UsageError
+from synthgen.generators.nn.dpsgd import add_grads
 from synthgen.generators.nn.neural import NeuralGenerator, NeuralParams
 from synthgen.generators.nn.sampler import CondSampler
 from synthgen.generators.nn.spans import SpanIndex
@@ -85,8 +87,9 @@ class CTGANGenerator(NeuralGenerator):
     def _build(self, width: int) -> None:
         p = self.params
         self.cond_width_ = sum(s.width for s in self.encoder_.discrete_spans)
+        self.pac_ = 1 if self.dp_ is not None else p.pac  # under DP a pack would mix rows
         self.gen_ = _make_generator(p.embedding_dim + self.cond_width_, p.generator_dim, width)
-        self.critic_ = _make_critic((width + self.cond_width_) * p.pac, p.discriminator_dim)
+        self.critic_ = _make_critic((width + self.cond_width_) * self.pac_, p.discriminator_dim)
 
     def _sampling_modules(self) -> dict[str, nn.Module]:
         return {"generator": self.gen_}
@@ -96,7 +99,16 @@ class CTGANGenerator(NeuralGenerator):
 
     def _prepare(self, data: Tensor, rng: np.random.Generator) -> None:
         p = self.params
-        self.sampler_ = CondSampler(data.numpy(), self.encoder_.discrete_spans, p.log_frequency)
+        if self.dp_ is None:
+            self.sampler_ = CondSampler(data.numpy(), self.encoder_.discrete_spans, p.log_frequency)
+        else:
+            counts = [
+                (self.encoder_.discrete_[s.column].freq_ * self.dp_n_rows_).tolist()
+                for s in self.encoder_.discrete_spans
+            ]
+            self.sampler_ = CondSampler(
+                None, self.encoder_.discrete_spans, p.log_frequency, counts=counts
+            )
         self.label_index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_, kinds=("labels",))
         self.cond_to_data_ = torch.zeros(self.sampler_.width, self.encoder_.width_)
         self.cond_to_data_[torch.arange(self.sampler_.width), self.sampler_.cond_to_data] = 1.0
@@ -110,10 +122,10 @@ class CTGANGenerator(NeuralGenerator):
 
     def _critic(self, rows: Tensor, cond: Tensor) -> Tensor:
         x = torch.cat([rows, cond], dim=1) if cond.shape[1] else rows
-        return self.critic_(x.reshape(-1, x.shape[1] * self.params.pac))
+        return self.critic_(x.reshape(-1, x.shape[1] * self.pac_))
 
     def _penalty(self, real: Tensor, fake: Tensor) -> Tensor:
-        pac = self.params.pac
+        pac = self.pac_
         eps = torch.rand(len(real) // pac, 1, 1).expand(-1, pac, real.shape[1]).reshape(real.shape)
         mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
         out = self.critic_(mixed.reshape(-1, mixed.shape[1] * pac))
@@ -140,14 +152,51 @@ class CTGANGenerator(NeuralGenerator):
                 self.opt_d_.zero_grad(set_to_none=True)
                 loss_d.backward()
                 self.opt_d_.step()
-            cond, mask, _ = self.sampler_.sample(p.batch_size, rng)
-            raw, fake = self._fake(cond)
-            ce = self._cond_loss(raw, cond, mask)
-            loss_g = -self._critic(fake, cond).mean() + ce
-            self.opt_g_.zero_grad(set_to_none=True)
-            loss_g.backward()
-            self.opt_g_.step()
+            loss_g = self._generator_step(rng)
         return float(loss_g.detach())
+
+    def _train_epoch_dp(self, data: Tensor, rng: np.random.Generator) -> float:
+        """DP-SGD on the critic (the only part that reads real rows): each real row's loss
+        term and gradient penalty are clipped per row and noised; the generated rows' term is
+        public. The generator learns through the private critic (post-processing)."""
+        dp = self.dp_
+        assert dp is not None
+        bs = int(round(dp.expected_batch))
+        loss_g = torch.zeros(())
+        for _ in range(dp.steps_per_epoch):
+            real = data[torch.from_numpy(dp.batch(rng))]
+            real = torch.cat([real, self.sampler_.own_cond(real, rng)], 1)
+            cond, _mask, _ = self.sampler_.sample_cond(max(bs, len(real)), rng)
+            with torch.no_grad():
+                fake = torch.cat([self._fake(cond)[1], cond], 1)
+            eps = torch.rand(len(real), 1)
+            grads = dp.private_grads(self.critic_, self._real_term, real, fake[: len(real)], eps)
+            self.opt_d_.zero_grad(set_to_none=True)
+            self.critic_(fake[:bs]).mean().backward()
+            add_grads(self.critic_, grads)
+            self.opt_d_.step()
+            dp.step_done()
+            loss_g = self._generator_step(rng)
+        return float(loss_g.detach())
+
+    def _real_term(self, call: Any, real: Tensor, fake: Tensor, eps: Tensor) -> Tensor:
+        """One real row's share of the critic loss: -D(real) + the gradient penalty at a
+        point between it and a generated row (pac = 1 under DP)."""
+        loss: Tensor = -call(real).sum()
+        if self.params.gradient_penalty:
+            mixed = eps * real + (1 - eps) * fake
+            g = grad(lambda x: call(x).sum())(mixed)
+            loss = loss + self.params.gradient_penalty * (g.norm(2) - 1) ** 2
+        return loss
+
+    def _generator_step(self, rng: np.random.Generator) -> Tensor:
+        cond, mask, _ = self.sampler_.sample_cond(self.params.batch_size, rng)
+        raw, fake = self._fake(cond)
+        loss_g = -self._critic(fake, cond).mean() + self._cond_loss(raw, cond, mask)
+        self.opt_g_.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g_.step()
+        return loss_g
 
     def _penalty_pair(self, real: Tensor, rc: Tensor, fake: Tensor, fc: Tensor) -> Tensor:
         if not self.params.gradient_penalty:

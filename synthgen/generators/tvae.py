@@ -7,11 +7,14 @@ standard-normal prior. Only the decoder is saved: sampling never touches the enc
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from pydantic import Field
 from torch import Tensor, nn
 
+from synthgen.generators.nn.dpsgd import add_grads
 from synthgen.generators.nn.neural import NeuralGenerator, NeuralParams
 
 
@@ -53,6 +56,18 @@ class _Decoder(nn.Module):
     def forward(self, z: Tensor) -> Tensor:
         out: Tensor = self.net(z)
         return out
+
+
+class _Both(nn.Module):
+    """Encoder + decoder as one module whose forward is the per-batch loss (for DP-SGD)."""
+
+    def __init__(self, enc: nn.Module, dec: nn.Module, loss: Callable[[Tensor], Tensor]) -> None:
+        super().__init__()
+        self.enc, self.dec = enc, dec
+        self._loss_fn = loss
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self._loss_fn(x)
 
 
 class TVAEGenerator(NeuralGenerator):
@@ -101,6 +116,25 @@ class TVAEGenerator(NeuralGenerator):
             self.dec_.sigma.data.clamp_(0.01, 1.0)
             total, steps = total + float(loss.detach()), steps + 1
         return total / max(steps, 1)
+
+    def _train_epoch_dp(self, data: Tensor, rng: np.random.Generator) -> float:
+        """DP-SGD: the encoder and decoder both read real rows, so every parameter's update
+        is a clipped per-row gradient sum plus noise."""
+        assert self.dp_ is not None
+        both = _Both(self.enc_, self.dec_, self._loss)
+        total = 0.0
+        for _ in range(self.dp_.steps_per_epoch):
+            rows = data[torch.from_numpy(self.dp_.batch(rng))]
+            grads = self.dp_.private_grads(both, lambda call, x: call(x), rows)
+            self.opt_.zero_grad(set_to_none=True)
+            add_grads(both, grads)
+            self.opt_.step()
+            self.dp_.step_done()
+            self.dec_.sigma.data.clamp_(0.01, 1.0)
+            if len(rows):
+                with torch.no_grad():
+                    total += float(self._loss(rows))
+        return total / self.dp_.steps_per_epoch
 
     def _generate(self, n: int) -> Tensor:
         z = torch.randn(n, self.params.embedding_dim)

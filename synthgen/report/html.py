@@ -68,6 +68,7 @@ def render_html(
         _header(report, gates, passed),
         _gates_section(gates),
         _run_section(report),
+        sections.budget_section(report.get("privacy")),
         *_topic_sections(report.get("metrics"), gates),
         _metrics_section(report.get("metrics") or {}),
         _schema_section(columns),

@@ -227,6 +227,38 @@ def _worst_pairs(pairs: Mapping[str, Any], corr: Any, total: Any) -> str:
 # ---------------------------------------------------------------- privacy
 
 
+def budget_section(privacy: Mapping[str, Any] | None) -> str:
+    """Differential privacy: the budget, what each mechanism read and spent, the total."""
+    if not privacy:
+        return ""
+    rows = [
+        [
+            esc(m.get("mechanism", "")),
+            esc(m.get("reads", "")),
+            esc(fmt_value(m.get("epsilon"))),
+            esc(f"{float(m.get('delta', 0.0)):.3g}"),
+        ]
+        for m in privacy.get("mechanisms", [])
+    ]
+    spent_delta = f"{float(privacy.get('delta_spent', 0.0)):.3g}"
+    rows.append(
+        [
+            "<strong>total</strong>",
+            esc(privacy.get("composition", "")),
+            f"<strong>{esc(fmt_value(privacy.get('epsilon_spent')))}</strong>",
+            f"<strong>{esc(spent_delta)}</strong>",
+        ]
+    )
+    budget_delta = f"{float(privacy.get('delta', 0.0)):.3g}"
+    head = (
+        f"<p>Budget: epsilon = {esc(fmt_value(privacy.get('epsilon')))}, delta = "
+        f"{esc(budget_delta)}. Every read of the training rows is listed; column names, kinds "
+        "and dtypes are treated as public.</p>"
+    )
+    body = head + table(["mechanism", "reads", "epsilon", "delta"], rows, num=[2, 3])
+    return section("dp", "Differential privacy", body)
+
+
 def privacy_section(group: Mapping[str, Any], gates: list[dict]) -> str:
     """The DCR histogram and its reading, every privacy metric with its direction (and CI
     for the Anonymeter-style risks), and the PII replay count with masked examples."""

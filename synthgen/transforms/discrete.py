@@ -44,6 +44,18 @@ class DiscreteEncoder:
         self._index = {k: i for i, k in enumerate(self.labels_)}
         return self
 
+    def fit_counts(self, labels: list[Any], counts: np.ndarray) -> DiscreteEncoder:
+        """From (noisy, DP) counts: the ``max_width`` commonest labels, no shared slot (a
+        label outside them encodes as all zeros and is never generated)."""
+        order = sorted(zip(labels, counts, strict=True), key=lambda kv: (-kv[1], str(kv[0])))
+        order = order[: self.max_width]
+        self.labels_ = [_key(k) for k, _ in order]
+        self.rare_, self.rare_probs_ = [], np.zeros(0)
+        freq = np.asarray([c for _, c in order], dtype=np.float64)
+        self.freq_ = freq / freq.sum()
+        self._index = {k: i for i, k in enumerate(self.labels_)}
+        return self
+
     @property
     def width(self) -> int:
         return len(self.labels_)

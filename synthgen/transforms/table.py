@@ -8,12 +8,15 @@ labels (categorical, boolean) get a capped one-hot ``labels`` span. The state is
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from synthgen.schema.spec import Schema
+
+if TYPE_CHECKING:
+    from synthgen.privacy.marginals import TableSummary
 from synthgen.transforms.continuous import ContinuousEncoder
 from synthgen.transforms.discrete import DiscreteEncoder
 
@@ -57,6 +60,33 @@ class TableEncoder:
                 )
             else:
                 self.discrete_[name] = DiscreteEncoder(self.max_categories).fit(frame[name])
+                self.columns_.append({"name": name, "type": "labels", "missing": False})
+        self._build_spans()
+        return self
+
+    def fit_dp(
+        self, summary: TableSummary, pseudo: pd.DataFrame, rng: np.random.Generator
+    ) -> TableEncoder:
+        """Fit from a DP summary only: mixtures on draws from the DP histograms, ranges from
+        the DP bounds, labels from the DP counts. Post-processing: spends nothing more."""
+        self.columns_, self.numeric_, self.discrete_ = [], {}, {}
+        for name in pseudo.columns:
+            if name in summary.numeric:
+                s = summary.numeric[name]
+                x = pseudo[name].to_numpy(np.float64)
+                enc = ContinuousEncoder(
+                    self.max_modes, subsample=self.subsample, integer=s.integer
+                ).fit(x, rng)
+                half = 0.5 if s.integer else 0.0
+                enc.min_, enc.max_ = s.lo + half, s.hi - half
+                self.numeric_[name] = enc
+                missing = s.missing_rate > 0.0
+                self.columns_.append({"name": name, "type": "numeric", "missing": missing})
+            else:
+                lab = summary.labels[name]
+                self.discrete_[name] = DiscreteEncoder(self.max_categories).fit_counts(
+                    lab.labels, lab.counts
+                )
                 self.columns_.append({"name": name, "type": "labels", "missing": False})
         self._build_spans()
         return self

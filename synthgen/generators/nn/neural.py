@@ -7,7 +7,7 @@ saved as safetensors (only what sampling needs: never the discriminator or the e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,11 +15,16 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthgen.generators.base import Generator
+from synthgen.generators.nn.dpsgd import DPSGD
 from synthgen.generators.nn.loop import Trainer, marginal_score, torch_threads
 from synthgen.generators.nn.spans import SpanIndex
 from synthgen.generators.seeding import seeded
 from synthgen.schema.spec import Schema
 from synthgen.transforms.table import TableEncoder
+
+if TYPE_CHECKING:
+    from synthgen.privacy.marginals import TableSummary
+    from synthgen.privacy.plan import DPPlan
 
 
 class NeuralParams(BaseModel):
@@ -35,10 +40,13 @@ class NeuralParams(BaseModel):
     max_modes: int = Field(10, ge=1, le=50, description="mixture modes per numeric column")
     max_categories: int = Field(100, ge=2, description="one-hot width cap; rarer levels grouped")
     validation_rows: int = Field(2000, ge=100, description="rows for the checkpoint score")
+    max_grad_norm: float = Field(1.0, gt=0, description="DP runs: per-row gradient clip")
 
 
 class NeuralGenerator(Generator):
     params: NeuralParams
+    supports_dp = True
+    dp_: DPSGD | None = None
 
     # ---- subclass hooks -------------------------------------------------------------------
     def _build(self, width: int) -> None:
@@ -56,6 +64,10 @@ class NeuralGenerator(Generator):
     def _train_epoch(self, data: torch.Tensor, rng: np.random.Generator) -> float:
         raise NotImplementedError
 
+    def _train_epoch_dp(self, data: torch.Tensor, rng: np.random.Generator) -> float:
+        """One epoch of DP-SGD steps (``self.dp_``) on the modules that touch real rows."""
+        raise NotImplementedError
+
     def _generate(self, n: int) -> torch.Tensor:
         raise NotImplementedError
 
@@ -69,18 +81,58 @@ class NeuralGenerator(Generator):
     def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None:
         p = self.params
         self.encoder_ = TableEncoder(p.max_modes, p.max_categories).fit(data, schema, rng)
-        matrix = torch.from_numpy(self.encoder_.transform(data, rng))
-        self.index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_)
         holdout = data.sample(
             min(len(data), p.validation_rows), random_state=int(rng.integers(2**31))
         )
+        self._train(data, holdout, rng)
+
+    def _fit_dp(
+        self,
+        data: pd.DataFrame,
+        schema: Schema,
+        rng: np.random.Generator,
+        plan: DPPlan,
+        side: pd.DataFrame,
+    ) -> TableSummary:
+        """``metadata_share`` of the budget buys the encoder (DP bounds, histograms, label
+        counts; mixtures fitted on draws from them); the rest is DP-SGD. Checkpoints are
+        scored against draws from the DP marginals, never against real rows."""
+        p = self.params
+        eps, delta = plan.ledger.remaining()
+        share = plan.metadata_share
+        summary = plan.summarise(
+            data, schema, side, epsilon=eps * share, delta=delta * share, rng=rng,
+            what="bounds, histograms and label sets for the encoder",
+        )  # fmt: skip
+        pseudo = summary.pseudo_frame(max(p.validation_rows, 10_000), rng)
+        self.encoder_ = TableEncoder(p.max_modes, p.max_categories).fit_dp(summary, pseudo, rng)
+        self.dp_n_rows_ = summary.n_rows
+        eps, delta = plan.ledger.remaining()
+        self.dp_ = DPSGD(len(data), p.batch_size, p.epochs, eps, delta, p.max_grad_norm)
+        try:
+            self._train(data, pseudo.iloc[: p.validation_rows], rng)
+        finally:
+            dp, self.dp_ = self.dp_, None
+            plan.ledger.spend(
+                "DP-SGD", "training rows (clipped per-row gradients)", dp.spent(), delta,
+                **dp.describe(),
+            )  # fmt: skip
+        return summary
+
+    def _train(self, data: pd.DataFrame, holdout: pd.DataFrame, rng: np.random.Generator) -> None:
+        p = self.params
+        matrix = torch.from_numpy(self.encoder_.transform(data, rng))
+        self.index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_)
         with seeded(int(rng.integers(2**31))), torch_threads(p.threads):
             self._build(self.encoder_.width_)
             self._prepare(matrix, rng)
             trainer = Trainer(p.epochs, p.time_budget_s, p.early_stopping_patience)
             epoch = 0
             for epoch in _epochs(trainer):
-                loss = self._train_epoch(matrix, rng)
+                if self.dp_ is not None:
+                    loss = self._train_epoch_dp(matrix, rng)
+                else:
+                    loss = self._train_epoch(matrix, rng)
                 score = None
                 if trainer.evaluates:
                     score = marginal_score(holdout, self._sample(len(holdout), rng))

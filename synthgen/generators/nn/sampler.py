@@ -77,6 +77,16 @@ class CondSampler:
         """(cond one-hots, column mask, matching real row indices) for a training batch."""
         if not self.columns:
             return torch.zeros(n, 0), torch.zeros(n, 0), rng.integers(0, self.n_rows, n)
+        cond, mask, g = self.sample_cond(n, rng)
+        pick = (rng.random(n) * self._count[g]).astype(np.int64)
+        return cond, mask, self._rows[self._start[g] + pick]
+
+    def sample_cond(
+        self, n: int, rng: np.random.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """(cond one-hots, column mask, global label index) drawn from the counts alone."""
+        if not self.columns:
+            return torch.zeros(n, 0), torch.zeros(n, 0), np.zeros(n, dtype=np.int64)
         col = rng.integers(0, len(self.columns), n)
         k = (rng.random(n)[:, None] > self._cum_train[col]).sum(1)
         g = self.offsets[col] + k
@@ -84,8 +94,20 @@ class CondSampler:
         cond[torch.arange(n), torch.from_numpy(g)] = 1.0
         mask = torch.zeros(n, len(self.columns))
         mask[torch.arange(n), torch.from_numpy(col)] = 1.0
-        pick = (rng.random(n) * self._count[g]).astype(np.int64)
-        return cond, mask, self._rows[self._start[g] + pick]
+        return cond, mask, g
+
+    def own_cond(self, rows: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        """Each real row conditioned on its own label in one column picked uniformly: the
+        critic's real inputs without training-by-sampling (which picks rows by label and so
+        cannot be accounted for under DP)."""
+        cond = torch.zeros(len(rows), self.width)
+        if not self.columns or not len(rows):
+            return cond
+        col = torch.from_numpy(rng.integers(0, len(self.columns), len(rows)))
+        member = torch.zeros(len(self.columns), self.width)
+        for j, (a, b) in enumerate(self.col_slices):
+            member[j, a:b] = 1.0
+        return rows[:, self.cond_to_data] * member[col]
 
     def sample_original(self, n: int) -> torch.Tensor:
         """Cond vectors for sampling: a column uniformly, a label by its real frequency."""

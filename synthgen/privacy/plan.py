@@ -1,0 +1,125 @@
+"""A DP plan for one fit: the ledger, the public facts the user gave, and the checks that
+refuse a recipe whose pieces would read data outside the budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.errors import PrivacyBudgetError
+from synthgen.privacy.accounting import PrivacyLedger, default_delta, gdp_mu
+from synthgen.privacy.marginals import TableSummary, release
+
+if TYPE_CHECKING:
+    from synthgen.schema.spec import Schema
+
+LABEL_DELTA_SHARE = 0.25  # of delta, for releasing label sets by threshold
+
+
+@dataclass
+class DPPlan:
+    epsilon: float
+    delta: float
+    metadata_share: float = 0.2
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    categories: dict[str, list[Any]] = field(default_factory=dict)
+    ledger: PrivacyLedger = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ledger = PrivacyLedger(self.epsilon, self.delta)
+
+    @classmethod
+    def build(
+        cls,
+        epsilon: float,
+        delta: float | None,
+        n_rows: int,
+        *,
+        metadata_share: float = 0.2,
+        bounds: dict[str, tuple[float, float]] | None = None,
+        categories: dict[str, list[Any]] | None = None,
+    ) -> DPPlan:
+        """``n_rows`` is the training table's size; only the default delta depends on it."""
+        return cls(
+            epsilon,
+            default_delta(n_rows) if delta is None else delta,
+            metadata_share,
+            dict(bounds or {}),
+            dict(categories or {}),
+        )
+
+    def summarise(
+        self,
+        frame: pd.DataFrame,
+        schema: Schema,
+        side: pd.DataFrame,
+        *,
+        epsilon: float,
+        delta: float,
+        rng: np.random.Generator,
+        what: str = "bounds, histograms and label sets",
+    ) -> TableSummary:
+        """Spend (epsilon, delta) on the one-way DP summary of the table (side columns: their
+        missing rate only). A quarter of delta pays for label thresholds."""
+        n_label = sum(1 for c in frame.columns if schema[c].kind in ("categorical", "boolean"))
+        unknown = sum(
+            1
+            for c in frame.columns
+            if schema[c].kind in ("categorical", "boolean") and c not in self.categories
+        )
+        d_label = delta * LABEL_DELTA_SHARE if unknown else 0.0
+        mu = gdp_mu(epsilon, delta - d_label)
+        summary = release(
+            frame,
+            {c: schema[c].kind for c in frame.columns},
+            {c: side[c] for c in side.columns},
+            mu=mu,
+            delta_label=d_label / unknown if unknown else 1e-12,
+            rng=rng,
+            bounds=self.bounds,
+            categories={c: v for c, v in self.categories.items() if c in frame.columns},
+        )
+        self.ledger.spend_gdp(
+            "gaussian histograms",
+            what,
+            mu,
+            delta - d_label,
+            sigma=round(summary.sigma, 4),
+            queries=summary.queries,
+        )
+        if d_label:
+            self.ledger.spend(
+                "label threshold",
+                f"label sets of {unknown} of {n_label} label column(s)",
+                0.0,
+                d_label,
+            )
+        return summary
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.ledger.to_json()
+        out["public_bounds"] = sorted(self.bounds)
+        out["public_categories"] = sorted(self.categories)
+        return out
+
+
+def refuse_if_outside(schema: Schema, generator: str, supports_dp: bool) -> None:
+    """A DP recipe must not have parts that learn from the data without the budget."""
+    problems = []
+    if not supports_dp:
+        problems.append(
+            f"generator.name: '{generator}' cannot train with differential privacy; "
+            "use copula, ctgan or tvae"
+        )
+    for c in schema.of_kind("text"):
+        problems.append(
+            f"schema.{c.name}: free-text column would be modelled outside the budget; "
+            f"drop it from the source or mark it `kind: pii` to replace it with fakes"
+        )
+    if problems:
+        raise PrivacyBudgetError(
+            "this recipe would read data outside its privacy budget:", problems=problems
+        )

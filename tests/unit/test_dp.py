@@ -1,0 +1,127 @@
+"""Differential privacy: the accounting, the DP summaries, and DP fits that keep their word."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthgen.errors import PrivacyBudgetError
+from synthgen.generators import create
+from synthgen.privacy import DPPlan, PrivacyLedger, gdp_epsilon, gdp_mu
+from synthgen.privacy.accounting import gdp_delta
+from synthgen.privacy.marginals import release
+from synthgen.schema import detect
+
+
+def test_gdp_conversions_round_trip_and_are_monotone() -> None:
+    for eps, delta in [(0.5, 1e-6), (1.0, 1e-5), (8.0, 1e-7)]:
+        mu = gdp_mu(eps, delta)
+        assert gdp_delta(mu, eps) <= delta * (1 + 1e-6)
+        assert gdp_epsilon(mu, delta) == pytest.approx(eps, rel=1e-5)
+    assert gdp_mu(1.0, 1e-6) < gdp_mu(3.0, 1e-6) < gdp_mu(3.0, 1e-4)
+
+
+def test_ledger_refuses_a_spend_beyond_the_budget() -> None:
+    ledger = PrivacyLedger(1.0, 1e-6)
+    ledger.spend("a", "x", 0.6, 5e-7)
+    with pytest.raises(PrivacyBudgetError, match="only"):
+        ledger.spend("b", "y", 0.5)
+    ledger.spend("b", "y", 0.4, 5e-7)
+    assert ledger.epsilon_spent == pytest.approx(1.0)
+    assert ledger.to_json()["mechanisms"][1]["reads"] == "y"
+
+
+def _table(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    city = rng.choice(["Lyon", "Paris", "Nice"], n, p=[0.5, 0.3, 0.2]).astype(object)
+    city[7] = "Once-ville"  # held by a single row: must never be released
+    age = rng.integers(18, 90, n)
+    return pd.DataFrame(
+        {
+            "age": age,
+            "gain": np.where(rng.random(n) < 0.9, 0, rng.integers(1, 20000, n)),
+            "income": np.round(age * 900 + rng.normal(0, 8000, n), 2),
+            "city": city,
+            "member": rng.random(n) < 0.3,
+        }
+    )
+
+
+def test_release_keeps_point_masses_and_drops_a_label_held_once() -> None:
+    df = _table()
+    kinds = {"age": "integer", "gain": "integer", "income": "numeric"}
+    kinds |= {"city": "categorical", "member": "boolean"}
+    frame = df.astype({"city": object, "member": object})
+    s = release(frame, kinds, {}, mu=1.0, delta_label=1e-7, rng=np.random.default_rng(1))
+    assert "Once-ville" not in s.labels["city"].labels
+    assert set(s.labels["city"].labels) == {"Lyon", "Paris", "Nice"}
+    draws = np.round(s.numeric["gain"].sample(20_000, np.random.default_rng(2)))
+    assert 0.85 < float(np.mean(draws == 0)) < 0.95  # the point mass at zero survives
+    assert abs(s.n_rows - len(df)) < 0.05 * len(df)
+    # bounds are powers of two around the data, never a raw value
+    lo, hi = s.numeric["income"].lo, s.numeric["income"].hi
+    assert lo <= df.income.quantile(0.01) and hi >= df.income.quantile(0.99)
+    assert np.log2(hi) == int(np.log2(hi))
+
+
+@pytest.mark.parametrize("name", ["copula", "tvae", "ctgan"])
+def test_dp_fit_spends_within_budget_and_never_emits_a_rare_label(name: str) -> None:
+    df = _table(2000)
+    schema = detect(df, seed=0)
+    params = {} if name == "copula" else {"epochs": 2, "batch_size": 200}
+    spends = []
+    for _ in range(2):
+        plan = DPPlan.build(2.0, None, len(df))
+        gen = create(name, **params).fit(df, schema, seed=5, privacy=plan)
+        assert plan.ledger.epsilon_spent <= 2.0
+        assert plan.ledger.delta_spent <= plan.delta
+        spends.append(json.dumps(plan.to_json(), sort_keys=True, default=str))
+        syn = gen.sample(3000, seed=1)
+        assert "Once-ville" not in set(syn["city"])
+    assert spends[0] == spends[1]  # same seed, same spend
+    mech = [m["mechanism"] for m in json.loads(spends[0])["mechanisms"]]
+    assert mech[0] == "gaussian histograms"
+    assert ("DP-SGD" in mech) == (name != "copula")
+
+
+def test_dp_copula_is_reproducible_and_saves_no_raw_statistics(tmp_path) -> None:
+    df = _table(2000)
+    schema = detect(df, seed=0)
+    a = create("copula").fit(df, schema, seed=3, privacy=DPPlan.build(1.0, None, len(df)))
+    b = create("copula").fit(df, schema, seed=3, privacy=DPPlan.build(1.0, None, len(df)))
+    pd.testing.assert_frame_equal(a.sample(500, seed=9), b.sample(500, seed=9))
+    a.save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["privacy"]["epsilon_spent"] <= 1.0
+    assert abs(config["n_rows"] - len(df)) < 0.1 * len(df)
+    saved = json.loads((tmp_path / "m" / "schema.json").read_text())
+    assert all(c["cardinality"] == 0 for c in saved["columns"])
+
+
+def test_public_bounds_and_categories_spend_nothing_on_discovery() -> None:
+    df = _table(2000)
+    schema = detect(df, seed=0)
+    plan = DPPlan.build(
+        1.0,
+        None,
+        len(df),
+        bounds={"age": (18, 89), "gain": (0, 20000), "income": (-50_000, 150_000)},
+        categories={"city": ["Lyon", "Paris", "Nice", "Rome"], "member": [True, False]},
+    )
+    gen = create("copula").fit(df, schema, seed=0, privacy=plan)
+    syn = gen.sample(4000, seed=0)
+    assert syn["age"].between(18, 89).all()
+    assert set(syn["city"]) <= {"Lyon", "Paris", "Nice", "Rome"}
+    mech = [m["mechanism"] for m in plan.to_json()["mechanisms"]]
+    assert "label threshold" not in mech  # every label list was given
+
+
+def test_a_budget_too_small_for_the_steps_is_refused() -> None:
+    df = _table(500)
+    with pytest.raises(PrivacyBudgetError):
+        create("tvae", epochs=200, batch_size=400).fit(
+            df, detect(df), seed=0, privacy=DPPlan.build(1e-3, None, len(df))
+        )
