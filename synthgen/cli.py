@@ -195,9 +195,28 @@ def inspect(
             style=style,
         )
     Console(highlight=False).print(table)
+    _print_embedded_pii(df, schema)
     if json_out is not None:
         write_text(json_out, schema.to_json())
         err_console.print(f"wrote {json_out}")
+
+
+def _print_embedded_pii(df: Any, schema: Any) -> None:
+    """PII found inside text, label and id values (what `run` replaces by default)."""
+    from synthgen.privacy.pii_stage import scrub_frame, source_pii
+    from synthgen.privacy.pseudonym import Pseudonymiser
+
+    _, found = scrub_frame(df, schema, source_pii(df, schema), "flag", Pseudonymiser(b"-"))
+    if not found:
+        return
+    t = Table(title="PII inside values (replaced by `run` unless pii.embedded says otherwise)")
+    for col in ("column", "found", "distinct values holding it"):
+        t.add_column(col)
+    for name, counts in found.items():
+        t.add_row(
+            name, ", ".join(sorted(counts)), ", ".join(f"{k}: {v:,}" for k, v in counts.items())
+        )
+    Console(highlight=False).print(t)
 
 
 @cli.command()

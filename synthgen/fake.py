@@ -41,6 +41,11 @@ _PII_MAKERS: dict[str, Callable[[Faker], Any]] = {
 }
 
 
+def fake_maker(pii_type: str) -> Callable[[Faker], Any]:
+    """The Faker call that makes one value of a PII subtype (``other``: a code)."""
+    return _PII_MAKERS.get(pii_type, _PII_MAKERS["other"])
+
+
 def make_faker(locale: str, seed: int) -> Faker:
     try:
         f = Faker(locale)
@@ -54,7 +59,7 @@ def make_faker(locale: str, seed: int) -> Faker:
 
 def fake_values(pii_type: str, n: int, f: Faker, *, unique: bool, exclude: set[str]) -> list[Any]:
     """``n`` fakes of one subtype, none in ``exclude``, all distinct when ``unique``."""
-    make = _PII_MAKERS.get(pii_type, _PII_MAKERS["other"])
+    make = fake_maker(pii_type)
     values = [make(f) for _ in range(n)]
     seen: set[str] = set()
     for i, v in enumerate(values):

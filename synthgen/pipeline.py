@@ -27,6 +27,14 @@ from synthgen.generators import create
 from synthgen.io import atomic_dir, read_table, write_table
 from synthgen.io.sources import infer_format
 from synthgen.privacy import DPPlan
+from synthgen.privacy.pii_stage import (
+    check_consistent,
+    pseudonymise_columns,
+    scan_output,
+    scrub_frame,
+    source_pii,
+)
+from synthgen.privacy.pseudonym import Pseudonymiser
 from synthgen.recipe import Recipe
 from synthgen.schema import Schema, apply_overrides, detect
 
@@ -198,8 +206,9 @@ def run(
     plan = dp_plan(recipe, len(train))
     if plan is not None:
         warnings.append(DP_REPORT_NOTE)
+    pii = PiiRun(recipe, schema, df)
     with clock.stage("fit", f"fitting {recipe.generator.name} on {len(train):,} rows"):
-        gen.fit(train, schema, seed=seed, privacy=plan)
+        gen.fit(pii.scrub(train, warnings), schema, seed=seed, privacy=plan)
     # under DP the row count is not public: scale the DP estimate of the training rows
     n_source = len(df) if plan is None else round(gen.n_rows_ / (1 - recipe.holdout))
     n = sample_rows(recipe, n_source)
@@ -212,7 +221,7 @@ def run(
             locale=recipe.pii.locale,
             exclude=pii_exclusions(df, schema),
         )
-        syn = apply_pii_strategies(syn, schema, recipe)
+        syn = pii.finish(apply_pii_strategies(syn, schema, recipe), train, seed, warnings)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
             suite,
@@ -240,6 +249,7 @@ def run(
         },
         generator={"name": recipe.generator.name, "params": recipe.generator.params},
         privacy=gen.privacy_,
+        pii=pii.summary(),
         outputs=[{"path": o.path, "format": o.format, "written": False} for o in recipe.outputs],
     )
     with clock.stage("write", f"writing {run_dir}"):
@@ -254,11 +264,79 @@ DP_REPORT_NOTE = (
 )
 
 
+class PiiRun:
+    """The run's PII steps: scrub PII inside values before the fit, pseudonymise the
+    columns kept joinable, scan the output; what was found goes in the report."""
+
+    def __init__(self, recipe: Recipe, schema: Schema, df: pd.DataFrame) -> None:
+        self.spec = recipe.pii
+        self.schema = schema
+        check_consistent(self.spec.consistent, schema)
+        self.pseudo = Pseudonymiser.from_environment(self.spec.locale)
+        self.known = source_pii(df, schema)
+        self.found_in: dict[str, dict[str, int]] = {}
+        self.found_out: dict[str, dict[str, int]] = {}
+
+    def scrub(self, train: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+        out, self.found_in = scrub_frame(
+            train, self.schema, self.known, self.spec.embedded, self.pseudo
+        )
+        for col, kinds in self.found_in.items():
+            what = ", ".join(sorted(kinds))
+            if self.spec.embedded == "replace":
+                warnings.append(f"column '{col}' holds PII inside its values ({what}): replaced")
+            else:
+                warnings.append(
+                    f"column '{col}' holds PII inside its values ({what}): NOT replaced "
+                    f"(pii.embedded: {self.spec.embedded})"
+                )
+        for c in self.spec.consistent:
+            warnings.append(
+                f"column '{c}' is pseudonymised, not synthetic: each fake stands for a real key"
+            )
+        return out
+
+    def finish(
+        self, syn: pd.DataFrame, train: pd.DataFrame, seed: int, warnings: list[str]
+    ) -> pd.DataFrame:
+        cols = [c for c in self.spec.consistent if c in syn.columns]
+        syn = pseudonymise_columns(syn, train, self.schema, cols, self.pseudo, seed)
+        skip = {c.name for c in self.schema.of_kind("pii")} | set(cols)
+        self.found_out = scan_output(syn, self.known, skip)
+        for col, kinds in self.found_out.items():
+            if "source_value" in kinds:
+                warnings.append(
+                    f"synthetic column '{col}' repeats {kinds['source_value']} value(s) of the "
+                    "source's PII columns"
+                )
+            elif self.spec.embedded != "replace":
+                warnings.append(f"synthetic column '{col}' holds PII-shaped values: {kinds}")
+        return syn
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "embedded": self.spec.embedded,
+            "found_in_source": self.found_in,
+            "found_in_output": self.found_out,
+            "consistent": self.spec.consistent,
+            "secret": (
+                "from SYNTHGEN_PII_SECRET"
+                if self.pseudo.from_env
+                else "random for this run, never written"
+            ),
+        }
+
+
 def dp_plan(recipe: Recipe, n_train: int) -> DPPlan | None:
     """The run's DP plan from ``privacy:`` and the public bounds / labels under ``schema:``."""
     if recipe.privacy is None:
         return None
     problems = [
+        f"pii.consistent: '{c}' maps real keys to fakes one to one, which no privacy budget "
+        "covers; remove it from a DP recipe"
+        for c in recipe.pii.consistent
+    ]
+    problems += [
         f"schema.{c}: give both min and max (one bound alone cannot be used)"
         for c, o in recipe.schema_.items()
         if (o.min is None) != (o.max is None)

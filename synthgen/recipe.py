@@ -82,6 +82,16 @@ class PiiSpec(_Strict):
     strategies: dict[PiiType, PiiStrategy] = Field(
         default_factory=dict, description="per PII subtype: fake (default), null or drop"
     )
+    embedded: Literal["replace", "flag", "ignore"] = Field(
+        "replace",
+        description="PII found inside text, labels and ids: replace it with fakes, only "
+        "report it, or ignore it",
+    )
+    consistent: list[str] = Field(
+        default_factory=list,
+        description="PII / id columns pseudonymised with a keyed hash (SYNTHGEN_PII_SECRET): "
+        "the same source value always maps to the same fake",
+    )
 
 
 class PrivacySpec(_Strict):
