@@ -44,13 +44,13 @@ class LocalParams(BaseModel):
         30, ge=1, description="passes over the texts (an upper bound with a budget)"
     )
     time_budget_s: float | None = Field(None, gt=0, description="stop training by this time")
-    batch_size: int = Field(32, ge=1)
+    batch_size: int = Field(16, ge=1, description="texts per step (small: more updates)")
     lr: float = Field(3e-3, gt=0, le=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     temperature: float = Field(0.9, ge=0, le=5, description="0 = greedy")
     top_p: float = Field(0.95, gt=0, le=1)
     max_new_tokens: int | None = Field(None, ge=1, description="default: fill the context")
-    vocab_size: int = Field(3000, ge=300, le=50_000, description="BPE vocabulary (capped by data)")
+    vocab_size: int = Field(2000, ge=300, le=50_000, description="BPE vocabulary (capped by data)")
     validation_share: float = Field(0.05, ge=0, lt=0.5, description="texts held out")
     threads: int = Field(1, ge=1, le=256)
     epsilon: float | None = Field(None, gt=0, description="DP-SGD budget; None = no DP")
@@ -117,7 +117,7 @@ class LocalBackend:
         self, train: list[Seq], val: list[Seq], rng: np.random.Generator, seed: int
     ) -> TrainStats:
         cfg = {**self.params.model_dump(), "pad_id": self.tokenizer_.pad_id}
-        with _progress_bar(self.progress) as bar:
+        with _ProgressBar(self.progress) as bar:
             if self.params.epsilon is None:
                 return PlainLoop(self.model_, train, val, cfg).run(rng, bar)
             from synthgen.text.dp import train_dp
@@ -243,7 +243,7 @@ def _summary(
     }
 
 
-class _progress_bar:  # noqa: N801 - used as a context manager
+class _ProgressBar:
     """A rich progress bar on stderr when asked, else a no-op callback."""
 
     def __init__(self, enabled: bool) -> None:

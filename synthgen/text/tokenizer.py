@@ -20,6 +20,7 @@ class TextTokenizer:
 
     def __init__(self, tokenizer: Tokenizer) -> None:
         self.tok = tokenizer
+        self.tok.encode_special_tokens = True  # "<|eos|>" typed in a text is just text
         self.pad_id, self.bos_id, self.sep_id, self.eos_id = (self._id(s) for s in SPECIALS)
 
     def _id(self, token: str) -> int:

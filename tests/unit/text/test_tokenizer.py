@@ -24,6 +24,14 @@ def test_specials_have_fixed_ids_and_are_dropped_on_decode():
     assert all(s in tok.tok.get_vocab() for s in SPECIALS)
 
 
+def test_special_token_strings_inside_a_text_stay_plain_text():
+    tok = TextTokenizer.from_json(TextTokenizer.train(CORPUS, vocab_size=400).to_json())
+    text = "a <|eos|> in the middle, <|pad|> too"
+    ids = tok.encode_batch([text])[0]
+    assert not {tok.pad_id, tok.bos_id, tok.sep_id, tok.eos_id} & set(ids)
+    assert tok.decode_batch([ids]) == [text]
+
+
 def test_merges_compress_and_json_state_restores_the_same_tokenizer():
     tok = TextTokenizer.train(CORPUS, vocab_size=400)
     text = CORPUS[0]
