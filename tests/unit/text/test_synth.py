@@ -132,3 +132,22 @@ def test_unknown_and_missing_backends_are_clear_errors(tmp_path, monkeypatch):
         load_backend(tmp_path)
     with pytest.raises(UsageError, match="not in the"):
         TextSynthesizer().fit(table(), "note", {"condition_on": ["nope"]})
+
+
+def test_local_backend_end_to_end_with_save_and_load(tmp_path):
+    from tests.unit.text.conftest import TINY, colour_corpus
+
+    texts, prompts = colour_corpus(200)
+    df = pd.DataFrame({"colour": [p.split(": ")[1].strip() for p in prompts], "text": texts})
+    spec = {"params": {**TINY, "epochs": 4}}
+    ts = TextSynthesizer().fit(df, "text", spec, seed=0)
+    assert ts.fields_ == ["colour"]
+    synth = pd.DataFrame({"colour": ["red", "blue"] * 10})
+    out, stats = ts.generate(synth, seed=1)
+    assert stats["generated"] == 20 and stats["missing"] == 0
+    assert not set(out.dropna()) & set(texts)  # copies regenerated, or dropped when exhausted
+    assert stats["exhausted"] == out.isna().sum()
+    ts.save(tmp_path)
+    again = TextSynthesizer.load(tmp_path, "text")
+    assert again.generate(synth, seed=1)[0].equals(out)
+    assert again.describe()["model"]["parameters"] == ts.describe()["model"]["parameters"]
