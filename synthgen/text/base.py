@@ -1,0 +1,113 @@
+"""What every text backend implements, how a row becomes a prompt, and the lazy registry.
+
+A backend learns ``prompt -> text`` from pairs and writes one text per prompt. The prompt is
+always :func:`serialise_prompt` of the row's conditioning fields, so every backend sees the
+same string for the same row. Each backend class also offers ``load(folder)`` (a classmethod)
+that reads what ``save`` wrote; :func:`load_backend` dispatches on ``config.json["backend"]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from synthgen.errors import MissingExtraError, UsageError
+
+BACKENDS: dict[str, str] = {
+    "local": "synthgen.text.local:LocalBackend",
+    "hf": "synthgen.text.hf:HFBackend",
+    "openai": "synthgen.text.openai:OpenAIBackend",
+}
+# the package each optional backend needs, and the extra that installs it
+_EXTRAS: dict[str, tuple[str, str]] = {
+    "hf": ("transformers", "hf"),
+    "openai": ("openai", "openai"),
+}
+
+
+@runtime_checkable
+class TextBackend(Protocol):
+    name: str
+
+    def fit(self, texts: list[str], prompts: list[str], *, seed: int) -> None: ...
+
+    def generate(self, prompts: list[str], *, seed: int) -> list[str]:
+        """One text per prompt, in the same order."""
+        ...
+
+    def save(self, folder: Path) -> None:
+        """Write config.json (and the backend's weights / tokenizer) into ``folder``."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able summary for the report: parameters, training stats, privacy spend."""
+        ...
+
+
+def serialise_prompt(row: Mapping[str, Any], fields: Sequence[str]) -> str:
+    """``"rating: 4 | condition: acne\\n"``: the fields in the given order, missing as empty.
+
+    Numbers are written compactly (``4.0`` -> ``4``, four significant digits for floats) so a
+    value reads the same whether it came from the source or from a sampled table.
+    """
+    return " | ".join(f"{f}: {_format_value(row.get(f))}" for f in fields) + "\n"
+
+
+def _format_value(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "true" if v else "false"
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    if isinstance(v, numbers.Real):
+        f = float(v)
+        if math.isnan(f):
+            return ""
+        return str(int(f)) if f.is_integer() and abs(f) < 1e15 else f"{f:.4g}"
+    if v is None or v is pd.NaT or v is pd.NA:
+        return ""
+    return " ".join(str(v).split())  # one line: a newline would blur the prompt's end
+
+
+def backend_class(name: str) -> Any:
+    """The class registered under ``name``, imported on first use."""
+    if name not in BACKENDS:
+        raise UsageError(
+            f"unknown text backend {name!r}", hint=f"choose one of: {', '.join(sorted(BACKENDS))}"
+        )
+    module_name, cls_name = BACKENDS[name].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        if name in _EXTRAS and err.name == _EXTRAS[name][0]:
+            package, extra = _EXTRAS[name]
+            raise MissingExtraError(f"the {name!r} text backend", extra, package) from None
+        raise UsageError(f"the {name!r} text backend cannot be imported: {err}") from None
+    return getattr(module, cls_name)
+
+
+def make_backend(name: str, params: Mapping[str, Any] | None = None) -> TextBackend:
+    """A new, unfitted backend with ``params`` (each backend validates its own)."""
+    backend: TextBackend = backend_class(name)(**dict(params or {}))
+    return backend
+
+
+def load_backend(folder: Path) -> TextBackend:
+    """Read ``folder/config.json`` and let the named backend load itself (no code is run)."""
+    folder = Path(folder)
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{folder} holds no text model (config.json is missing)") from None
+    name = config.get("backend")
+    if not isinstance(name, str):
+        raise UsageError(f"{folder / 'config.json'} does not name its backend")
+    loaded: TextBackend = backend_class(name).load(folder)
+    return loaded

@@ -1,0 +1,219 @@
+"""A tiny GPT: pre-LN transformer blocks, learned positions, KV-cached batched sampling.
+
+Only ``nn.Linear``, ``nn.Embedding`` and ``nn.LayerNorm`` hold parameters (attention is built
+from Linear layers), so opacus' GradSampleModule can compute per-sample gradients for DP-SGD.
+Positions are passed per row, so a batch of left-padded prompts of different lengths samples
+exactly as each prompt would alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Cache = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    vocab_size: int
+    context: int = 256
+    d_model: int = 128
+    n_layer: int = 2
+    n_head: int = 4
+    dropout: float = 0.1
+
+    def to_json(self) -> dict[str, int | float]:
+        return asdict(self)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        if cfg.d_model % cfg.n_head:
+            raise ValueError("d_model must be a multiple of n_head")
+        self.n_head, self.dropout = cfg.n_head, cfg.dropout
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None,
+        past: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        b, t, d = x.shape
+        q, k, v = (
+            z.view(b, t, self.n_head, d // self.n_head).transpose(1, 2)
+            for z in self.qkv(x).split(d, dim=2)
+        )
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        y = F.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=mask is None,
+        )
+        return self.proj(y.transpose(1, 2).reshape(b, t, d)), (k, v)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.attn = Attention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        self.fc = nn.Linear(cfg.d_model, 4 * cfg.d_model)
+        self.out = nn.Linear(4 * cfg.d_model, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None,
+        past: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        a, kv = self.attn(self.ln1(x), mask, past)
+        x = x + self.drop(a)
+        x = x + self.drop(self.out(F.gelu(self.fc(self.ln2(x)))))
+        return x, kv
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg: GPTConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos = nn.Embedding(cfg.context, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.apply(self._init)
+        for name, p in self.named_parameters():  # GPT-2: scale residual projections by depth
+            if name.endswith(("proj.weight", "out.weight")):
+                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def forward(
+        self,
+        ids: torch.Tensor,
+        positions: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+        cache: Cache | None = None,
+    ) -> tuple[torch.Tensor, Cache]:
+        """Logits ``(B, T, V)`` and the new cache. Without ``mask``, plain causal attention
+        over ``ids`` (training); ``mask`` is ``(B, 1, T, T_past + T)``, True = may attend."""
+        if positions is None:
+            positions = torch.arange(ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
+        x = self.drop(self.tok(ids) + self.pos(positions))
+        new: Cache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block(x, mask, cache[i] if cache is not None else None)
+            new.append(kv)
+        return self.head(self.ln_f(x)), new
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def attention_mask(key_valid: torch.Tensor, n_query: int) -> torch.Tensor:
+    """``(B, 1, Tq, Tk)``: causal over the last ``n_query`` keys, pads hidden.
+
+    Each query may also see its own slot, so a pad query never has an empty row (which would
+    make NaNs that leak through the value sums)."""
+    b, tk = key_valid.shape
+    q_abs = torch.arange(tk - n_query, tk, device=key_valid.device)
+    k_abs = torch.arange(tk, device=key_valid.device)
+    causal = k_abs[None, :] <= q_abs[:, None]
+    own = k_abs[None, :] == q_abs[:, None]
+    return ((causal[None] & key_valid[:, None, :]) | own[None])[:, None]
+
+
+@dataclass(frozen=True)
+class SamplingOptions:
+    max_new_tokens: int
+    eos_id: int
+    pad_id: int
+    temperature: float = 0.9  # <= 0 means greedy
+    top_p: float = 0.95
+
+
+def pick_next(
+    logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator
+) -> torch.Tensor:
+    """One token per row from ``(B, V)`` logits: greedy, or nucleus sampling at a temperature."""
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        outside = sorted_p.cumsum(dim=-1) - sorted_p > top_p  # the top token always stays
+        sorted_p = sorted_p.masked_fill(outside, 0.0)
+        choice = torch.multinomial(sorted_p, 1, generator=generator)
+        return order.gather(1, choice).squeeze(1)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+
+@torch.no_grad()
+def sample(
+    model: GPT,
+    prompts: list[list[int]],
+    opts: SamplingOptions,
+    generator: torch.Generator,
+    *,
+    use_cache: bool = True,
+) -> list[list[int]]:
+    """Continue each prompt until EOS or ``max_new_tokens``; returns the new ids (no EOS).
+
+    Prompts are left-padded and positioned per row; finished rows leave the batch (and the
+    cache) at once. ``use_cache=False`` recomputes the whole sequence each step (a reference
+    for tests: it must give the same tokens)."""
+    longest = max(len(p) for p in prompts)
+    steps = min(opts.max_new_tokens, model.cfg.context - longest)
+    if steps <= 0:
+        raise ValueError(f"prompts of {longest} tokens leave no room in the context")
+    ids = torch.full((len(prompts), longest), opts.pad_id, dtype=torch.long)
+    valid = torch.zeros((len(prompts), longest), dtype=torch.bool)
+    for i, p in enumerate(prompts):
+        ids[i, longest - len(p) :] = torch.tensor(p, dtype=torch.long)
+        valid[i, longest - len(p) :] = True
+    pos = (valid.long().cumsum(1) - 1).clamp(min=0)
+    rows = torch.arange(len(prompts))
+    out: list[list[int]] = [[] for _ in prompts]
+    logits, cache = model(ids, pos, attention_mask(valid, longest))
+    for step in range(steps):
+        nxt = pick_next(logits[:, -1], opts.temperature, opts.top_p, generator)
+        going = nxt != opts.eos_id
+        for r, t, g in zip(rows.tolist(), nxt.tolist(), going.tolist(), strict=True):
+            if g:
+                out[r].append(t)
+        if not bool(going.any()) or step == steps - 1:
+            break
+        rows, nxt = rows[going], nxt[going]
+        valid = torch.cat([valid[going], torch.ones((len(rows), 1), dtype=torch.bool)], 1)
+        new_pos = pos[going][:, -1:] + 1
+        if use_cache:
+            cache = [(k[going], v[going]) for k, v in cache]
+            pos = new_pos
+            mask = attention_mask(valid, 1)
+            logits, cache = model(nxt[:, None], new_pos, mask, cache)
+        else:
+            ids = torch.cat([ids[going], nxt[:, None]], 1)
+            pos = torch.cat([pos[going], new_pos], 1)
+            logits, _ = model(ids, pos, attention_mask(valid, ids.shape[1]))
+    return out

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+
+from synthgen.errors import NotFittedError, UsageError
+from synthgen.text import load_backend
+from synthgen.text.local import LocalBackend
+from tests.unit.text.conftest import COLOURS, TINY, colour_corpus
+
+
+def test_training_lowers_validation_loss_and_learns_the_condition(fitted_local):
+    d = fitted_local.describe()
+    history = [h["val_loss"] for h in d["history"]]
+    assert history[-1] < history[0] * 0.5
+    assert d["val_bits_per_token"] == pytest.approx(d["val_loss"] / 0.6931, rel=1e-3)
+    prompts = [f"colour: {c}\n" for c in sorted(COLOURS) for _ in range(20)]
+    out = fitted_local.generate(prompts, seed=1)
+    for k, c in enumerate(sorted(COLOURS)):
+        texts = out[20 * k : 20 * (k + 1)]
+        own = sum(c in t for t in texts)
+        others = sum(o in t for t in texts for o in COLOURS if o != c)
+        assert own >= 16, texts  # chance would be about 7 of 20
+        assert others <= 4, texts
+
+
+def test_same_seed_same_texts_other_seed_differs(fitted_local):
+    prompts = ["colour: red\n", "colour: blue\n"] * 10
+    a = fitted_local.generate(prompts, seed=3)
+    assert a == fitted_local.generate(prompts, seed=3)
+    assert a != fitted_local.generate(prompts, seed=4)
+    assert len(a) == 20
+
+
+def test_describe_reports_speed_and_sizes(fitted_local):
+    fitted_local.generate(["colour: green\n"] * 4, seed=0)
+    d = fitted_local.describe()
+    assert d["train_tokens_per_s"] > 0 and d["sampling_tokens_per_s"] > 0
+    assert d["parameters"] > 10_000 and d["privacy"] is None
+    assert d["train_texts"] + d["validation_texts"] == 300
+    json.dumps(d)  # JSON-able for the report
+
+
+def test_save_load_gives_identical_texts_and_runs_no_pickle(fitted_local, tmp_path, monkeypatch):
+    fitted_local.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "config.json",
+        "tokenizer.json",
+        "weights.safetensors",
+    ]
+
+    def refuse(*a, **k):
+        raise AssertionError("loading must not unpickle")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(torch, "load", refuse)
+    loaded = load_backend(tmp_path)
+    assert isinstance(loaded, LocalBackend)
+    prompts = ["colour: red\n", "colour: green\n"] * 5
+    assert loaded.generate(prompts, seed=9) == fitted_local.generate(prompts, seed=9)
+
+
+def test_time_budget_stops_training_early():
+    texts, prompts = colour_corpus(200)
+    b = LocalBackend(**{**TINY, "epochs": 10_000, "time_budget_s": 2.0})
+    b.fit(texts, prompts, seed=0)
+    d = b.describe()
+    assert d["stopped_by"] == "time_budget"
+    assert d["train_seconds"] <= 3.0
+    assert d["best_step"] is not None
+
+
+def test_bad_parameters_are_usage_errors():
+    with pytest.raises(UsageError, match="layers"):
+        LocalBackend(layers=3)
+    with pytest.raises(UsageError, match="epsilon"):
+        LocalBackend(epsilon=1.0, time_budget_s=10)
+    with pytest.raises(NotFittedError):
+        LocalBackend().generate(["x"], seed=0)
+    with pytest.raises(UsageError, match="prompts"):
+        LocalBackend().fit(["a", "b"], ["p"], seed=0)
