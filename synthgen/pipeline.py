@@ -37,6 +37,7 @@ from synthgen.privacy.pii_stage import (
 from synthgen.privacy.pseudonym import Pseudonymiser
 from synthgen.recipe import Recipe
 from synthgen.schema import Schema, apply_overrides, detect
+from synthgen.text.stage import TextRun
 
 MIN_TRAIN_ROWS = 2
 
@@ -106,6 +107,7 @@ def check_recipe_against_data(recipe: Recipe, df: pd.DataFrame, path: Path) -> N
     problems += [
         nope(f"sample.conditions.{c}", c) for c in recipe.sample.conditions if c not in cols
     ]
+    problems += [nope(f"text.{c}", c) for c in recipe.text if c not in cols]
     target = recipe.validate_.target
     if target is not None and target not in cols:
         problems.append(nope("validate.target", target))
@@ -133,11 +135,6 @@ def build_schema(recipe: Recipe, df: pd.DataFrame) -> tuple[Schema, list[str]]:
             warnings.append(f"column '{c.name}' is constant; it stays constant in the output")
         elif "mixed" in c.reason:
             warnings.append(f"column '{c.name}': {c.reason}")
-        if c.kind == "text":
-            warnings.append(
-                f"column '{c.name}' is free text: filled with placeholder text, not learned "
-                "(text synthesis is not in this version)"
-            )
     return schema, warnings
 
 
@@ -207,8 +204,13 @@ def run(
     if plan is not None:
         warnings.append(DP_REPORT_NOTE)
     pii = PiiRun(recipe, schema, df)
+    texts = TextRun(recipe.text, schema, plan)
+    clean = pii.scrub(train, warnings)
+    if texts.specs:
+        with clock.stage("fit_text", f"learning {len(texts.specs)} text column(s)"):
+            texts.fit(clean, seed, say)
     with clock.stage("fit", f"fitting {recipe.generator.name} on {len(train):,} rows"):
-        gen.fit(pii.scrub(train, warnings), schema, seed=seed, privacy=plan)
+        gen.fit(clean, schema, seed=seed, privacy=plan)
     # under DP the row count is not public: scale the DP estimate of the training rows
     n_source = len(df) if plan is None else round(gen.n_rows_ / (1 - recipe.holdout))
     n = sample_rows(recipe, n_source)
@@ -221,6 +223,7 @@ def run(
             locale=recipe.pii.locale,
             exclude=pii_exclusions(df, schema),
         )
+        syn = texts.generate(syn, seed)
         syn = pii.finish(apply_pii_strategies(syn, schema, recipe), train, seed, warnings)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
@@ -248,13 +251,14 @@ def run(
             "synthetic": len(syn),
         },
         generator={"name": recipe.generator.name, "params": recipe.generator.params},
-        privacy=gen.privacy_,
+        privacy=plan.to_json() if plan is not None else None,
         pii=pii.summary(),
+        text=texts.summary(),
         outputs=[{"path": o.path, "format": o.format, "written": False} for o in recipe.outputs],
     )
     with clock.stage("write", f"writing {run_dir}"):
         outputs = _write_outputs(recipe, syn, report) if verdict["passed"] else []
-        _write_run_dir(run_dir, recipe, gen, syn, report, train, schema, path)
+        _write_run_dir(run_dir, recipe, gen, syn, report, train, schema, path, texts)
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
 
 
@@ -401,11 +405,13 @@ def _write_run_dir(
     train: pd.DataFrame,
     schema: Schema,
     source: Path,
+    texts: TextRun,
 ) -> None:
     fmt = "parquet" if source.suffix.lower() in (".parquet", ".pq") else "csv"
     with atomic_dir(run_dir) as tmp:
         write_table(syn, tmp / f"synthetic.{fmt}", fmt)
         gen.save(tmp / "model")
+        texts.save(tmp / "model")
         settings = {
             "pii": recipe.pii.model_dump(mode="json"),
             "recipe": recipe.name,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from synthgen.errors import RecipeError
 from synthgen.schema.spec import Kind, PiiType
+from synthgen.text.synth import TextColumnSpec
 
 RECIPE_VERSION = 1
 
@@ -135,6 +136,10 @@ class Recipe(_Strict):
     sample: SampleSpec = Field(default_factory=SampleSpec)
     pii: PiiSpec = Field(default_factory=PiiSpec)
     privacy: PrivacySpec | None = Field(None, description="differential privacy for the run")
+    text: dict[str, TextColumnSpec] = Field(
+        default_factory=dict,
+        description="per free-text column: backend, conditioning fields, options, leak guard",
+    )
     validate_: ValidateSpec = Field(default_factory=ValidateSpec, alias="validate")
     outputs: list[Output] = Field(default_factory=list)
 
@@ -150,6 +155,8 @@ class Recipe(_Strict):
     def schema_overrides(self) -> dict[str, dict[str, Any]]:
         keep = {"kind", "pii_type", "datetime_format"}
         out = {k: v.model_dump(exclude_none=True, include=keep) for k, v in self.schema_.items()}
+        for col in self.text:  # a column given text settings is free text unless said otherwise
+            out.setdefault(col, {}).setdefault("kind", "text")
         return {k: v for k, v in out.items() if v}
 
 

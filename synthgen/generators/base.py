@@ -90,7 +90,7 @@ class Generator(ABC):
         else:
             from synthgen.privacy.plan import refuse_if_outside
 
-            refuse_if_outside(schema, self.name, self.supports_dp)
+            refuse_if_outside(schema, self.name, self.supports_dp, privacy.text_columns)
             side = data[[c for c, st in self.side_.items() if st["how"] != "null"]]
             summary = self._fit_dp(frame, schema, rng, privacy, side)
             colmod.privatise_side_columns(self.side_, summary.missing)

@@ -160,6 +160,8 @@ def privatise_side_columns(side: dict[str, dict[str, Any]], missing: dict[str, f
             state["start"] = 1
         elif state["how"] == "pii":
             state["unique"] = True
+        elif state["how"] == "text":  # the run's DP text model writes these; no raw lengths
+            state["length_quantiles"] = [float(q) for q in np.linspace(20, 200, 21)]
 
 
 def _fit_id(s: pd.Series) -> dict[str, Any]:

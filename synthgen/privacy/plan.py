@@ -26,6 +26,8 @@ class DPPlan:
     metadata_share: float = 0.2
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     categories: dict[str, list[Any]] = field(default_factory=dict)
+    text_columns: set[str] = field(default_factory=set)  # text trained under this budget
+    uncovered: list[str] = field(default_factory=list)  # steps the budget does not cover
     ledger: PrivacyLedger = field(init=False)
 
     def __post_init__(self) -> None:
@@ -103,10 +105,13 @@ class DPPlan:
         out = self.ledger.to_json()
         out["public_bounds"] = sorted(self.bounds)
         out["public_categories"] = sorted(self.categories)
+        out["not_covered"] = list(self.uncovered)
         return out
 
 
-def refuse_if_outside(schema: Schema, generator: str, supports_dp: bool) -> None:
+def refuse_if_outside(
+    schema: Schema, generator: str, supports_dp: bool, text_ok: set[str] | None = None
+) -> None:
     """A DP recipe must not have parts that learn from the data without the budget."""
     problems = []
     if not supports_dp:
@@ -115,9 +120,11 @@ def refuse_if_outside(schema: Schema, generator: str, supports_dp: bool) -> None
             "use copula, ctgan or tvae"
         )
     for c in schema.of_kind("text"):
+        if c.name in (text_ok or set()):
+            continue
         problems.append(
             f"schema.{c.name}: free-text column would be modelled outside the budget; "
-            f"drop it from the source or mark it `kind: pii` to replace it with fakes"
+            f"give it text.{c.name}.params.epsilon, drop it, or mark it `kind: pii`"
         )
     if problems:
         raise PrivacyBudgetError(

@@ -1,0 +1,103 @@
+"""The run's text stage: one TextSynthesizer per free-text column, fitted on the (PII-
+scrubbed) training rows and asked for a text per synthetic row, conditioned on that row.
+
+Under differential privacy a text column trains with DP-SGD (``params.epsilon``) and its
+spend joins the run's ledger before the tabular model takes what is left; the leak guard,
+which compares outputs with the training texts to reject copies, is listed as a step the
+budget does not cover (it can only remove outputs, and says how many it removed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from synthgen.errors import PrivacyBudgetError
+from synthgen.schema.spec import Schema
+from synthgen.text.synth import TextColumnSpec, TextSynthesizer
+
+if TYPE_CHECKING:
+    from synthgen.privacy.plan import DPPlan
+
+
+class TextRun:
+    def __init__(
+        self, specs: dict[str, TextColumnSpec], schema: Schema, plan: DPPlan | None
+    ) -> None:
+        self.schema = schema
+        self.plan = plan
+        self.specs = {c.name: specs.get(c.name, TextColumnSpec()) for c in schema.of_kind("text")}
+        self.models: dict[str, TextSynthesizer] = {}
+        self.stats: dict[str, dict[str, Any]] = {}
+        if plan is not None:
+            self._check_dp()
+
+    def _check_dp(self) -> None:
+        problems = [
+            f"text.{col}: a DP run trains text with the local backend and a budget: set "
+            f"text.{col}.params.epsilon (it is taken from privacy.epsilon)"
+            for col, spec in self.specs.items()
+            if spec.backend != "local" or not spec.params.get("epsilon")
+        ]
+        if problems:
+            raise PrivacyBudgetError(
+                "this recipe would read data outside its privacy budget:", problems=problems
+            )
+
+    def fit(self, train: pd.DataFrame, seed: int, say: Any = None) -> None:
+        """Fit every text column (DP ones spend from the plan's ledger, in order)."""
+        for i, (col, spec) in enumerate(self.specs.items()):
+            if say is not None:
+                say(f"learning text column '{col}' ({spec.backend})")
+            if self.plan is not None:
+                eps_left, delta_left = self.plan.ledger.remaining()
+                want = float(spec.params["epsilon"])
+                if want >= eps_left:
+                    raise PrivacyBudgetError(
+                        f"text.{col}.params.epsilon ({want:g}) leaves nothing of the budget "
+                        f"({eps_left:g} left) for the table",
+                        hint="lower it or raise privacy.epsilon",
+                    )
+                params = {**spec.params, "delta": spec.params.get("delta") or delta_left / 4}
+                spec = spec.model_copy(update={"params": params})
+            model = TextSynthesizer().fit(train, col, spec, self.schema, seed=seed + 7919 * i)
+            self.models[col] = model
+            if self.plan is not None:
+                self._record(col, model)
+                self.plan.text_columns.add(col)
+        if self.plan is not None and self.models:
+            self.plan.uncovered.append(
+                "text leak guard: compares generated texts with training texts to reject "
+                "copies and PII; it only removes outputs (counts in the report)"
+            )
+
+    def _record(self, col: str, model: TextSynthesizer) -> None:
+        assert self.plan is not None
+        p = model.describe()["model"].get("privacy") or {}
+        self.plan.ledger.spend(
+            "DP-SGD (text)",
+            f"text column '{col}'",
+            float(p["epsilon_spent"]),
+            float(p["delta"]),
+            **{k: v for k, v in p.items() if k not in ("epsilon_spent", "delta", "mechanism")},
+        )
+
+    def generate(self, syn: pd.DataFrame, seed: int) -> pd.DataFrame:
+        out = syn.copy()
+        for i, (col, model) in enumerate(self.models.items()):
+            texts, stats = model.generate(out, seed=seed + 104729 * (i + 1))
+            out[col] = texts.to_numpy()
+            self.stats[col] = stats
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            col: {**m.describe(), "generation": self.stats.get(col, {})}
+            for col, m in self.models.items()
+        }
+
+    def save(self, folder: Path) -> None:
+        for m in self.models.values():
+            m.save(folder)
