@@ -18,7 +18,7 @@ from synthgen.errors import UsageError
 
 CONFIG_FORMAT = 1
 DEFAULT_INSTRUCTION = (
-    "Write the {column} for a record with these fields:\n{prompt}\nAnswer with the text only."
+    "Write one realistic {column}. Details:\n{prompt}\nReply with the {column} only, no title."
 )
 
 

@@ -76,7 +76,7 @@ def _completion(body: dict) -> dict:
     """Echo the row's fields back, so the test can check which text went to which row."""
     if "messages" in body:
         ask = body["messages"][-1]["content"]
-        fields = ask.split("fields:\n")[1].split("\n")[0]
+        fields = ask.split("Details:\n")[1].split("\n")[0]
         return {
             "choices": [{"message": {"role": "assistant", "content": f" about {fields} "}}],
             "usage": {"completion_tokens": 3},
@@ -120,7 +120,7 @@ def test_request_shape_and_order(server, monkeypatch):
     body = req["body"]
     assert body["model"] == "tiny" and body["max_tokens"] == 40 and body["temperature"] == 0.3
     assert body["messages"][0]["role"] == "system"
-    assert body["messages"][-1]["content"].startswith("Write the review for a record")
+    assert body["messages"][-1]["content"].startswith("Write one realistic review. Details:")
     seeds = {r["body"]["seed"] for r in script.requests}
     assert len(seeds) == 12  # one distinct seed per row ...
     again = [r["body"]["seed"] for r in sorted(script.requests, key=lambda r: r["body"]["seed"])]
