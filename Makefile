@@ -4,7 +4,7 @@ VENV ?= .venv
 # torch first, pinned: a looser spec can pull a multi-GB CUDA build. Override elsewhere, e.g.
 #   make test TORCH_SPEC="torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= dev,sdv
+EXTRAS ?= dev,sdv,hf
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,

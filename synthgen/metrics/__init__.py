@@ -7,6 +7,7 @@ from synthgen.metrics import (
     privacy,
     structure,
     text,
+    textcond,
     utility,
 )
 from synthgen.metrics.base import REGISTRY, Context, Metric, Result
@@ -22,5 +23,6 @@ __all__ = [
     "privacy",
     "structure",
     "text",
+    "textcond",
     "utility",
 ]

@@ -51,6 +51,8 @@ class TextRun:
         for i, (col, spec) in enumerate(self.specs.items()):
             if say is not None:
                 say(f"learning text column '{col}' ({spec.backend})")
+            if spec.backend in ("hf", "openai") and "column" not in spec.params:
+                spec = spec.model_copy(update={"params": {**spec.params, "column": col}})
             if self.plan is not None:
                 eps_left, delta_left = self.plan.ledger.remaining()
                 want = float(spec.params["epsilon"])

@@ -46,7 +46,8 @@ def _recipe(tmp: Path, extra: str = "", varied: bool = True) -> Path:
     body = (
         "name: notes\nseed: 2\nsource: {path: t.csv}\n"
         f"text:\n  note: {{condition_on: [colour], params: {TINY}}}\n"
-        "validate: {gates: {dcr_share: 1, membership: 1, exact_copies: 1}}\n" + extra
+        "validate: {gates: {dcr_share: 1, membership: 1, exact_copies: 1, quality: 0, "
+        "column_shapes: 0}}\n" + extra
     )
     return write_recipe(tmp, body)
 

@@ -122,12 +122,12 @@ def test_unknown_and_missing_backends_are_clear_errors(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match="'broken' text backend cannot be imported"):
         backend_class("broken")
 
-    def no_openai(name: str):
-        raise ModuleNotFoundError("No module named 'openai'", name="openai")
+    def no_transformers(name: str):
+        raise ModuleNotFoundError("No module named 'transformers'", name="transformers")
 
-    monkeypatch.setattr("synthgen.text.base.importlib.import_module", no_openai)
-    with pytest.raises(MissingExtraError, match="pip install 'synthgen\\[openai\\]'"):
-        backend_class("openai")
+    monkeypatch.setattr("synthgen.text.base.importlib.import_module", no_transformers)
+    with pytest.raises(MissingExtraError, match="pip install 'synthgen\\[hf\\]'"):
+        backend_class("hf")
     with pytest.raises(UsageError, match="config.json"):
         load_backend(tmp_path)
     with pytest.raises(UsageError, match="not in the"):
