@@ -15,7 +15,20 @@ WORDS = {
     "bad": ["awful", "worse", "nausea", "pain"],
     "meh": ["unsure", "mixed", "some", "average"],
 }
-FILLER = "the pill was taken every day with water after breakfast and then".split()
+FILLER = [
+    "the",
+    "pill",
+    "was",
+    "taken",
+    "every",
+    "day",
+    "with",
+    "water",
+    "after",
+    "breakfast",
+    "and",
+    "then",
+]
 
 
 def _frame(n: int, seed: int) -> pd.DataFrame:
