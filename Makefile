@@ -48,6 +48,8 @@ typecheck: $(STAMP) ## mypy on synthgen/
 clean: ## remove the virtualenv, caches and run outputs
 	rm -rf $(VENV) runs out .pytest_cache .ruff_cache .mypy_cache .hypothesis
 
-bench: $(STAMP) ## benchmarks against SDV on Adult (writes benchmarks/results/*.json; ~30 min)
+bench: $(STAMP) ## benchmarks: SDV, DP and text (writes benchmarks/results/*.json; ~90 min)
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/tabular.py
+	$(BIN)/python benchmarks/privacy.py --epochs 5
+	$(BIN)/python benchmarks/text.py

@@ -247,8 +247,22 @@ def sample(model_dir: Path, n: int, out: Path, seed: int, conditions: tuple[str,
         progress=True,
         locale=run_settings.get("pii", {}).get("locale", "en_US"),
     )
+    df = _sample_texts(model_dir, df, seed)
     write_table(df, out, fmt)
     err_console.print(f"wrote {len(df):,} rows to {out}")
+
+
+def _sample_texts(model_dir: Path, df: Any, seed: int) -> Any:
+    """Each text column with a saved text model: written from the sampled rows, guarded."""
+    from synthgen.text.synth import TextSynthesizer
+
+    for spec in sorted((Path(model_dir) / "text").glob("*/spec.json")):
+        column = json.loads(spec.read_text(encoding="utf-8"))["column"]
+        if column in df.columns:
+            err_console.print(f"writing text column '{column}'")
+            texts, _stats = TextSynthesizer.load(model_dir, column).generate(df, seed=seed)
+            df[column] = texts.to_numpy()
+    return df
 
 
 @cli.command(name="list")

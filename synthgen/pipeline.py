@@ -203,6 +203,11 @@ def run(
     plan = dp_plan(recipe, len(train))
     if plan is not None:
         warnings.append(DP_REPORT_NOTE)
+        if schema.of_kind("pii"):
+            plan.uncovered.append(
+                "PII fakes are redrawn when one equals a real value of its column, so that "
+                "no fake is ever real"
+            )
     pii = PiiRun(recipe, schema, df)
     texts = TextRun(recipe.text, schema, plan)
     clean = pii.scrub(train, warnings)

@@ -43,7 +43,9 @@ def embedder_or_reason() -> tuple[Callable[[list[str]], np.ndarray] | None, str]
 def _embedder(folder: str) -> Callable[[list[str]], np.ndarray]:
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # no loading bars in a run's output
     tokenizer: Any = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model: Any = AutoModel.from_pretrained(folder, local_files_only=True).eval()
 

@@ -24,6 +24,8 @@ def test_recipe_runs_and_passes_its_gates(path: Path, tmp_path: Path):
         Output(path=str(tmp_path / f"out{i}{Path(o.path).suffix}"), format=o.format)
         for i, o in enumerate(recipe.outputs)
     ]  # keep the repo clean
+    for spec in recipe.text.values():  # text models: a short budget keeps the suite fast
+        spec.params["time_budget_s"] = min(float(spec.params.get("time_budget_s", 60)), 45.0)
     result = run(recipe, out=tmp_path / "run")
     assert result.passed, result.report["gates"]
     assert all(p.is_file() for p in result.outputs) and len(result.outputs) == len(recipe.outputs)

@@ -102,3 +102,22 @@ def test_text_guard_never_keeps_a_copy_of_a_training_text(tmp_path: Path) -> Non
     assert not res.synthetic["note"].dropna().isin(train_texts).any()
     gen = res.report["text"]["note"]["generation"]
     assert gen["rejected"] > 0 and gen["exhausted"] > 0
+
+
+def test_sample_from_a_saved_run_writes_text_from_the_text_model(tmp_path: Path) -> None:
+    run(load_recipe(_recipe(tmp_path)), out=tmp_path / "run")
+    res = invoke(
+        "sample",
+        tmp_path / "run" / "model",
+        "-n",
+        "200",
+        "--out",
+        tmp_path / "s.csv",
+        "--seed",
+        "4",
+    )
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(tmp_path / "s.csv")
+    said = df["note"].str.extract(r"\b(red|blue)\b")[0]
+    assert said.notna().mean() > 0.5  # the text model's words, not placeholder Latin
+    assert (said == df["colour"])[said.notna()].mean() > 0.8
