@@ -210,6 +210,8 @@ def run(
             )
     pii = PiiRun(recipe, schema, df)
     texts = TextRun(recipe.text, schema, plan)
+    if plan is not None:
+        dp_preflight(recipe, schema, texts)
     clean = pii.scrub(train, warnings)
     if texts.specs:
         with clock.stage("fit_text", f"learning {len(texts.specs)} text column(s)"):
@@ -334,6 +336,24 @@ class PiiRun:
                 else "random for this run, never written"
             ),
         }
+
+
+def dp_preflight(recipe: Recipe, schema: Schema, texts: TextRun) -> None:
+    """Every part of a DP recipe that would read data outside the budget, all at once."""
+    from synthgen.errors import PrivacyBudgetError
+    from synthgen.generators import registry
+
+    problems = []
+    if not getattr(registry.get_class(recipe.generator.name), "supports_dp", False):
+        problems.append(
+            f"generator.name: '{recipe.generator.name}' cannot train with differential "
+            "privacy; use copula, ctgan or tvae"
+        )
+    problems += texts.dp_problems()
+    if problems:
+        raise PrivacyBudgetError(
+            "this recipe would read data outside its privacy budget:", problems=problems
+        )
 
 
 def dp_plan(recipe: Recipe, n_train: int) -> DPPlan | None:

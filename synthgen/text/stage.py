@@ -31,20 +31,15 @@ class TextRun:
         self.specs = {c.name: specs.get(c.name, TextColumnSpec()) for c in schema.of_kind("text")}
         self.models: dict[str, TextSynthesizer] = {}
         self.stats: dict[str, dict[str, Any]] = {}
-        if plan is not None:
-            self._check_dp()
 
-    def _check_dp(self) -> None:
-        problems = [
+    def dp_problems(self) -> list[str]:
+        """What a DP run cannot cover in these text settings (empty when all is well)."""
+        return [
             f"text.{col}: a DP run trains text with the local backend and a budget: set "
             f"text.{col}.params.epsilon (it is taken from privacy.epsilon)"
             for col, spec in self.specs.items()
             if spec.backend != "local" or not spec.params.get("epsilon")
         ]
-        if problems:
-            raise PrivacyBudgetError(
-                "this recipe would read data outside its privacy budget:", problems=problems
-            )
 
     def fit(self, train: pd.DataFrame, seed: int, say: Any = None) -> None:
         """Fit every text column (DP ones spend from the plan's ledger, in order)."""

@@ -30,7 +30,7 @@ def test_a_dp_recipe_with_parts_outside_the_budget_exits_2(tmp_path: Path) -> No
     res = invoke("run", recipe, "--out", tmp_path / "run")
     assert res.exit_code == 2, res.output
     assert "outside its privacy budget" in res.output
-    assert "generator.name" in res.output and "schema.note" in res.output
+    assert "generator.name" in res.output and "text.note.params.epsilon" in res.output
     assert not (tmp_path / "run").exists()
 
 
