@@ -13,10 +13,8 @@ Few-shot examples come from this backend's own earlier outputs, never from real 
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from synthgen.errors import MissingExtraError, NotFittedError, UsageError
+from synthgen.generators.nn.loop import torch_threads
 from synthgen.generators.seeding import seeded
 from synthgen.text.prompting import (
     DEFAULT_INSTRUCTION,
@@ -96,19 +95,6 @@ def resolve_model(model: str, gguf_file: str | None) -> tuple[Path, str | None]:
     return folder, gguf_file
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    import torch
-
-    before = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 class HFBackend:
     """A causal LM writes each text after an instruction holding the row's fields."""
 
@@ -132,7 +118,7 @@ class HFBackend:
             raise UsageError(f"fit: {len(texts)} texts but {len(prompts)} prompts")
         if self.params.lora is not None and texts:
             self._load()
-            with torch_threads(self.params.threads):
+            with torch_threads(self.params.threads or None):
                 self._train_lora(texts, prompts, seed)
         self.n_texts_ = len(texts)
 
@@ -142,7 +128,7 @@ class HFBackend:
         self._load()
         out: list[str] = []
         t0 = time.perf_counter()
-        with torch_threads(self.params.threads):
+        with torch_threads(self.params.threads or None):
             for start in range(0, len(prompts), self.params.batch_size):
                 batch = prompts[start : start + self.params.batch_size]
                 texts = self._generate_batch(batch, seed, start)

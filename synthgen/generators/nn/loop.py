@@ -16,10 +16,12 @@ from synthgen.metrics.fidelity import ks_complement, tv_complement
 
 
 @contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run with ``n`` intra-op threads; small models on 2 cores are fastest and steadiest at 1."""
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run with ``n`` intra-op threads (None: as they are); small models on 2 cores are
+    fastest and steadiest at 1."""
     before = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
+    if n is not None:
+        torch.set_num_threads(max(1, n))
     try:
         yield
     finally:
