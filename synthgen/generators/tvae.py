@@ -137,11 +137,14 @@ class TVAEGenerator(NeuralGenerator):
         return total / self.dp_.steps_per_epoch
 
     def _generate(self, n: int) -> Tensor:
-        z = torch.randn(n, self.params.embedding_dim)
-        raw = self.dec_(z)
-        out = self.index_.sample_discrete(raw)
-        a = self.index_.alpha
-        if len(a):
-            noisy = torch.tanh(raw[:, a]) + torch.randn(n, len(a)) * self.dec_.sigma[a]
-            out[:, a] = noisy.clamp(-1.0, 1.0)
+        out: Tensor = self.dec_(torch.randn(n, self.params.embedding_dim))
         return out
+
+    def _draw(self, raw: Tensor) -> tuple[Tensor, Tensor]:
+        """Slots drawn as usual; each alpha is tanh plus the decoder's learned Gaussian noise."""
+        codes = self.index_.sample_codes(raw)
+        a = self.index_.alpha
+        alpha = torch.tanh(raw[:, a])
+        if len(a):
+            alpha = alpha.add_(torch.randn(len(raw), len(a)) * self.dec_.sigma[a]).clamp_(-1, 1)
+        return alpha, codes

@@ -26,6 +26,7 @@ class _Group:
     to_pad: Tensor  # padded slot -> data slot (``width`` = a zero column)
     from_pad: Tensor  # data slot -> padded slot (``n * w`` = a zero column)
     bias: Tensor  # 0 on real slots, _NEG on padding
+    last: Tensor  # per span, its last real slot (width - 1)
     n: int
     w: int
 
@@ -42,9 +43,9 @@ def _group(spans: list[Span], order: list[int], width: int) -> _Group:
         to_pad[g * w + slots] = s.start + slots
         from_pad[s.start + slots] = g * w + slots
         bias[g, : s.width] = 0.0
-    return _Group(
-        order, torch.from_numpy(to_pad), torch.from_numpy(from_pad), torch.from_numpy(bias), n, w
-    )
+    last = torch.tensor([spans[i].width - 1 for i in order], dtype=torch.long)
+    pads = torch.from_numpy(to_pad), torch.from_numpy(from_pad), torch.from_numpy(bias)
+    return _Group(order, *pads, last, n, w)
 
 
 class SpanIndex:
@@ -89,19 +90,20 @@ class SpanIndex:
                 out = out + self._unpad(y, g)
         return out
 
-    def sample_discrete(self, raw: Tensor) -> Tensor:
-        """tanh on alpha slots; each softmax span a one-hot draw from its softmax, by the
-        inverse CDF (one uniform number per span and row)."""
-        out = torch.zeros_like(raw)
-        if len(self.alpha):
-            out[:, self.alpha] = torch.tanh(raw[:, self.alpha])
-        rows = torch.arange(len(raw))
-        u = torch.rand(len(raw), len(self.soft))
-        for j, (start, stop) in enumerate(self.soft):
-            cum = torch.softmax(raw[:, start:stop], dim=1).cumsum_(1)
-            k = (u[:, j : j + 1] > cum).sum(1).clamp_(max=stop - start - 1)
-            out[rows, start + k] = 1.0
-        return out
+    def sample_codes(self, raw: Tensor) -> Tensor:
+        """[batch, softmax spans] int64: per row and span, a slot drawn from the span's
+        softmax by the inverse CDF (one uniform number per span and row), a few tensor ops
+        per width group. ``raw`` may be a strided view."""
+        n = len(raw)
+        u = torch.rand(n, self.n_spans)
+        codes = torch.empty(n, self.n_spans, dtype=torch.long)
+        for g in self.groups:
+            x = raw.index_select(1, g.to_pad.clamp(max=self.width - 1)).view(n, g.n, g.w)
+            x = x + g.bias  # padding slots -> exp() == 0, so they never take a draw
+            cum = (x - x.amax(-1, keepdim=True)).exp_().cumsum_(-1)
+            k = (u[:, g.order].unsqueeze(-1) * cum[..., -1:] > cum).sum(-1)
+            codes[:, g.order] = torch.minimum(k, g.last)
+        return codes
 
     def span_cross_entropy(self, raw: Tensor, target: Tensor) -> Tensor:
         """[batch, spans] in span order: -log p(target slot); ``target`` is one-hot rows."""
