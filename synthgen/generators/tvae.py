@@ -137,14 +137,18 @@ class TVAEGenerator(NeuralGenerator):
         return total / self.dp_.steps_per_epoch
 
     def _generate(self, n: int) -> Tensor:
-        out: Tensor = self.dec_(torch.randn(n, self.params.embedding_dim))
-        return out
+        *body, last = self.dec_.net
+        h = torch.randn(n, self.params.embedding_dim)
+        for layer in body:  # Linear, ReLU pairs; the ReLU in place
+            h = h.relu_() if isinstance(layer, nn.ReLU) else layer(h)
+        assert isinstance(last, nn.Linear)
+        return torch.addmm(last.bias[:, None], last.weight, h.T)  # transposed: [width, n]
 
-    def _draw(self, raw: Tensor) -> tuple[Tensor, Tensor]:
+    def _draw(self, raw_t: Tensor) -> tuple[Tensor, Tensor]:
         """Slots drawn as usual; each alpha is tanh plus the decoder's learned Gaussian noise."""
-        codes = self.index_.sample_codes(raw)
+        alpha, codes = super()._draw(raw_t)
         a = self.index_.alpha
-        alpha = torch.tanh(raw[:, a])
         if len(a):
-            alpha = alpha.add_(torch.randn(len(raw), len(a)) * self.dec_.sigma[a]).clamp_(-1, 1)
+            noise = torch.randn(len(a), raw_t.shape[1]) * self.dec_.sigma[a][:, None]
+            alpha = alpha.add_(noise).clamp_(-1, 1)
         return alpha, codes

@@ -132,23 +132,23 @@ class TableEncoder:
         """Decode encoded rows: each span's slot by argmax, then as ``inverse_codes``."""
         alpha = [s.start for s in self.spans_ if s.kind == "alpha"]
         soft = [s for s in self.spans_ if s.kind != "alpha"]
-        codes = np.empty((len(matrix), len(soft)), dtype=np.int64)
+        codes = np.empty((len(soft), len(matrix)), dtype=np.int64)
         for j, span in enumerate(soft):
-            codes[:, j] = matrix[:, span.start : span.stop].argmax(1)
-        return self.inverse_codes(matrix[:, alpha], codes, rng)
+            codes[j] = matrix[:, span.start : span.stop].argmax(1)
+        return self.inverse_codes(matrix[:, alpha].T, codes, rng)
 
     def inverse_codes(
         self, alpha: np.ndarray, codes: np.ndarray, rng: np.random.Generator
     ) -> pd.DataFrame:
-        """Decode rows given as their ``alpha`` values ([rows, alpha spans]) and the slot of
-        every other span ([rows, spans], in span order): no one-hot matrix, no argmax."""
+        """Decode rows given as their ``alpha`` values ([alpha spans, rows]) and the slot of
+        every other span ([spans, rows], in span order): no one-hot matrix, no argmax."""
         cols: dict[str, Any] = {}
         a = j = 0
         for span in self.spans_:
             if span.kind == "alpha":
-                cols[span.column], a = alpha[:, a], a + 1
+                cols[span.column], a = alpha[a], a + 1
                 continue
-            code, j = codes[:, j], j + 1
+            code, j = codes[j], j + 1
             if span.kind == "modes":
                 cols[span.column] = self.numeric_[span.column].decode(cols[span.column], code)
             elif span.kind == "missing":

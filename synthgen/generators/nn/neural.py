@@ -73,7 +73,7 @@ class NeuralGenerator(Generator):
         raise NotImplementedError
 
     def _generate(self, n: int) -> torch.Tensor:
-        """``n`` rows of raw outputs (before tanh / softmax), in inference mode."""
+        """Raw outputs (before tanh / softmax) of ``n`` rows, transposed: [width, n]."""
         raise NotImplementedError
 
     def _extra_state(self) -> dict[str, Any]:
@@ -160,14 +160,15 @@ class NeuralGenerator(Generator):
             finally:
                 for m in self._train_modules().values():
                     m.train()
-        alpha = np.concatenate(alphas)[:n] if len(alphas) > 1 else alphas[0][:n]
-        code = np.concatenate(codes)[:n] if len(codes) > 1 else codes[0][:n]
+        alpha = np.concatenate(alphas, axis=1) if len(alphas) > 1 else alphas[0]
+        code = np.concatenate(codes, axis=1) if len(codes) > 1 else codes[0]
         return self.encoder_.inverse_codes(alpha, code, rng)
 
-    def _draw(self, raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw outputs -> (tanh of the alpha slots, a drawn slot per softmax span)."""
-        codes = self.index_.sample_codes(raw)
-        return torch.tanh(raw[:, self.index_.alpha]), codes
+    def _draw(self, raw_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Transposed raw outputs -> (tanh of the alpha slots [alpha spans, rows], a drawn
+        slot per softmax span [spans, rows])."""
+        codes = self.index_.sample_codes(raw_t)
+        return torch.tanh(raw_t.index_select(0, self.index_.alpha)), codes
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays = {
