@@ -225,7 +225,7 @@ class CTGANGenerator(NeuralGenerator):
         cond = self._sample_cond(n)
         z = torch.randn(n, self.params.embedding_dim)
         assert self._fused is not None
-        return self._fused(z, cond).T.contiguous()
+        return self._fused(z, cond)
 
     def _sample_cond(self, n: int) -> Tensor | None:
         """The conditional slot of each row (None without label columns): at sampling time

@@ -138,10 +138,15 @@ class TableEncoder:
         return self.inverse_codes(matrix[:, alpha].T, codes, rng)
 
     def inverse_codes(
-        self, alpha: np.ndarray, codes: np.ndarray, rng: np.random.Generator
+        self,
+        alpha: np.ndarray,
+        codes: np.ndarray,
+        rng: np.random.Generator,
+        categorical: bool = False,
     ) -> pd.DataFrame:
         """Decode rows given as their ``alpha`` values ([alpha spans, rows]) and the slot of
-        every other span ([spans, rows], in span order): no one-hot matrix, no argmax."""
+        every other span ([spans, rows], in span order): no one-hot matrix, no argmax.
+        With ``categorical`` label columns come as ``pd.Categorical`` (missing = NA)."""
         cols: dict[str, Any] = {}
         a = j = 0
         for span in self.spans_:
@@ -154,7 +159,9 @@ class TableEncoder:
             elif span.kind == "missing":
                 cols[span.column] = np.where(code == 1, np.nan, cols[span.column])
             elif span.kind == "labels":
-                cols[span.column] = self.discrete_[span.column].decode_codes(code, rng)
+                enc = self.discrete_[span.column]
+                decode = enc.decode_categorical if categorical else enc.decode_codes
+                cols[span.column] = decode(code, rng)
         return pd.DataFrame({c["name"]: cols[c["name"]] for c in self.columns_}, copy=False)
 
     def to_json(self) -> dict[str, Any]:

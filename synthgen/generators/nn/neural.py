@@ -162,7 +162,7 @@ class NeuralGenerator(Generator):
                     m.train()
         alpha = np.concatenate(alphas, axis=1) if len(alphas) > 1 else alphas[0]
         code = np.concatenate(codes, axis=1) if len(codes) > 1 else codes[0]
-        return self.encoder_.inverse_codes(alpha, code, rng)
+        return self.encoder_.inverse_codes(alpha, code, rng, categorical=True)
 
     def _draw(self, raw_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Transposed raw outputs -> (tanh of the alpha slots [alpha spans, rows], a drawn
