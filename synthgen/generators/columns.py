@@ -25,7 +25,8 @@ def _to_datetime(s: pd.Series, spec: ColumnSpec) -> pd.Series:
 
 
 def to_model_frame(data: pd.DataFrame, schema: Schema, modelled: list[str]) -> pd.DataFrame:
-    """Numbers as float64 (datetimes as seconds since 1970), labels as Python objects."""
+    """Numbers as float64 (datetimes as seconds since 1970), labels as Python objects (a
+    generator may hand ``from_model_frame`` a ``pd.Categorical`` instead: NA = missing)."""
     cols: dict[str, pd.Series] = {}
     for name in modelled:
         spec, s = schema[name], data[name]
@@ -78,6 +79,17 @@ def _restore_datetime(secs: pd.Series, spec: ColumnSpec) -> pd.Series:
 
 
 def _restore_labels(s: pd.Series, spec: ColumnSpec) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype):  # a generator's fast path: NA = missing
+        if spec.dtype == "category":
+            return s.astype(object).astype("category")  # categories as the source's would be
+        cats = s.cat.categories.to_numpy(dtype=object)
+        codes = s.cat.codes.to_numpy()
+        if (codes < 0).any():
+            cats = np.append(cats, np.array([np.nan], dtype=object))
+        s = pd.Series(cats[codes], index=s.index, copy=False)  # code -1 takes the NaN
+        if spec.dtype in ("bool", "category") or spec.dtype.startswith(("int", "Int")):
+            return _restore_labels(s, spec)
+        return s
     if spec.dtype == "bool" and not s.isna().any():
         return s.astype(bool)
     if spec.dtype == "bool":

@@ -19,6 +19,7 @@ from torch.func import grad
 
 from synthgen.errors import UsageError
 from synthgen.generators.nn.dpsgd import add_grads
+from synthgen.generators.nn.fused import FusedGenerator
 from synthgen.generators.nn.neural import NeuralGenerator, NeuralParams
 from synthgen.generators.nn.sampler import CondSampler
 from synthgen.generators.nn.spans import SpanIndex
@@ -213,21 +214,29 @@ class CTGANGenerator(NeuralGenerator):
         ce = self.label_index_.span_cross_entropy(raw, target)  # [batch, label columns]
         return (ce * mask).sum() / len(raw)
 
+    def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        self._fused = FusedGenerator.fold(self.gen_, self.params.embedding_dim)
+        try:
+            return super()._sample(n, rng)
+        finally:
+            self._fused = None
+
     def _generate(self, n: int) -> Tensor:
         cond = self._sample_cond(n)
         z = torch.randn(n, self.params.embedding_dim)
-        raw = self.gen_(torch.cat([z, cond], dim=1) if cond.shape[1] else z)
-        return self._finish(raw)
+        assert self._fused is not None
+        return self._fused(z, cond)
 
-    def _finish(self, raw: Tensor) -> Tensor:
-        return self.index_.sample_discrete(raw)
-
-    def _sample_cond(self, n: int) -> Tensor:
-        """At sampling time the conditional vector follows the real label frequencies."""
+    def _sample_cond(self, n: int) -> Tensor | None:
+        """The conditional slot of each row (None without label columns): at sampling time
+        it follows the real label frequencies."""
+        if not self.sampler_.columns:
+            return None
         if self._fixed_cond is not None:
-            return self._fixed_cond.expand(n, -1)
+            return self._fixed_cond.argmax(1).expand(n)
         return self.sampler_.sample_original(n)
 
+    _fused: FusedGenerator | None = None
     _fixed_cond: Tensor | None = None
 
     def _sample_conditional(

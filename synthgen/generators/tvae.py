@@ -137,11 +137,18 @@ class TVAEGenerator(NeuralGenerator):
         return total / self.dp_.steps_per_epoch
 
     def _generate(self, n: int) -> Tensor:
-        z = torch.randn(n, self.params.embedding_dim)
-        raw = self.dec_(z)
-        out = self.index_.sample_discrete(raw)
+        *body, last = self.dec_.net
+        h = torch.randn(n, self.params.embedding_dim)
+        for layer in body:  # Linear, ReLU pairs; the ReLU in place
+            h = h.relu_() if isinstance(layer, nn.ReLU) else layer(h)
+        assert isinstance(last, nn.Linear)
+        return torch.addmm(last.bias[:, None], last.weight, h.T)  # transposed: [width, n]
+
+    def _draw(self, raw_t: Tensor) -> tuple[Tensor, Tensor]:
+        """Slots drawn as usual; each alpha is tanh plus the decoder's learned Gaussian noise."""
+        alpha, codes = super()._draw(raw_t)
         a = self.index_.alpha
         if len(a):
-            noisy = torch.tanh(raw[:, a]) + torch.randn(n, len(a)) * self.dec_.sigma[a]
-            out[:, a] = noisy.clamp(-1.0, 1.0)
-        return out
+            noise = torch.randn(len(a), raw_t.shape[1]) * self.dec_.sigma[a][:, None]
+            alpha = alpha.add_(noise).clamp_(-1, 1)
+        return alpha, codes

@@ -114,6 +114,10 @@ class ContinuousEncoder:
         return self
 
     @property
+    def _scale(self) -> np.ndarray:
+        return 4 * self.stds_
+
+    @property
     def width(self) -> int:
         return 1 + len(self.means_)
 
@@ -134,11 +138,15 @@ class ContinuousEncoder:
         return out
 
     def inverse(self, block: np.ndarray) -> np.ndarray:
-        mode = block[:, 1:].argmax(1)
-        alpha = np.clip(block[:, 0], -1.0, 1.0)
-        x = alpha * 4 * self.stds_[mode] + self.means_[mode]
-        x = np.clip(x, self.min_, self.max_)
-        return np.round(x) if self.integer else x
+        return self.decode(block[:, 0], block[:, 1:].argmax(1))
+
+    def decode(self, alpha: np.ndarray, mode: np.ndarray) -> np.ndarray:
+        """Values from their offsets ``alpha`` and mode indices: float64, clipped to range."""
+        x = np.clip(alpha, -1.0, 1.0).astype(np.float64)
+        x *= self._scale[mode]
+        x += self.means_[mode]
+        np.clip(x, self.min_, self.max_, out=x)
+        return np.round(x, out=x) if self.integer else x
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -82,6 +82,24 @@ class DiscreteEncoder:
             out[hit] = rare[rng.choice(len(rare), size=len(hit), p=self.rare_probs_)]
         return out
 
+    def decode_categorical(self, codes: np.ndarray, rng: np.random.Generator) -> Any:
+        """As ``decode_codes`` (same draws), but a ``pd.Categorical`` (missing = NA): no
+        per-row Python objects until the caller asks for them. Falls back to the object
+        array when the labels cannot be categories (e.g. ``True`` and ``1`` both present)."""
+        real = [k for k in self.labels_ if k not in (_NA, OTHER)]
+        rare = [k for k in self.rare_ if k != _NA]
+        cats = pd.Index(real + rare, dtype=object)
+        if not cats.is_unique:
+            return self.decode_codes(codes, rng)
+        where = {k: i for i, k in enumerate(real)}
+        to_cat = np.array([where.get(k, -1) for k in self.labels_], dtype=np.int64)
+        out = to_cat[codes]
+        if self.rare_:
+            hit = np.nonzero(codes == self.labels_.index(OTHER))[0]
+            rare_cat = np.array([-1 if k == _NA else len(real) + rare.index(k) for k in self.rare_])
+            out[hit] = rare_cat[rng.choice(len(self.rare_), size=len(hit), p=self.rare_probs_)]
+        return pd.Categorical.from_codes(out, dtype=pd.CategoricalDtype(cats), validate=False)
+
     def inverse(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return self.decode_codes(block.argmax(1), rng)
 

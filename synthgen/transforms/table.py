@@ -129,17 +129,40 @@ class TableEncoder:
         return out
 
     def inverse(self, matrix: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """Decode encoded rows: each span's slot by argmax, then as ``inverse_codes``."""
+        alpha = [s.start for s in self.spans_ if s.kind == "alpha"]
+        soft = [s for s in self.spans_ if s.kind != "alpha"]
+        codes = np.empty((len(soft), len(matrix)), dtype=np.int64)
+        for j, span in enumerate(soft):
+            codes[j] = matrix[:, span.start : span.stop].argmax(1)
+        return self.inverse_codes(matrix[:, alpha].T, codes, rng)
+
+    def inverse_codes(
+        self,
+        alpha: np.ndarray,
+        codes: np.ndarray,
+        rng: np.random.Generator,
+        categorical: bool = False,
+    ) -> pd.DataFrame:
+        """Decode rows given as their ``alpha`` values ([alpha spans, rows]) and the slot of
+        every other span ([spans, rows], in span order): no one-hot matrix, no argmax.
+        With ``categorical`` label columns come as ``pd.Categorical`` (missing = NA)."""
         cols: dict[str, Any] = {}
+        a = j = 0
         for span in self.spans_:
-            block = matrix[:, span.start : span.stop]
             if span.kind == "alpha":
-                enc = self.numeric_[span.column]
-                cols[span.column] = enc.inverse(matrix[:, span.start : span.start + enc.width])
+                cols[span.column], a = alpha[a], a + 1
+                continue
+            code, j = codes[j], j + 1
+            if span.kind == "modes":
+                cols[span.column] = self.numeric_[span.column].decode(cols[span.column], code)
             elif span.kind == "missing":
-                cols[span.column] = np.where(block.argmax(1) == 1, np.nan, cols[span.column])
+                cols[span.column] = np.where(code == 1, np.nan, cols[span.column])
             elif span.kind == "labels":
-                cols[span.column] = self.discrete_[span.column].inverse(block, rng)
-        return pd.DataFrame({c["name"]: cols[c["name"]] for c in self.columns_})
+                enc = self.discrete_[span.column]
+                decode = enc.decode_categorical if categorical else enc.decode_codes
+                cols[span.column] = decode(code, rng)
+        return pd.DataFrame({c["name"]: cols[c["name"]] for c in self.columns_}, copy=False)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -35,8 +35,13 @@ def marginal_score(real: pd.DataFrame, synth: pd.DataFrame) -> float:
         if real[c].dtype.kind == "f":
             scores.append(ks_complement(real[c].to_numpy(float), synth[c].to_numpy(float)))
         else:
-            scores.append(tv_complement(real[c].astype(str), synth[c].astype(str)))
+            scores.append(tv_complement(_as_text(real[c]), _as_text(synth[c])))
     return float(np.mean(scores)) if scores else 0.0
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """Labels as strings, missing as "None" whether held as None, NaN or a Categorical NA."""
+    return s.astype(object).fillna("None").astype(str)
 
 
 class Trainer:

@@ -1,7 +1,8 @@
 """NeuralGenerator: what CTGAN and TVAE share (encoding, loop control, sampling, persistence).
 
 A subclass builds its torch modules in ``_build(width)``, trains them in ``_train_epoch`` and
-turns noise into raw outputs in ``_generate(n)``; ``_sampling_modules`` names the modules
+turns noise into raw (pre-activation) outputs in ``_generate(n)``, which ``_draw`` turns
+into alpha values and drawn slots; ``_sampling_modules`` names the modules
 saved as safetensors (only what sampling needs: never the discriminator or the encoder net).
 """
 
@@ -25,6 +26,9 @@ from synthgen.transforms.table import TableEncoder
 if TYPE_CHECKING:
     from synthgen.privacy.marginals import TableSummary
     from synthgen.privacy.plan import DPPlan
+
+
+SAMPLE_STEP = 8192  # rows per forward pass when sampling: fixed, so a seed gives the same rows
 
 
 class NeuralParams(BaseModel):
@@ -69,6 +73,7 @@ class NeuralGenerator(Generator):
         raise NotImplementedError
 
     def _generate(self, n: int) -> torch.Tensor:
+        """Raw outputs (before tanh / softmax) of ``n`` rows, transposed: [width, n]."""
         raise NotImplementedError
 
     def _extra_state(self) -> dict[str, Any]:
@@ -142,16 +147,28 @@ class NeuralGenerator(Generator):
         self.epochs_trained_ = epoch + 1
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        with seeded(int(rng.integers(2**31))), torch_threads(self.params.threads), torch.no_grad():
+        alphas, codes = [], []
+        with seeded(int(rng.integers(2**31))), torch_threads(self.params.threads):
             for m in self._sampling_modules().values():
                 m.eval()
-            step = 8192
-            raw = torch.cat([self._generate(min(step, n - i)) for i in range(0, max(n, 1), step)])[
-                :n
-            ]
-            for m in self._train_modules().values():
-                m.train()
-        return self.encoder_.inverse(raw.numpy(), rng)
+            try:
+                with torch.inference_mode():
+                    for i in range(0, max(n, 1), SAMPLE_STEP):
+                        a, c = self._draw(self._generate(min(SAMPLE_STEP, n - i)))
+                        alphas.append(a.numpy())
+                        codes.append(c.numpy())
+            finally:
+                for m in self._train_modules().values():
+                    m.train()
+        alpha = np.concatenate(alphas, axis=1) if len(alphas) > 1 else alphas[0]
+        code = np.concatenate(codes, axis=1) if len(codes) > 1 else codes[0]
+        return self.encoder_.inverse_codes(alpha, code, rng, categorical=True)
+
+    def _draw(self, raw_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Transposed raw outputs -> (tanh of the alpha slots [alpha spans, rows], a drawn
+        slot per softmax span [spans, rows])."""
+        codes = self.index_.sample_codes(raw_t)
+        return torch.tanh(raw_t.index_select(0, self.index_.alpha)), codes
 
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         arrays = {

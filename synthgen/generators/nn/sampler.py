@@ -40,9 +40,14 @@ class CondSampler:
         self._cum_train = self._cum(
             [np.log1p(c) if log_frequency else np.asarray(c) for c in counts], max_w
         )
-        self._orig = torch.zeros(len(spans), max_w, dtype=torch.float64)
+        orig = np.zeros((len(spans), max_w))
         for j, c in enumerate(counts):
-            self._orig[j, : len(c)] = torch.tensor(c, dtype=torch.float64) / max(sum(c), 1.0)
+            orig[j, : len(c)] = np.cumsum(np.maximum(np.asarray(c, dtype=np.float64), 0.0))
+            orig[j, len(c) :] = orig[j, len(c) - 1] if len(c) else 0.0
+        self._orig_cum = torch.from_numpy(orig)
+        self._orig_total = self._orig_cum[:, -1:].clone()
+        self._offsets_t = torch.from_numpy(starts[:-1].copy())
+        self._last = torch.tensor(widths, dtype=torch.long) - 1
         self.n_rows = len(matrix) if matrix is not None else 0  # training rows (training only)
         if matrix is not None:
             self._index_rows(matrix, spans)
@@ -110,14 +115,12 @@ class CondSampler:
         return rows[:, self.cond_to_data] * member[col]
 
     def sample_original(self, n: int) -> torch.Tensor:
-        """Cond vectors for sampling: a column uniformly, a label by its real frequency."""
-        cond = torch.zeros(n, self.width)
-        if not self.columns:
-            return cond
+        """Conditional slots for sampling ([n] int64, global): a column uniformly, then one of
+        its labels by its real frequency (inverse CDF, one uniform number per row)."""
         col = torch.randint(len(self.columns), (n,))
-        k = torch.multinomial(self._orig[col], 1).squeeze(1)
-        cond[torch.arange(n), torch.from_numpy(self.offsets)[col] + k] = 1.0
-        return cond
+        u = torch.rand(n, 1, dtype=torch.float64) * self._orig_total[col]
+        k = (u > self._orig_cum[col]).sum(1)
+        return self._offsets_t[col] + torch.minimum(k, self._last[col])
 
     def cond_for(self, column: str, code: int) -> torch.Tensor:
         j = self.columns.index(column)

@@ -26,6 +26,11 @@ class _Group:
     to_pad: Tensor  # padded slot -> data slot (``width`` = a zero column)
     from_pad: Tensor  # data slot -> padded slot (``n * w`` = a zero column)
     bias: Tensor  # 0 on real slots, _NEG on padding
+    last: Tensor  # [n, 1] per span, its last real slot (width - 1)
+    span: Tensor  # ``order`` as a tensor
+    take_t: Tensor  # slot-major ``to_pad``, padding reading a real slot (the bias masks it)
+    bias_t: Tensor  # [w, n, 1]: ``bias`` slot-major
+    tri: Tensor  # [w, w] lower triangle of ones: a cumulative sum as a matmul
     n: int
     w: int
 
@@ -42,9 +47,13 @@ def _group(spans: list[Span], order: list[int], width: int) -> _Group:
         to_pad[g * w + slots] = s.start + slots
         from_pad[s.start + slots] = g * w + slots
         bias[g, : s.width] = 0.0
-    return _Group(
-        order, torch.from_numpy(to_pad), torch.from_numpy(from_pad), torch.from_numpy(bias), n, w
-    )
+    last = torch.tensor([[spans[i].width - 1] for i in order], dtype=torch.long)
+    pads = torch.from_numpy(to_pad), torch.from_numpy(from_pad), torch.from_numpy(bias)
+    take_t = torch.from_numpy(np.minimum(to_pad, width - 1).reshape(n, w).T.copy().ravel())
+    bias_t = torch.from_numpy(bias.T.copy()[:, :, None])
+    tri = torch.tril(torch.ones(w, w))
+    span = torch.tensor(order, dtype=torch.long)
+    return _Group(order, *pads, last, span, take_t, bias_t, tri, n, w)
 
 
 class SpanIndex:
@@ -89,19 +98,21 @@ class SpanIndex:
                 out = out + self._unpad(y, g)
         return out
 
-    def sample_discrete(self, raw: Tensor) -> Tensor:
-        """tanh on alpha slots; each softmax span a one-hot draw from its softmax, by the
-        inverse CDF (one uniform number per span and row)."""
-        out = torch.zeros_like(raw)
-        if len(self.alpha):
-            out[:, self.alpha] = torch.tanh(raw[:, self.alpha])
-        rows = torch.arange(len(raw))
-        u = torch.rand(len(raw), len(self.soft))
-        for j, (start, stop) in enumerate(self.soft):
-            cum = torch.softmax(raw[:, start:stop], dim=1).cumsum_(1)
-            k = (u[:, j : j + 1] > cum).sum(1).clamp_(max=stop - start - 1)
-            out[rows, start + k] = 1.0
-        return out
+    def sample_codes(self, raw_t: Tensor) -> Tensor:
+        """[softmax spans, rows] int64 for transposed raw outputs ``raw_t`` ([width, rows]):
+        per span and row, a slot drawn from the span's softmax by the inverse CDF (one
+        uniform number each). Slots are the outer dimension, so softmax, cumsum (a matmul
+        with a triangular matrix) and the count of passed slots run along long rows; torch
+        is many times slower on a short innermost dimension (softmax over 7 slots)."""
+        n = raw_t.shape[1]
+        u = torch.rand(self.n_spans, n)
+        codes = torch.empty(self.n_spans, n, dtype=torch.long)
+        for g in self.groups:
+            x = raw_t.index_select(0, g.take_t).view(g.w, g.n, n).add_(g.bias_t)
+            cum = (g.tri @ torch.softmax(x, dim=0).view(g.w, -1)).view(g.w, g.n, n)
+            passed = torch.gt(u.index_select(0, g.span) * cum[-1], cum, out=torch.empty_like(cum))
+            codes.index_copy_(0, g.span, torch.minimum(passed.sum(0).long(), g.last))
+        return codes
 
     def span_cross_entropy(self, raw: Tensor, target: Tensor) -> Tensor:
         """[batch, spans] in span order: -log p(target slot); ``target`` is one-hot rows."""
