@@ -37,7 +37,7 @@ from synthgen.privacy.pii_stage import (
 from synthgen.privacy.pseudonym import Pseudonymiser
 from synthgen.recipe import Recipe
 from synthgen.schema import Schema, apply_overrides, detect
-from synthgen.text.stage import TextRun
+from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
 
 MIN_TRAIN_ROWS = 2
 
@@ -212,6 +212,11 @@ def run(
     texts = TextRun(recipe.text, schema, plan)
     if plan is not None:
         dp_preflight(recipe, schema, texts)
+    warnings += [
+        f"column '{c}' is free text: written by the local text model trained for "
+        f"{DEFAULT_BUDGET_S:.0f} s; configure it under text.{c} (backend, budget, fields)"
+        for c in texts.defaulted
+    ]
     clean = pii.scrub(train, warnings)
     if texts.specs:
         with clock.stage("fit_text", f"learning {len(texts.specs)} text column(s)"):

@@ -22,13 +22,20 @@ if TYPE_CHECKING:
     from synthgen.privacy.plan import DPPlan
 
 
+DEFAULT_BUDGET_S = 120.0  # a text column the recipe does not configure trains this long
+
+
 class TextRun:
     def __init__(
         self, specs: dict[str, TextColumnSpec], schema: Schema, plan: DPPlan | None
     ) -> None:
         self.schema = schema
         self.plan = plan
-        self.specs = {c.name: specs.get(c.name, TextColumnSpec()) for c in schema.of_kind("text")}
+        self.specs = {
+            c.name: specs.get(c.name) or TextColumnSpec(params={"time_budget_s": DEFAULT_BUDGET_S})
+            for c in schema.of_kind("text")
+        }
+        self.defaulted = [c for c in self.specs if c not in specs]
         self.models: dict[str, TextSynthesizer] = {}
         self.stats: dict[str, dict[str, Any]] = {}
 

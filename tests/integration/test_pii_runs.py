@@ -49,6 +49,7 @@ def recipe(tmp_path: Path) -> Path:
         "name: pii\nseed: 1\nsource: {path: p.csv}\n"
         "schema: {patient_id: {kind: id}}\n"
         "pii: {consistent: [patient_id]}\n"
+        "text: {note: {params: {size: tiny, context: 64, epochs: 1, max_new_tokens: 40}}}\n"
         "validate: {gates: {quality: 0, column_shapes: 0, dcr_share: 1, membership: 1}}\n",
     )
 

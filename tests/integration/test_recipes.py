@@ -13,7 +13,11 @@ from synthgen.pipeline import run
 from synthgen.recipe import Output, load_recipe, parse_recipe
 from tests.conftest import ROOT
 
-RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
+ALL_RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
+# recipes with free-text columns train language models: they run in test_text_recipes.py,
+# a file of their own, so the two test workers share the load
+TEXT_RECIPES = [p for p in ALL_RECIPES if load_recipe(p).text]
+RECIPES = [p for p in ALL_RECIPES if p not in TEXT_RECIPES]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -24,13 +28,15 @@ def test_recipe_runs_and_passes_its_gates(path: Path, tmp_path: Path):
         Output(path=str(tmp_path / f"out{i}{Path(o.path).suffix}"), format=o.format)
         for i, o in enumerate(recipe.outputs)
     ]  # keep the repo clean
-    for spec in recipe.text.values():  # text models: a short budget keeps the suite fast
-        spec.params["time_budget_s"] = min(float(spec.params.get("time_budget_s", 60)), 45.0)
     result = run(recipe, out=tmp_path / "run")
     assert result.passed, result.report["gates"]
     assert all(p.is_file() for p in result.outputs) and len(result.outputs) == len(recipe.outputs)
-    report = json.loads((tmp_path / "run" / "report.json").read_text())
-    assert report["metrics"]["fidelity"]["column_shapes"] > 0.9
+    check_report(tmp_path / "run")
+
+
+def check_report(run_dir: Path, min_shapes: float = 0.9) -> None:
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["metrics"]["fidelity"]["column_shapes"] > min_shapes
     privacy = report["metrics"]["privacy"]
     # no more copies than unseen real rows make by chance (a one-column table copies always)
     chance = privacy["exact_copy_rate_holdout_copy_rate"]
