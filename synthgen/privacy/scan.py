@@ -21,6 +21,7 @@ _PHONE = re.compile(
     r"(?<![\w/.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}(?![\w/.-])"
 )
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\.?\d)")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}(?![\w:])", re.I)
 _DATE = r"(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Z][a-z]{2,8}\.? \d{4})"
 _DOB = re.compile(
     rf"(?i:\b(?:dob|d\.o\.b\.?|born(?: on)?|date of birth|birth ?date)\b[\s:,-]*)(?P<d>{_DATE})"
@@ -49,7 +50,7 @@ def find_pii(text: str, known: frozenset[str] = frozenset()) -> list[Finding]:
     ]
     hits += [
         Finding(m.start(), m.end(), "ip", m.group())
-        for m in _IPV4.finditer(text)
+        for m in (*_IPV4.finditer(text), *_IPV6.finditer(text))
         if ip_valid(m.group())
     ]
     hits += [

@@ -22,18 +22,11 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from synthgen.schema.pii import _EMAIL, _SSN, ip_valid, is_credit_card, phone_like
+from synthgen.privacy.scan import find_pii
 
 _BASE = 0x100000001B3  # the FNV-64 prime: odd, so invertible modulo 2**64
 _INV_BASE = pow(_BASE, -1, 2**64)
 _WORD = re.compile(r"\w+")
-_SSN_IN = re.compile(rf"(?<![\d-]){_SSN.pattern}(?![\d-])")
-_CARD_IN = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
-_IPV4_IN = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
-_IPV6_IN = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{1,4}(?![\w:])", re.I)
-_PHONE_IN = re.compile(
-    r"(?<![\w.+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])(?:\d{2,4}[ .-]){1,3}\d{2,4}(?![\w-])"
-)
 
 
 def normalise(text: str) -> str:
@@ -121,19 +114,21 @@ def word_ngrams(normalised: str, n: int) -> list[int]:
     return [stable_hash(" ".join(words[i : i + n])) for i in range(len(words) - n + 1)]
 
 
+_PII_WORDS = {
+    "email": "an e-mail address",
+    "ssn": "a social security number",
+    "credit_card": "a card number",
+    "ip": "an IP address",
+    "phone": "a phone number",
+    "date_of_birth": "a date of birth",
+}
+
+
 def pii_pattern(text: str) -> str | None:
-    """The kind of personal data ``text`` contains by pattern and checksum, if any."""
-    if _EMAIL.search(text):
-        return "an e-mail address"
-    if _SSN_IN.search(text):
-        return "a social security number"
-    if any(is_credit_card(m.group()) for m in _CARD_IN.finditer(text)):
-        return "a card number"
-    if any(ip_valid(m.group()) for m in (*_IPV4_IN.finditer(text), *_IPV6_IN.finditer(text))):
-        return "an IP address"
-    if any(phone_like(m.group()) for m in _PHONE_IN.finditer(text)):
-        return "a phone number"
-    return None
+    """The kind of personal data ``text`` contains by pattern and checksum, if any (the same
+    finder the pipeline uses on source values: synthgen.privacy.scan)."""
+    hits = find_pii(text)
+    return _PII_WORDS.get(hits[0].kind, "personal data") if hits else None
 
 
 def reason_kind(reason: str) -> str:
