@@ -50,14 +50,16 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 script.max_in_flight = max(script.max_in_flight, script.in_flight)
             try:
                 time.sleep(script.delay)
-                if failure:
-                    status, headers = failure
-                    self._send(status, {"error": {"message": f"scripted {status}"}}, headers)
-                else:
-                    self._send(200, _completion(body))
             finally:
+                # done before the reply leaves: once the client has it, its worker may send
+                # the next request before this thread would get to count this one finished
                 with script.lock:
                     script.in_flight -= 1
+            if failure:
+                status, headers = failure
+                self._send(status, {"error": {"message": f"scripted {status}"}}, headers)
+            else:
+                self._send(200, _completion(body))
 
         def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
             raw = json.dumps(payload).encode()
