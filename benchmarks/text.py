@@ -7,8 +7,12 @@ run of >= 50 normalised characters) rates against train, the share the leak guar
 and a conditioning check - a TF-IDF + logistic-regression classifier trained on real train
 texts predicts the header of each generated text; its accuracy is compared with always
 guessing the majority header and with the same classifier on real validation texts.
-Run: python benchmarks/text.py [--budgets 60,300] [--quick] [--size tiny]
-Results merge into benchmarks/results/text.json under "budget_<seconds>s".
+Then it runs ``recipes/drug-reviews.yaml`` end to end (table + review texts, its own 300 s
+text budget) and keeps the report's text metrics: does each review fit its row (rating,
+effectiveness, side effects: a classifier; condition: does the text name it), copies, and
+the text-quality scores.
+Run: python benchmarks/text.py [--budgets 60,300] [--quick] [--size tiny] [--no-recipe]
+Results merge into benchmarks/results/text.json under "budget_<seconds>s" and "recipe_<name>".
 """
 
 from __future__ import annotations
@@ -93,11 +97,25 @@ def run_budget(
     fit_s = time.perf_counter() - t0
     rows = pd.concat([held] * REPEATS, ignore_index=True)
     prompts = [f"{HEADER}: {h}\n" for h in rows[HEADER]]
-    raw = ts.backend_.generate(prompts, seed=1)  # the model alone, before the guard
+    backend = ts.backend_
+    default_guidance = backend.params.guidance
+    by_guidance = {}
+    for g in sorted({1.0, default_guidance}):  # the plain conditional model, then the default
+        backend.params = backend.params.model_copy(update={"guidance": g})
+        backend.sampling_ = {"tokens": 0, "seconds": 0.0}
+        texts = backend.generate(prompts, seed=1)  # the model alone, before the guard
+        by_guidance[g] = {
+            "sampling_tokens_per_s": backend.describe()["sampling_tokens_per_s"],
+            "conditioning": conditioning(
+                clf, texts, list(rows[HEADER]), held, str(train[HEADER].mode()[0])
+            ),
+            "texts": texts,
+        }
+    raw = by_guidance[default_guidance]["texts"]
     first_verdicts = ts.guard_.check(raw)
     out, stats = ts.generate(rows[[HEADER]], seed=2)
-    model = ts.backend_.describe()
-    majority = str(train[HEADER].mode()[0])
+    model = backend.describe()
+    model["sampling_tokens_per_s"] = by_guidance[default_guidance]["sampling_tokens_per_s"]
     return {
         "budget_s": budget,
         "size": size,
@@ -112,7 +130,11 @@ def run_budget(
             ),
             "pipeline_stats": stats,
         },
-        "conditioning": conditioning(clf, raw, list(rows[HEADER]), held, majority),
+        "guidance": default_guidance,
+        "conditioning": by_guidance[default_guidance]["conditioning"],
+        "by_guidance": {
+            str(g): {k: v for k, v in r.items() if k != "texts"} for g, r in by_guidance.items()
+        },
         "examples": examples(rows, raw),
     }
 
@@ -140,6 +162,7 @@ def main() -> None:
     ap.add_argument("--budgets", default="60,300", help="training time budgets in seconds")
     ap.add_argument("--quick", action="store_true", help="one 20 s budget (a smoke run)")
     ap.add_argument("--size", default="tiny", choices=["tiny", "small", "base"])
+    ap.add_argument("--no-recipe", action="store_true", help="skip the drug-reviews recipe run")
     args = ap.parse_args()
     budgets = [20.0] if args.quick else [float(b) for b in args.budgets.split(",")]
     train, held = load()
@@ -153,13 +176,57 @@ def main() -> None:
         r = run_budget(budget, args.size, train, held, clf)
         results[f"budget_{int(budget)}s"] = r
         report(r)
+    if not args.quick and not args.no_recipe:
+        r = run_recipe(ROOT / "recipes" / "drug-reviews.yaml")
+        results[f"recipe_{r['recipe']}"] = r
+        print(json.dumps(r, indent=1))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
+def run_recipe(path: Path) -> dict[str, Any]:
+    """One recipe run end to end; the text part of its report."""
+    import tempfile
+
+    from synthgen.pipeline import run
+    from synthgen.recipe import load_recipe
+
+    recipe = load_recipe(path)
+    recipe.outputs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        result = run(recipe, out=Path(tmp) / "run")
+        seconds = time.perf_counter() - t0
+    rep = result.report
+    metrics = {
+        k: v
+        for group in ("fidelity", "privacy")
+        for k, v in rep["metrics"][group].items()
+        if k.startswith("text_")
+    }
+    return {
+        "recipe": recipe.name,
+        "rows": len(result.synthetic),
+        "run_seconds": round(seconds, 1),
+        "gates_passed": result.passed,
+        "text": {
+            col: {
+                "model": {k: v for k, v in info["model"].items() if k != "history"},
+                "generation": info["generation"],
+            }
+            for col, info in rep["text"].items()
+        },
+        "metrics": metrics,
+        "examples": [
+            {c: str(v)[:240] for c, v in row.items()}
+            for row in result.synthetic.head(4).to_dict("records")
+        ],
+    }
+
+
 def report(r: dict[str, Any]) -> None:
-    m, c = r["model"], r["conditioning"]
+    m = r["model"]
     print(f"\n=== budget {r['budget_s']:.0f} s, size {r['size']}, 1 thread ===")
     print(
         f"train {m['train_tokens_per_s']:.0f} tok/s over {m['epochs']} epochs ({m['steps']} steps); "
@@ -173,10 +240,13 @@ def report(r: dict[str, Any]) -> None:
         f"raw outputs: {r['raw_outputs']}; guard rejects {r['guard']['rejected_share_first_try']:.1%} "
         f"at first try; pipeline {r['guard']['pipeline_stats']}"
     )
-    print(
-        f"conditioning accuracy {c['accuracy']:.2f} vs majority {c['majority_baseline']:.2f} "
-        f"(real validation texts: {c['real_validation_accuracy']:.2f})"
-    )
+    for g, b in r["by_guidance"].items():
+        c = b["conditioning"]
+        print(
+            f"guidance {g}: conditioning accuracy {c['accuracy']:.2f} vs majority "
+            f"{c['majority_baseline']:.2f} (real validation texts: "
+            f"{c['real_validation_accuracy']:.2f}); sampling {b['sampling_tokens_per_s']} tok/s"
+        )
     for e in r["examples"]:
         print(f"\n[{e['header']}]\n  generated: {e['generated']!r}\n  real:      {e['real']!r}")
 

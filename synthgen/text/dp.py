@@ -13,23 +13,35 @@ import warnings
 from functools import partial
 from typing import Any
 
+import numpy as np
 import torch
 
 from synthgen.text.gpt import GPT
-from synthgen.text.train import Seq, TrainStats, lr_at, pad_batch, set_lr, token_losses
+from synthgen.text.train import (
+    PromptDropout,
+    Seq,
+    TrainStats,
+    lr_at,
+    pad_batch,
+    set_lr,
+    token_losses,
+)
 
 ACCOUNTANT = "rdp"
 
 
 class _Seqs(torch.utils.data.Dataset):  # type: ignore[type-arg]
-    def __init__(self, seqs: list[Seq]) -> None:
-        self.seqs = seqs
+    """The examples, each with its prompt left out with probability ``dropout`` (a per-example
+    coin that reads nothing from the data, so the privacy accounting is unchanged)."""
+
+    def __init__(self, seqs: list[Seq], dropout: float, seed: int) -> None:
+        self.seqs, self.drop = seqs, PromptDropout(dropout, np.random.default_rng([seed, 2]))
 
     def __len__(self) -> int:
         return len(self.seqs)
 
     def __getitem__(self, i: int) -> Seq:
-        return self.seqs[i]
+        return self.drop([self.seqs[i]])[0]
 
 
 def default_delta(n: int) -> float:
@@ -46,7 +58,7 @@ def train_dp(
     n = len(train)
     delta = cfg["delta"] if cfg["delta"] is not None else default_delta(n)
     loader = torch.utils.data.DataLoader(
-        _Seqs(train),
+        _Seqs(train, cfg.get("prompt_dropout", 0.0), seed),
         batch_size=min(cfg["batch_size"], n),
         collate_fn=partial(pad_batch, pad_id=cfg["pad_id"]),
         generator=torch.Generator().manual_seed(seed),

@@ -16,6 +16,29 @@ import torch.nn.functional as F
 from torch import nn
 
 Cache = list[tuple[torch.Tensor, torch.Tensor]]
+NUCLEUS_K = 128  # the nucleus is looked for among this many top tokens first (exact either way)
+
+
+class KVBuffer:
+    """One layer's keys and values, preallocated for the whole generation: each step writes
+    its slot in place instead of concatenating (which copied the whole cache every step)."""
+
+    def __init__(self, k: torch.Tensor, v: torch.Tensor, capacity: int) -> None:
+        b, h, t, dh = k.shape
+        self.k = k.new_empty((b, h, capacity, dh))
+        self.v = v.new_empty((b, h, capacity, dh))
+        self.k[:, :, :t], self.v[:, :, :t] = k, v
+        self.n = t
+
+    def append(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = k.shape[2]
+        self.k[:, :, self.n : self.n + t] = k
+        self.v[:, :, self.n : self.n + t] = v
+        self.n += t
+        return self.k[:, :, : self.n], self.v[:, :, : self.n]
+
+    def keep(self, rows: torch.Tensor) -> None:
+        self.k, self.v = self.k[rows], self.v[rows]
 
 
 @dataclass(frozen=True)
@@ -44,14 +67,16 @@ class Attention(nn.Module):
         self,
         x: torch.Tensor,
         mask: torch.Tensor | None,
-        past: tuple[torch.Tensor, torch.Tensor] | None,
+        past: tuple[torch.Tensor, torch.Tensor] | KVBuffer | None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         b, t, d = x.shape
         q, k, v = (
             z.view(b, t, self.n_head, d // self.n_head).transpose(1, 2)
             for z in self.qkv(x).split(d, dim=2)
         )
-        if past is not None:
+        if isinstance(past, KVBuffer):
+            k, v = past.append(k, v)
+        elif past is not None:
             k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         y = F.scaled_dot_product_attention(
             q,
@@ -78,7 +103,7 @@ class Block(nn.Module):
         self,
         x: torch.Tensor,
         mask: torch.Tensor | None,
-        past: tuple[torch.Tensor, torch.Tensor] | None,
+        past: tuple[torch.Tensor, torch.Tensor] | KVBuffer | None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         a, kv = self.attn(self.ln1(x), mask, past)
         x = x + self.drop(a)
@@ -113,7 +138,7 @@ class GPT(nn.Module):
         ids: torch.Tensor,
         positions: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
-        cache: Cache | None = None,
+        cache: Cache | list[KVBuffer] | None = None,
     ) -> tuple[torch.Tensor, Cache]:
         """Logits ``(B, T, V)`` and the new cache. Without ``mask``, plain causal attention
         over ``ids`` (training); ``mask`` is ``(B, 1, T, T_past + T)``, True = may attend."""
@@ -151,22 +176,45 @@ class SamplingOptions:
     pad_id: int
     temperature: float = 0.9  # <= 0 means greedy
     top_p: float = 0.95
+    guidance: float = 1.0  # classifier-free guidance weight; 1 = the plain conditional model
 
 
 def pick_next(
     logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator
 ) -> torch.Tensor:
-    """One token per row from ``(B, V)`` logits: greedy, or nucleus sampling at a temperature."""
+    """One token per row from ``(B, V)`` logits: greedy, or nucleus sampling at a temperature.
+
+    The nucleus (the fewest top tokens holding ``top_p`` of the mass) is found among the
+    ``NUCLEUS_K`` likeliest tokens, which a partial top-k finds much faster than sorting the
+    whole vocabulary; rows whose nucleus reaches further are sorted in full. One uniform per
+    row then picks a token by inverse CDF."""
     if temperature <= 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_p, order = probs.sort(dim=-1, descending=True)
-        outside = sorted_p.cumsum(dim=-1) - sorted_p > top_p  # the top token always stays
-        sorted_p = sorted_p.masked_fill(outside, 0.0)
-        choice = torch.multinomial(sorted_p, 1, generator=generator)
-        return order.gather(1, choice).squeeze(1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    if top_p >= 1.0:
+        return _inverse_cdf(probs, torch.rand((len(probs), 1), generator=generator))
+    u = torch.rand((len(probs), 1), generator=generator)
+    k = min(NUCLEUS_K, probs.shape[1])
+    top, order = probs.topk(k, dim=-1)
+    out = order.gather(1, _inverse_cdf(_nucleus(top, top_p), u)[:, None]).squeeze(1)
+    wide = top.sum(dim=-1) < top_p
+    if k < probs.shape[1] and bool(wide.any()):
+        rows = wide.nonzero().squeeze(1)
+        full, order = probs[rows].sort(dim=-1, descending=True)
+        out[rows] = order.gather(1, _inverse_cdf(_nucleus(full, top_p), u[rows])[:, None])[:, 0]
+    return out
+
+
+def _nucleus(sorted_p: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Descending probabilities with everything past the nucleus zeroed (the top one stays)."""
+    return sorted_p.masked_fill(sorted_p.cumsum(dim=-1) - sorted_p > top_p, 0.0)
+
+
+def _inverse_cdf(weights: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Per row, the index whose cumulative weight first exceeds ``u`` times the row's total."""
+    cdf = weights.cumsum(dim=-1)
+    i = torch.searchsorted(cdf, u * cdf[:, -1:], right=True).squeeze(1)
+    return i.clamp(max=weights.shape[1] - 1)
 
 
 @torch.no_grad()
@@ -176,44 +224,71 @@ def sample(
     opts: SamplingOptions,
     generator: torch.Generator,
     *,
+    null_prompts: list[list[int]] | None = None,
     use_cache: bool = True,
 ) -> list[list[int]]:
     """Continue each prompt until EOS or ``max_new_tokens``; returns the new ids (no EOS).
 
     Prompts are left-padded and positioned per row; finished rows leave the batch (and the
     cache) at once. ``use_cache=False`` recomputes the whole sequence each step (a reference
-    for tests: it must give the same tokens)."""
-    longest = max(len(p) for p in prompts)
+    for tests: it must give the same tokens).
+
+    With ``null_prompts`` (one per prompt: the same row with its fields left out) and
+    ``opts.guidance != 1``, each step mixes the two next-token distributions,
+    ``log p_null + w (log p_row - log p_null)`` (classifier-free guidance): w > 1 pushes the
+    text towards what its own fields make likelier than the fields-free model would say. Both
+    continuations share the chosen tokens, so they run as one batch of twice the rows."""
+    guided = null_prompts is not None and opts.guidance != 1.0
+    if guided and len(null_prompts or []) != len(prompts):
+        raise ValueError("one null prompt per prompt is needed for guidance")
+    batch = [*prompts, *(null_prompts or [])] if guided else prompts
+    longest = max(len(p) for p in batch)
     steps = min(opts.max_new_tokens, model.cfg.context - longest)
     if steps <= 0:
         raise ValueError(f"prompts of {longest} tokens leave no room in the context")
-    ids = torch.full((len(prompts), longest), opts.pad_id, dtype=torch.long)
-    valid = torch.zeros((len(prompts), longest), dtype=torch.bool)
-    for i, p in enumerate(prompts):
+    ids = torch.full((len(batch), longest), opts.pad_id, dtype=torch.long)
+    valid = torch.zeros((len(batch), longest), dtype=torch.bool)
+    for i, p in enumerate(batch):
         ids[i, longest - len(p) :] = torch.tensor(p, dtype=torch.long)
         valid[i, longest - len(p) :] = True
     pos = (valid.long().cumsum(1) - 1).clamp(min=0)
-    rows = torch.arange(len(prompts))
+    rows = torch.arange(len(prompts))  # the prompt each conditional batch row belongs to
+    alive = torch.ones(len(prompts), dtype=torch.bool)
     out: list[list[int]] = [[] for _ in prompts]
-    logits, cache = model(ids, pos, attention_mask(valid, longest))
+    logits, prefill = model(ids, pos, attention_mask(valid, longest))
+    cache = [KVBuffer(k, v, longest + steps) for k, v in prefill]
     for step in range(steps):
-        nxt = pick_next(logits[:, -1], opts.temperature, opts.top_p, generator)
-        going = nxt != opts.eos_id
-        for r, t, g in zip(rows.tolist(), nxt.tolist(), going.tolist(), strict=True):
-            if g:
+        last = logits[:, -1]
+        if guided:
+            cond, null = last[: len(rows)], last[len(rows) :]
+            last = null + opts.guidance * (cond - null)
+        nxt = pick_next(last, opts.temperature, opts.top_p, generator)
+        alive &= nxt != opts.eos_id
+        for r, t, a in zip(rows.tolist(), nxt.tolist(), alive.tolist(), strict=True):
+            if a:
                 out[r].append(t)
-        if not bool(going.any()) or step == steps - 1:
+        if not bool(alive.any()) or step == steps - 1:
             break
-        rows, nxt = rows[going], nxt[going]
-        valid = torch.cat([valid[going], torch.ones((len(rows), 1), dtype=torch.bool)], 1)
-        new_pos = pos[going][:, -1:] + 1
+        if guided:
+            nxt = torch.cat([nxt, nxt])
+        # finished rows ride along (their tokens are ignored) until a quarter of the batch
+        # has finished: dropping rows copies the cache, so it is done in a few big steps
+        if float(alive.float().mean()) < 0.75:
+            keep = torch.cat([alive, alive]) if guided else alive
+            rows, alive, nxt = rows[alive], alive[alive], nxt[keep]
+            valid, pos = valid[keep], pos[keep]
+            if use_cache:
+                for buf in cache:
+                    buf.keep(keep)
+            else:
+                ids = ids[keep]
+        valid = torch.cat([valid, torch.ones((len(nxt), 1), dtype=torch.bool)], 1)
+        new_pos = pos[:, -1:] + 1
         if use_cache:
-            cache = [(k[going], v[going]) for k, v in cache]
             pos = new_pos
-            mask = attention_mask(valid, 1)
-            logits, cache = model(nxt[:, None], new_pos, mask, cache)
+            logits, _ = model(nxt[:, None], new_pos, attention_mask(valid, 1), cache)
         else:
-            ids = torch.cat([ids[going], nxt[:, None]], 1)
-            pos = torch.cat([pos[going], new_pos], 1)
+            ids = torch.cat([ids, nxt[:, None]], 1)
+            pos = torch.cat([pos, new_pos], 1)
             logits, _ = model(ids, pos, attention_mask(valid, ids.shape[1]))
     return out

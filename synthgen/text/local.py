@@ -49,6 +49,12 @@ class LocalParams(BaseModel):
     dropout: float = Field(0.1, ge=0, lt=1)
     temperature: float = Field(0.9, ge=0, le=5, description="0 = greedy")
     top_p: float = Field(0.95, gt=0, le=1)
+    prompt_dropout: float = Field(
+        0.15, ge=0, lt=1, description="share of examples trained without their fields"
+    )
+    guidance: float = Field(
+        3.0, ge=0, le=10, description="classifier-free guidance at sampling; 1 = off"
+    )
     max_new_tokens: int | None = Field(None, ge=1, description="default: fill the context")
     vocab_size: int = Field(2000, ge=300, le=50_000, description="BPE vocabulary (capped by data)")
     validation_share: float = Field(0.05, ge=0, lt=0.5, description="texts held out")
@@ -56,6 +62,17 @@ class LocalParams(BaseModel):
     epsilon: float | None = Field(None, gt=0, description="DP-SGD budget; None = no DP")
     delta: float | None = Field(None, gt=0, lt=1, description="default min(1e-5, 1/(10 n))")
     max_grad_norm: float = Field(1.0, gt=0, description="per-sample clipping bound (DP)")
+
+    @model_validator(mode="after")
+    def _guidance_needs_dropout(self) -> LocalParams:
+        if self.prompt_dropout == 0 and "guidance" not in self.model_fields_set:
+            self.guidance = 1.0  # nothing to guide with: the default falls back to plain
+        if self.guidance != 1.0 and self.prompt_dropout == 0:
+            raise ValueError(
+                "guidance compares each row's prompt with a fields-free one, which the model "
+                "only learns with prompt_dropout > 0 (e.g. 0.1)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _dp_runs_by_epochs(self) -> LocalParams:
@@ -140,7 +157,9 @@ class LocalBackend:
             pad_id=tok.pad_id,
             temperature=p.temperature,
             top_p=p.top_p,
+            guidance=p.guidance,
         )
+        null = [tok.bos_id, tok.sep_id]
         order = sorted(range(len(heads)), key=lambda i: len(heads[i]))  # similar lengths
         out: list[list[int]] = [[] for _ in heads]
         t0 = time.perf_counter()
@@ -149,7 +168,13 @@ class LocalBackend:
             self.model_.eval()
             for i in range(0, len(order), 64):
                 chunk = order[i : i + 64]
-                texts = sample(self.model_, [heads[j] for j in chunk], opts, gen)
+                texts = sample(
+                    self.model_,
+                    [heads[j] for j in chunk],
+                    opts,
+                    gen,
+                    null_prompts=[null] * len(chunk),
+                )
                 for j, ids in zip(chunk, texts, strict=True):
                     out[j] = ids
         self.sampling_["tokens"] += sum(len(x) for x in out)
@@ -196,7 +221,8 @@ class LocalBackend:
                 f"{folder}: text model format {config.get('format_version')!r} "
                 f"is not {FORMAT_VERSION}"
             )
-        self = cls(**config["params"])
+        # models saved before prompt dropout existed never saw a fields-free example
+        self = cls(**{"prompt_dropout": 0.0, "guidance": 1.0, **config["params"]})
         self.tokenizer_ = TextTokenizer.from_json((folder / "tokenizer.json").read_text("utf-8"))
         self.config_ = GPTConfig(**config["gpt"])
         self.model_ = GPT(self.config_)

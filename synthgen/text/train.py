@@ -50,6 +50,27 @@ def build_sequences(
     return out
 
 
+def without_prompt(seq: Seq) -> Seq:
+    """``BOS SEP text EOS``: the same example with its fields left out (the null prompt that
+    classifier-free guidance compares against)."""
+    ids, start = seq
+    return [ids[0], *ids[start - 1 :]], 2
+
+
+class PromptDropout:
+    """Leaves out the prompt of each example with probability ``p``, so one model learns both
+    the conditional and the fields-free distribution (needed for guidance at sampling)."""
+
+    def __init__(self, p: float, rng: np.random.Generator) -> None:
+        self.p, self.rng = p, rng
+
+    def __call__(self, batch: list[Seq]) -> list[Seq]:
+        if self.p <= 0:
+            return batch
+        drop = self.rng.random(len(batch)) < self.p
+        return [without_prompt(s) if d else s for s, d in zip(batch, drop, strict=True)]
+
+
 def pad_batch(seqs: list[Seq], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Right-padded ids ``(B, T)`` and the loss mask over targets ``(B, T - 1)``."""
     width = max((len(s) for s, _ in seqs), default=2)
@@ -147,6 +168,7 @@ class PlainLoop:
 
     def run(self, rng: np.random.Generator, progress: Any = None) -> TrainStats:
         self.model.train()
+        self.dropout = PromptDropout(self.cfg.get("prompt_dropout", 0.0), rng)
         while self.stats.steps < self.planned and self.stats.stopped_by == "epochs":
             for batch in length_batches(self.train, self.cfg["batch_size"], rng):
                 if self.stats.steps >= self.planned:
@@ -171,7 +193,7 @@ class PlainLoop:
         t0 = time.perf_counter()
         st = self.stats
         set_lr(self.opt, lr_at(max(st.steps / self.planned, self.clock.fraction()), self.cfg["lr"]))
-        ids, mask = pad_batch(batch, self.cfg["pad_id"])
+        ids, mask = pad_batch(self.dropout(batch), self.cfg["pad_id"])
         loss = token_losses(self.model, ids, mask).sum() / mask.sum().clamp(min=1)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -27,3 +27,10 @@ def test_text_recipe_runs_and_passes_its_gates(path: Path, tmp_path: Path) -> No
         assert len(texts) > 0.9 * len(result.synthetic) and texts.str.len().median() > 5
         assert info["generation"]["exhausted"] < 0.01 * len(result.synthetic)
     assert result.report["metrics"]["privacy"]["text_exact_copy_rate"] == 0
+    if path.stem != "clinical-notes":
+        return  # drug reviews need minutes to learn it: benchmarks/text.py --recipe measures
+    # the note sections carry their own row's header far above chance after only 40 s
+    fidelity = result.report["metrics"]["fidelity"]
+    fields = {k: v for k, v in fidelity.items() if k.startswith("text_conditioning_")}
+    best = max(fields.values(), key=lambda d: d.get("z", 0))
+    assert best["z"] > 3 and best.get("lift", 0) > 0.1, fields

@@ -57,3 +57,29 @@ def test_top_p_keeps_only_the_nucleus():
     wide = pick_next(logits, 1.0, 0.9, g)
     assert set(wide.tolist()) == {1, 2}  # 1 and 2 hold ~99% of the mass; 0 and 3 are cut
     assert (pick_next(logits, 0.0, 0.9, g) == 1).all()  # temperature 0: greedy
+
+
+def test_guided_sampling_cached_equals_recomputed_and_is_each_prompt_alone(model):
+    nulls = [[1, 2]] * len(PROMPTS)
+    o = opts(temperature=0, guidance=2.5)
+    cached = sample(model, PROMPTS, o, torch.Generator(), null_prompts=nulls)
+    full = sample(model, PROMPTS, o, torch.Generator(), null_prompts=nulls, use_cache=False)
+    alone = [sample(model, [p], o, torch.Generator(), null_prompts=[[1, 2]])[0] for p in PROMPTS]
+    assert cached == full == alone
+    plain = sample(model, PROMPTS, opts(temperature=0), torch.Generator())
+    assert cached != plain  # the weight changes what is picked
+
+
+def test_guidance_mixes_the_two_next_token_distributions(model):
+    """The first guided token is the argmax of null + w (row - null), computed by hand."""
+    prompt, null, w = PROMPTS[0], [1, 2], 3.0
+    with torch.no_grad():
+        row_logits = model(torch.tensor([prompt]))[0][0, -1]
+        null_logits = model(torch.tensor([null]))[0][0, -1]
+    want = int((null_logits + w * (row_logits - null_logits)).argmax())
+    got = sample(
+        model, [prompt], opts(temperature=0, guidance=w), torch.Generator(), null_prompts=[null]
+    )
+    assert got[0][:1] == [want] or (not got[0] and want == 3)
+    with pytest.raises(ValueError, match="one null prompt per prompt"):
+        sample(model, PROMPTS, opts(guidance=2.0), torch.Generator(), null_prompts=[null])

@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from synthgen.metrics import REGISTRY, Context
 from synthgen.schema.spec import ColumnSpec, Schema
@@ -72,3 +73,54 @@ def test_skipped_without_text_columns() -> None:
     df = _frame(50, 0)[["rating"]]
     r = REGISTRY["text_conditioning"].compute(Context(df, df, df, schema))
     assert r.value is None and r.skipped
+
+
+CONDITIONS = [
+    f"{a} {b}"
+    for a in ("chronic", "acute", "seasonal", "severe")
+    for b in (
+        "migraine",
+        "eczema",
+        "asthma",
+        "insomnia",
+        "arthritis",
+        "bronchitis",
+        "gastritis",
+        "sinusitis",
+        "tendinitis",
+        "dermatitis",
+    )
+]  # 40 worded labels: too many for a classifier
+
+
+def _conditions_frame(n: int, seed: int, mention: float) -> pd.DataFrame:
+    """Reviews naming their own condition's disease with probability ``mention``."""
+    rng = random.Random(seed)
+    cond = [rng.choice(CONDITIONS) for _ in range(n)]
+    notes = [
+        " ".join(rng.sample(FILLER, 6) + ([c.split()[1]] if rng.random() < mention else []))
+        for c in cond
+    ]
+    return pd.DataFrame({"condition": cond, "note": notes})
+
+
+def test_many_worded_labels_are_scored_by_naming_the_own_label() -> None:
+    schema = Schema(
+        columns=[
+            ColumnSpec(name="condition", kind="categorical"),
+            ColumnSpec(name="note", kind="text"),
+        ]
+    )
+    train, holdout = _conditions_frame(600, 0, 0.5), _conditions_frame(300, 1, 0.5)
+
+    def score(syn: pd.DataFrame) -> tuple[float, dict]:
+        r = REGISTRY["text_conditioning"].compute(Context(train, holdout, syn, schema, seed=0))
+        return r.value, r.details["note|condition"]
+
+    value, d = score(_conditions_frame(400, 2, 0.5))
+    assert d["own_rate"] == pytest.approx(0.5, abs=0.1) and d["shuffled_rate"] < 0.1
+    assert value > 0.7
+    shuffled = _conditions_frame(400, 3, 0.5)
+    shuffled["note"] = shuffled["note"].sample(frac=1, random_state=0).to_numpy()
+    value, _ = score(shuffled)
+    assert abs(value) < 0.25
