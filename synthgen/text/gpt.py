@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 Cache = list[tuple[torch.Tensor, torch.Tensor]]
-NUCLEUS_K = 128  # the nucleus is looked for among this many top tokens first (exact either way)
+NUCLEUS_TRIES = 8  # draws per row before a row falls back to sorting for its nucleus
 
 
 class KVBuffer:
@@ -184,24 +184,31 @@ def pick_next(
 ) -> torch.Tensor:
     """One token per row from ``(B, V)`` logits: greedy, or nucleus sampling at a temperature.
 
-    The nucleus (the fewest top tokens holding ``top_p`` of the mass) is found among the
-    ``NUCLEUS_K`` likeliest tokens, which a partial top-k finds much faster than sorting the
-    whole vocabulary; rows whose nucleus reaches further are sorted in full. One uniform per
-    row then picks a token by inverse CDF."""
+    No sort of the vocabulary (the slowest step of sampling when it was done every step): a
+    token is drawn from the whole distribution by inverse CDF and kept if it lies in the
+    nucleus, i.e. the tokens likelier than it hold at most ``top_p`` of the mass; otherwise it
+    is drawn again. That is exactly a draw from the nucleus, accepted with probability >=
+    ``top_p``. Rows still unlucky after ``NUCLEUS_TRIES`` draws (only for a tiny ``top_p``)
+    are sorted and drawn from the nucleus directly."""
     if temperature <= 0:
         return logits.argmax(dim=-1)
     probs = torch.softmax(logits.float() / temperature, dim=-1)
+    out = _inverse_cdf(probs, torch.rand((len(probs), 1), generator=generator))
     if top_p >= 1.0:
-        return _inverse_cdf(probs, torch.rand((len(probs), 1), generator=generator))
-    u = torch.rand((len(probs), 1), generator=generator)
-    k = min(NUCLEUS_K, probs.shape[1])
-    top, order = probs.topk(k, dim=-1)
-    out = order.gather(1, _inverse_cdf(_nucleus(top, top_p), u)[:, None]).squeeze(1)
-    wide = top.sum(dim=-1) < top_p
-    if k < probs.shape[1] and bool(wide.any()):
-        rows = wide.nonzero().squeeze(1)
-        full, order = probs[rows].sort(dim=-1, descending=True)
-        out[rows] = order.gather(1, _inverse_cdf(_nucleus(full, top_p), u[rows])[:, None])[:, 0]
+        return out
+    todo = torch.arange(len(probs))
+    for _ in range(NUCLEUS_TRIES):
+        p, x = probs[todo], out[todo]
+        above = (p * (p > p.gather(1, x[:, None]))).sum(dim=-1)
+        todo = todo[above > top_p]
+        if not len(todo):
+            return out
+        out[todo] = _inverse_cdf(probs[todo], torch.rand((len(todo), 1), generator=generator))
+    p = probs[todo]
+    if len(todo):
+        full, order = p.sort(dim=-1, descending=True)
+        u = torch.rand((len(todo), 1), generator=generator)
+        out[todo] = order.gather(1, _inverse_cdf(_nucleus(full, top_p), u)[:, None])[:, 0]
     return out
 
 

@@ -28,6 +28,8 @@ from synthgen.text.tokenizer import TextTokenizer
 from synthgen.text.train import PlainLoop, Seq, TrainStats, build_sequences, evaluate
 
 FORMAT_VERSION = 1
+CACHE_BYTES = 128 * 2**20
+MAX_BATCH = 256
 SIZES: dict[str, tuple[int, int, int]] = {  # d_model, n_layer, n_head
     "tiny": (128, 2, 4),
     "small": (256, 4, 4),
@@ -166,8 +168,9 @@ class LocalBackend:
         gen = torch.Generator().manual_seed(seed)
         with torch_threads(p.threads):
             self.model_.eval()
-            for i in range(0, len(order), 64):
-                chunk = order[i : i + 64]
+            rows = self._batch_rows()
+            for i in range(0, len(order), rows):
+                chunk = order[i : i + rows]
                 texts = sample(
                     self.model_,
                     [heads[j] for j in chunk],
@@ -180,6 +183,15 @@ class LocalBackend:
         self.sampling_["tokens"] += sum(len(x) for x in out)
         self.sampling_["seconds"] += time.perf_counter() - t0
         return tok.decode_batch(out)
+
+    def _batch_rows(self) -> int:
+        """Prompts sampled together: as many as keep the KV cache near CACHE_BYTES (bigger
+        batches spread each step's fixed costs; guidance doubles the rows)."""
+        c = self.config_
+        per_row = (
+            2 * c.n_layer * c.context * c.d_model * 4 * (2 if self.params.guidance != 1 else 1)
+        )
+        return int(min(MAX_BATCH, max(16, CACHE_BYTES // per_row)))
 
     # ---- persistence and report -------------------------------------------------------------
     def describe(self) -> dict[str, Any]:

@@ -59,6 +59,26 @@ def test_top_p_keeps_only_the_nucleus():
     assert (pick_next(logits, 0.0, 0.9, g) == 1).all()  # temperature 0: greedy
 
 
+@pytest.mark.parametrize(
+    ("top_p", "want"),
+    [
+        (1.0, [0.5, 0.3, 0.15, 0.05]),  # no nucleus: the distribution itself
+        (0.7, [0.625, 0.375, 0.0, 0.0]),  # 0.5 + 0.3 reach 0.7: renormalised over those two
+        (0.85, [0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0.0]),
+        (0.4, [1.0, 0.0, 0.0, 0.0]),  # the top token alone holds 0.4
+    ],
+)
+def test_nucleus_draws_follow_the_renormalised_nucleus(top_p, want):
+    """Drawing with rejection must give exactly the nucleus distribution, also for rows whose
+    draws keep falling outside it (they fall back to sorting)."""
+    probs = torch.tensor([0.05, 0.3, 0.5, 0.15])  # shuffled: order must not matter
+    logits = probs.log().repeat(40_000, 1)
+    got = pick_next(logits, 1.0, top_p, torch.Generator().manual_seed(1))
+    freq = torch.bincount(got, minlength=4).float() / len(got)
+    want_t = torch.tensor(want)[[3, 1, 0, 2]]  # the same shuffle
+    assert torch.allclose(freq, want_t, atol=0.01), (freq, want_t)
+
+
 def test_guided_sampling_cached_equals_recomputed_and_is_each_prompt_alone(model):
     nulls = [[1, 2]] * len(PROMPTS)
     o = opts(temperature=0, guidance=2.5)
