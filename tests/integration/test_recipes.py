@@ -18,6 +18,11 @@ ALL_RECIPES = sorted((ROOT / "recipes").glob("*.yaml"))
 # a file of their own, so the two test workers share the load
 TEXT_RECIPES = [p for p in ALL_RECIPES if load_recipe(p).text]
 RECIPES = [p for p in ALL_RECIPES if p not in TEXT_RECIPES]
+# a pretrained model from an optional install, a few seconds per text on a CPU: its own tests
+PRETRAINED_RECIPES = [
+    p for p in TEXT_RECIPES if any(s.backend == "hf" for s in load_recipe(p).text.values())
+]
+TEXT_RECIPES = [p for p in TEXT_RECIPES if p not in PRETRAINED_RECIPES]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
