@@ -116,6 +116,25 @@ def test_early_stopping(adult_small: pd.DataFrame):
     assert len(gen.history_) < 500
 
 
+def test_checkpoint_tolerance_keeps_the_latest_near_best_epoch():
+    import torch
+
+    from synthgen.generators.nn.loop import Trainer
+
+    def kept(tolerance: float) -> float:
+        net = torch.nn.Linear(1, 1, bias=False)
+        trainer = Trainer(10, None, 3, tolerance)
+        for epoch, score in enumerate([0.5, 0.9, 0.8, 0.89, 0.7], start=1):
+            net.weight.data.fill_(epoch)
+            trainer.record(epoch, 0.0, score, {"net": net})
+        trainer.restore_best({"net": net})
+        return float(net.weight.detach())
+
+    assert kept(0.0) == 2  # the best score
+    assert kept(0.02) == 4  # the latest within 0.02 of it
+    assert kept(0.5) == 5
+
+
 def test_pac_must_divide_the_batch():
     with pytest.raises(RecipeError, match="multiple of pac"):
         create("ctgan", batch_size=55, pac=10)
