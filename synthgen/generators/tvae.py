@@ -24,7 +24,14 @@ class TVAEParams(NeuralParams):
     decompress_dims: tuple[int, ...] = (128, 128)
     lr: float = Field(1e-3, gt=0)
     l2scale: float = Field(1e-5, ge=0)
-    loss_factor: float = Field(2.0, gt=0, description="weight of the reconstruction term")
+    # 4, not 2: a heavier reconstruction term keeps more of each row in the latent code, so
+    # sampled rows keep how a label depends on the other columns (not just the marginals).
+    loss_factor: float = Field(4.0, gt=0, description="weight of the reconstruction term")
+    # the marginal checkpoint score peaks early at loss_factor 4; keep a later epoch as good
+    # within the score's noise (see Trainer)
+    checkpoint_tolerance: float = Field(
+        0.02, ge=0, description="keep the latest checkpoint scoring within this of the best"
+    )
 
 
 def _mlp(inp: int, dims: tuple[int, ...]) -> tuple[nn.Sequential, int]:

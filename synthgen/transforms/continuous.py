@@ -111,7 +111,24 @@ class ContinuousEncoder:
         self.stds_ = vgm.stds[keep]
         self.weights_ = vgm.weights[keep] / vgm.weights[keep].sum()
         self._vgm = VGM1D(weights=self.weights_, means=self.means_, stds=self.stds_)
+        self._tighten(fit_on)
         return self
+
+    def _tighten(self, x: np.ndarray) -> None:
+        """No mode wider than its own values: the prior on the precision gives a point mass
+        (a column's zeros, say) a std of many units, and a model's small error on the offset
+        then decodes to values beside it (1, 2, 3 for 0). Each mode's mean and std become
+        those of the values it holds (weighted by their posterior) when that std is smaller."""
+        post = np.exp(self._vgm.log_posterior(x))
+        nk = post.sum(0)
+        held = nk > 0
+        mean = (post * x[:, None]).sum(0) / np.maximum(nk, 1e-12)
+        std = np.sqrt((post * (x[:, None] - mean) ** 2).sum(0) / np.maximum(nk, 1e-12))
+        floor = 1e-6 * (float(np.std(x)) or 1.0)
+        tight = held & (std < self.stds_)
+        self.means_ = np.where(tight, mean, self.means_)
+        self.stds_ = np.where(tight, np.maximum(std, floor), self.stds_)
+        self._vgm = VGM1D(weights=self.weights_, means=self.means_, stds=self.stds_)
 
     @property
     def _scale(self) -> np.ndarray:

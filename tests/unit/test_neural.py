@@ -37,6 +37,16 @@ def test_integers_round_trip_through_mode_specific_normalisation(values: list[in
     assert (back == x).mean() >= 0.95  # only values > 4 sd from every mode are clipped
 
 
+def test_a_point_mass_mode_decodes_to_its_value_despite_offset_error():
+    rng = np.random.default_rng(0)
+    x = np.where(rng.random(20_000) < 0.9, 0.0, rng.lognormal(8, 1, 20_000).round())
+    enc = ContinuousEncoder(integer=True).fit(x, rng)
+    zero = int(np.argmin(np.abs(enc.means_)))
+    assert enc.stds_[zero] < 1e-3 * x.std()  # not widened by the prior on the precision
+    mode = np.full(1000, zero)
+    assert (enc.decode(rng.normal(0, 0.05, 1000), mode) == 0).all()
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.sampled_from(["a", "b", "c", None, "d"]), min_size=1, max_size=200))
 def test_labels_round_trip_including_missing(values: list):
@@ -114,6 +124,25 @@ def test_early_stopping(adult_small: pd.DataFrame):
         adult_small, seed=0
     )
     assert len(gen.history_) < 500
+
+
+def test_checkpoint_tolerance_keeps_the_latest_near_best_epoch():
+    import torch
+
+    from synthgen.generators.nn.loop import Trainer
+
+    def kept(tolerance: float) -> float:
+        net = torch.nn.Linear(1, 1, bias=False)
+        trainer = Trainer(10, None, 3, tolerance)
+        for epoch, score in enumerate([0.5, 0.9, 0.8, 0.89, 0.7], start=1):
+            net.weight.data.fill_(epoch)
+            trainer.record(epoch, 0.0, score, {"net": net})
+        trainer.restore_best({"net": net})
+        return float(net.weight.detach())
+
+    assert kept(0.0) == 2  # the best score
+    assert kept(0.02) == 4  # the latest within 0.02 of it
+    assert kept(0.5) == 5
 
 
 def test_pac_must_divide_the_batch():

@@ -45,12 +45,24 @@ def _as_text(s: pd.Series) -> pd.Series:
 
 
 class Trainer:
-    """Decides when to stop and remembers the best weights when a budget or patience is set."""
+    """Decides when to stop and remembers the best weights when a budget or patience is set.
 
-    def __init__(self, epochs: int, time_budget_s: float | None, patience: int | None) -> None:
+    With ``tolerance`` the weights kept are the latest whose score is within ``tolerance`` of
+    the best so far: a score of marginals alone can peak in the first epochs, before the
+    model has learnt how columns depend on each other, and later epochs that are as good
+    within the score's noise are the better model."""
+
+    def __init__(
+        self,
+        epochs: int,
+        time_budget_s: float | None,
+        patience: int | None,
+        tolerance: float = 0.0,
+    ) -> None:
         self.epochs = epochs
         self.budget = time_budget_s
         self.patience = patience
+        self.tolerance = tolerance
         self.start = time.perf_counter()
         self.best_score = -np.inf
         self.best_state: dict[str, Any] | None = None
@@ -80,9 +92,10 @@ class Trainer:
             entry["score"] = score
             if score > self.best_score:
                 self.best_score, self.since_best = score, 0
-                self.best_state = {k: copy.deepcopy(m.state_dict()) for k, m in modules.items()}
             else:
                 self.since_best += 1
+            if score >= self.best_score - self.tolerance:
+                self.best_state = {k: copy.deepcopy(m.state_dict()) for k, m in modules.items()}
         self.history.append(entry)
 
     def restore_best(self, modules: dict[str, torch.nn.Module]) -> None:

@@ -44,6 +44,9 @@ class NeuralParams(BaseModel):
     max_modes: int = Field(10, ge=1, le=50, description="mixture modes per numeric column")
     max_categories: int = Field(100, ge=2, description="one-hot width cap; rarer levels grouped")
     validation_rows: int = Field(2000, ge=100, description="rows for the checkpoint score")
+    checkpoint_tolerance: float = Field(
+        0.0, ge=0, description="keep the latest checkpoint scoring within this of the best"
+    )
     max_grad_norm: float = Field(1.0, gt=0, description="DP runs: per-row gradient clip")
 
 
@@ -131,7 +134,9 @@ class NeuralGenerator(Generator):
         with seeded(int(rng.integers(2**31))), torch_threads(p.threads):
             self._build(self.encoder_.width_)
             self._prepare(matrix, rng)
-            trainer = Trainer(p.epochs, p.time_budget_s, p.early_stopping_patience)
+            trainer = Trainer(
+                p.epochs, p.time_budget_s, p.early_stopping_patience, p.checkpoint_tolerance
+            )
             epoch = 0
             for epoch in _epochs(trainer):
                 if self.dp_ is not None:
