@@ -12,7 +12,6 @@ from synthgen.pipeline import run
 from synthgen.recipe import load_recipe
 from tests.integration.test_recipes import PRETRAINED_RECIPES, TEXT_RECIPES, check_report
 
-
 EPOCHS = {"clinical-notes": 6, "drug-reviews": 1}  # 1,141 and 3,132 training texts
 
 
