@@ -38,8 +38,10 @@ class TextBackend(Protocol):
 
     def fit(self, texts: list[str], prompts: list[str], *, seed: int) -> None: ...
 
-    def generate(self, prompts: list[str], *, seed: int) -> list[str]:
-        """One text per prompt, in the same order."""
+    def generate(self, prompts: list[str], *, seed: int, attempt: int = 0) -> list[str]:
+        """One text per prompt, in the same order. ``attempt`` counts the leak guard's
+        retries for these prompts (0 = first draw); a backend may sample more freely on a
+        retry (the local one lowers its guidance), or ignore it."""
         ...
 
     def save(self, folder: Path) -> None:

@@ -122,7 +122,8 @@ class HFBackend:
                 self._train_lora(texts, prompts, seed)
         self.n_texts_ = len(texts)
 
-    def generate(self, prompts: list[str], *, seed: int) -> list[str]:
+    def generate(self, prompts: list[str], *, seed: int, attempt: int = 0) -> list[str]:
+        del attempt  # a retry differs by its seed only
         if self.n_texts_ is None:
             raise NotFittedError("HFBackend.generate called before fit")
         self._load()

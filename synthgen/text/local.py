@@ -144,7 +144,11 @@ class LocalBackend:
             return train_dp(self.model_, train, cfg, seed, bar)
 
     # ---- sampling ---------------------------------------------------------------------------
-    def generate(self, prompts: list[str], *, seed: int) -> list[str]:
+    def generate(self, prompts: list[str], *, seed: int, attempt: int = 0) -> list[str]:
+        """Texts for ``prompts``. Guidance also pulls texts towards the commonest phrasings,
+        which the leak guard may reject as copies; each retry (``attempt`` > 0) halves the
+        guidance's excess over 1 (3 -> 2 -> 1.5 -> ...), so a rejected row is redrawn from
+        a freer distribution rather than from the same sharp one."""
         self._check_fitted()
         if not prompts:
             return []
@@ -159,7 +163,7 @@ class LocalBackend:
             pad_id=tok.pad_id,
             temperature=p.temperature,
             top_p=p.top_p,
-            guidance=p.guidance,
+            guidance=1.0 + (p.guidance - 1.0) / 2**attempt,
         )
         null = [tok.bos_id, tok.sep_id]
         order = sorted(range(len(heads)), key=lambda i: len(heads[i]))  # similar lengths

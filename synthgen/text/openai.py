@@ -119,7 +119,8 @@ class OpenAIBackend:
             raise UsageError(f"fit: {len(texts)} texts but {len(prompts)} prompts")
         self.n_texts_ = len(texts)
 
-    def generate(self, prompts: list[str], *, seed: int) -> list[str]:
+    def generate(self, prompts: list[str], *, seed: int, attempt: int = 0) -> list[str]:
+        del attempt  # a retry differs by its seed only
         if self.n_texts_ is None:
             raise NotFittedError("OpenAIBackend.generate called before fit")
         key = self._api_key()

@@ -157,7 +157,9 @@ class TextSynthesizer:
                 exhausted = len(bad)
                 break
             pending = bad
-            new = self.backend_.generate([prompts[i] for i in pending], seed=seeds[attempt + 1])
+            new = self.backend_.generate(
+                [prompts[i] for i in pending], seed=seeds[attempt + 1], attempt=attempt + 1
+            )
             for i, t in zip(pending, new, strict=True):
                 texts[i] = t
         return {

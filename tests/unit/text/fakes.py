@@ -16,9 +16,11 @@ class CopyThenFreshBackend:
     def fit(self, texts: list[str], prompts: list[str], *, seed: int) -> None:
         self.texts_ = list(texts)
         self.calls_: list[tuple[list[str], int]] = []
+        self.attempts_: list[int] = []
 
-    def generate(self, prompts: list[str], *, seed: int) -> list[str]:
+    def generate(self, prompts: list[str], *, seed: int, attempt: int = 0) -> list[str]:
         self.calls_.append((list(prompts), seed))
+        self.attempts_.append(attempt)
         if len(self.calls_) <= self.copies:
             return [self.texts_[i % len(self.texts_)] for i in range(len(prompts))]
         return [f"fresh words {i} seed {seed} for {p.strip()}" for i, p in enumerate(prompts)]
@@ -32,7 +34,7 @@ class CopyThenFreshBackend:
     def load(cls, folder: Path) -> CopyThenFreshBackend:
         state = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         self = cls(state["copies"])
-        self.texts_, self.calls_ = state["texts"], []
+        self.texts_, self.calls_, self.attempts_ = state["texts"], [], []
         return self
 
     def describe(self) -> dict[str, Any]:

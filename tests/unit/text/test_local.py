@@ -97,6 +97,20 @@ def _own_colour_share(backend: LocalBackend, guidance: float) -> float:
     return sum(p.split()[1] in t for p, t in zip(prompts, out, strict=True)) / len(out)
 
 
+def test_a_retry_samples_with_half_the_guidance_excess(fitted_local):
+    """The leak guard's retries (attempt k) draw at guidance 1 + (w - 1) / 2^k: the same texts
+    as a backend set to that guidance, and not the first draw's."""
+    prompts = [f"colour: {c}\n" for c in sorted(COLOURS)] * 4
+    assert fitted_local.params.guidance == 3.0
+    first = fitted_local.generate(prompts, seed=5)
+    assert fitted_local.generate(prompts, seed=5, attempt=1) != first
+    for attempt, weight in ((1, 2.0), (2, 1.5)):
+        b = copy.copy(fitted_local)
+        b.params = fitted_local.params.model_copy(update={"guidance": weight})
+        want = b.generate(prompts, seed=5)
+        assert fitted_local.generate(prompts, seed=5, attempt=attempt) == want
+
+
 def test_prompt_dropout_teaches_a_fields_free_model_that_guidance_can_use(fitted_local):
     """Weight 0 samples the fields-free model (colours at about chance, 1/3); weight 1 the
     plain conditional model; weight 3 follows the fields at least as closely."""

@@ -55,6 +55,7 @@ def test_rejected_texts_are_regenerated_with_new_seeds(fake):
     assert stats["exhausted"] == 0
     (first, s1), (second, s2) = ts.backend_.calls_
     assert s1 != s2 and first == second  # same prompts, new seed
+    assert ts.backend_.attempts_ == [0, 1]  # the backend is told the second draw is a retry
     assert first[0] == serialise_prompt(
         df.drop(columns="note").iloc[int(np.flatnonzero(out.notna())[0])], ["rating", "site"]
     )
