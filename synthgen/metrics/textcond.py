@@ -93,6 +93,17 @@ def mention_scores(ctx: Context, text_col: str, field: str) -> dict[str, Any] | 
     }
 
 
+def _lift(scores: dict[str, Any], gain: float, room: float, why_not: str) -> float | None:
+    """The synthetic texts' gain over chance as a share of the real holdout texts' (clipped
+    to [-1, 1]), recorded in ``scores``; None (and the reason) when real texts do not beat
+    chance by MIN_ROOM either, so there is nothing to match."""
+    if room < MIN_ROOM:
+        scores["skipped"] = why_not
+        return None
+    scores["lift"] = float(np.clip(gain / room, -1.0, 1.0))
+    return scores["lift"]
+
+
 def _z(diff: float, variance: float, n: int) -> float:
     return float(diff / np.sqrt(variance / n)) if variance > 0 and n else 0.0
 
@@ -160,24 +171,27 @@ def text_conditioning(ctx: Context) -> Result:
             if s is None:
                 continue
             details[f"{col}|{field}"] = s
-            room = s.get("real_holdout_accuracy", 1.0) - s["majority"]
-            if room < MIN_ROOM:  # real texts do not tell this field either: nothing to match
-                s["skipped"] = "real holdout texts do not predict it"
-                continue
-            s["lift"] = float(np.clip((s["accuracy"] - s["majority"]) / room, -1.0, 1.0))
-            best = s["lift"] if best is None else max(best, s["lift"])
+            lift = _lift(
+                s,
+                s["accuracy"] - s["majority"],
+                s.get("real_holdout_accuracy", 1.0) - s["majority"],
+                "real holdout texts do not predict it",
+            )
+            if lift is not None:
+                best = lift if best is None else max(best, lift)
         for field in _worded_fields(ctx, col):
             m = mention_scores(ctx, col, field)
             if m is None:
                 continue
             details[f"{col}|{field}"] = m
-            room = m["real_holdout_own_rate"] - m["real_holdout_shuffled_rate"]
-            if room < MIN_ROOM:
-                m["skipped"] = "real holdout texts do not name their label more than another's"
-                continue
-            lift = (m["own_rate"] - m["shuffled_rate"]) / room
-            m["lift"] = float(np.clip(lift, -1.0, 1.0))
-            best = m["lift"] if best is None else max(best, m["lift"])
+            lift = _lift(
+                m,
+                m["own_rate"] - m["shuffled_rate"],
+                m["real_holdout_own_rate"] - m["real_holdout_shuffled_rate"],
+                "real holdout texts do not name their label more than another's",
+            )
+            if lift is not None:
+                best = lift if best is None else max(best, lift)
         if best is not None:
             lifts.append(best)
     if not lifts:

@@ -67,17 +67,15 @@ class Attention(nn.Module):
         self,
         x: torch.Tensor,
         mask: torch.Tensor | None,
-        past: tuple[torch.Tensor, torch.Tensor] | KVBuffer | None,
+        past: KVBuffer | None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         b, t, d = x.shape
         q, k, v = (
             z.view(b, t, self.n_head, d // self.n_head).transpose(1, 2)
             for z in self.qkv(x).split(d, dim=2)
         )
-        if isinstance(past, KVBuffer):
+        if past is not None:
             k, v = past.append(k, v)
-        elif past is not None:
-            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
         y = F.scaled_dot_product_attention(
             q,
             k,
@@ -103,7 +101,7 @@ class Block(nn.Module):
         self,
         x: torch.Tensor,
         mask: torch.Tensor | None,
-        past: tuple[torch.Tensor, torch.Tensor] | KVBuffer | None,
+        past: KVBuffer | None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         a, kv = self.attn(self.ln1(x), mask, past)
         x = x + self.drop(a)
@@ -138,10 +136,12 @@ class GPT(nn.Module):
         ids: torch.Tensor,
         positions: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
-        cache: Cache | list[KVBuffer] | None = None,
+        cache: list[KVBuffer] | None = None,
     ) -> tuple[torch.Tensor, Cache]:
-        """Logits ``(B, T, V)`` and the new cache. Without ``mask``, plain causal attention
-        over ``ids`` (training); ``mask`` is ``(B, 1, T, T_past + T)``, True = may attend."""
+        """Logits ``(B, T, V)`` and each layer's keys and values (a prompt's, to start a
+        :class:`KVBuffer` from). With ``cache`` the new keys and values are written into its
+        buffers. Without ``mask``, plain causal attention over ``ids`` (training); ``mask`` is
+        ``(B, 1, T, T_past + T)``, True = may attend."""
         if positions is None:
             positions = torch.arange(ids.shape[1], device=ids.device).expand(ids.shape[0], -1)
         x = self.drop(self.tok(ids) + self.pos(positions))
@@ -204,9 +204,8 @@ def pick_next(
         if not len(todo):
             return out
         out[todo] = _inverse_cdf(probs[todo], torch.rand((len(todo), 1), generator=generator))
-    p = probs[todo]
     if len(todo):
-        full, order = p.sort(dim=-1, descending=True)
+        full, order = probs[todo].sort(dim=-1, descending=True)
         u = torch.rand((len(todo), 1), generator=generator)
         out[todo] = order.gather(1, _inverse_cdf(_nucleus(full, top_p), u)[:, None])[:, 0]
     return out
