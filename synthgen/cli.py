@@ -231,14 +231,55 @@ def _print_embedded_pii(df: Any, schema: Any) -> None:
     metavar="COL=VALUE",
     help="fix a column's value (repeatable)",
 )
-def sample(model_dir: Path, n: int, out: Path, seed: int, conditions: tuple[str, ...]) -> None:
-    """Sample N rows from a saved model folder (a run's model/)."""
+@click.option(
+    "--text-endpoint",
+    metavar="URL",
+    help="the OpenAI-compatible server that writes the model's remote text columns "
+    "(a model folder never names one itself)",
+)
+@click.option(
+    "--text-key-env",
+    metavar="VAR",
+    help="environment variable holding that server's API key (sent as a Bearer token)",
+)
+@click.option("--no-text", is_flag=True, help="leave free-text columns empty")
+def sample(
+    model_dir: Path,
+    n: int,
+    out: Path,
+    seed: int,
+    conditions: tuple[str, ...],
+    text_endpoint: str | None,
+    text_key_env: str | None,
+    no_text: bool,
+) -> None:
+    """Sample N rows from a saved model folder (a run's model/).
+
+    Loading a model runs no code and contacts no server: a model whose text columns are
+    written by a remote server needs --text-endpoint (and --text-key-env) from you."""
     from synthgen.generators import Generator
     from synthgen.io import write_table
     from synthgen.io.sources import infer_format
+    from synthgen.text.base import RemoteAccess
+    from synthgen.text.synth import load_text_models
 
     fmt = infer_format(out, None, "output")
+    if text_key_env is not None and text_endpoint is None:
+        raise UsageError("--text-key-env needs --text-endpoint (the server the key is for)")
+    remote = None
+    if text_endpoint is not None:
+        from pydantic import ValidationError
+
+        from synthgen.text.openai import OpenAIParams
+
+        try:
+            OpenAIParams(base_url=text_endpoint, model="-", api_key_env=text_key_env)
+        except ValidationError as err:  # its message only: the value may hold a password
+            first = err.errors()[0]
+            raise UsageError(f"--text-endpoint / --text-key-env: {first['msg']}") from None
+        remote = RemoteAccess(text_endpoint.rstrip("/"), text_key_env)
     gen = Generator.load(model_dir)
+    texts = {} if no_text else load_text_models(model_dir, gen.schema_, remote)
     run_settings = _run_settings(model_dir)
     df = gen.sample(
         n,
@@ -247,22 +288,16 @@ def sample(model_dir: Path, n: int, out: Path, seed: int, conditions: tuple[str,
         progress=True,
         locale=run_settings.get("pii", {}).get("locale", "en_US"),
     )
-    df = _sample_texts(model_dir, df, seed)
-    write_table(df, out, fmt)
-    err_console.print(f"wrote {len(df):,} rows to {out}")
-
-
-def _sample_texts(model_dir: Path, df: Any, seed: int) -> Any:
-    """Each text column with a saved text model: written from the sampled rows, guarded."""
-    from synthgen.text.synth import TextSynthesizer
-
-    for spec in sorted((Path(model_dir) / "text").glob("*/spec.json")):
-        column = json.loads(spec.read_text(encoding="utf-8"))["column"]
+    for column, model in texts.items():
         if column in df.columns:
             err_console.print(f"writing text column '{column}'")
-            texts, _stats = TextSynthesizer.load(model_dir, column).generate(df, seed=seed)
-            df[column] = texts.to_numpy()
-    return df
+            written, _stats = model.generate(df, seed=seed)
+            df[column] = written.to_numpy()
+    if no_text:
+        for c in gen.schema_.of_kind("text"):
+            df[c.name] = None
+    write_table(df, out, fmt)
+    err_console.print(f"wrote {len(df):,} rows to {out}")
 
 
 @cli.command(name="list")

@@ -13,6 +13,7 @@ import json
 import math
 import numbers
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -30,6 +31,20 @@ BACKENDS: dict[str, str] = {
 _EXTRAS: dict[str, tuple[str, str]] = {
     "hf": ("transformers", "hf"),
 }
+
+
+# where a remote backend connects and with which key: chosen by whoever runs the command,
+# never saved in (nor read from) a model folder
+REMOTE_FIELDS = ("base_url", "api_key_env")
+
+
+@dataclass(frozen=True)
+class RemoteAccess:
+    """The server (and key variable) a loaded remote text backend may use: named by the
+    person running the command, never read from the model folder."""
+
+    base_url: str
+    api_key_env: str | None = None
 
 
 @runtime_checkable
@@ -100,8 +115,11 @@ def make_backend(name: str, params: Mapping[str, Any] | None = None) -> TextBack
     return backend
 
 
-def load_backend(folder: Path) -> TextBackend:
-    """Read ``folder/config.json`` and let the named backend load itself (no code is run)."""
+def load_backend(folder: Path, remote: RemoteAccess | None = None) -> TextBackend:
+    """Read ``folder/config.json`` and let the named backend load itself (no code is run).
+
+    A backend that talks to a server (``remote = True`` on its class) connects only to
+    ``remote``, given by the caller; without it, loading stops with a clear error."""
     folder = Path(folder)
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
@@ -110,5 +128,8 @@ def load_backend(folder: Path) -> TextBackend:
     name = config.get("backend")
     if not isinstance(name, str):
         raise UsageError(f"{folder / 'config.json'} does not name its backend")
-    loaded: TextBackend = backend_class(name).load(folder)
+    cls = backend_class(name)
+    loaded: TextBackend = (
+        cls.load(folder, remote) if getattr(cls, "remote", False) else cls.load(folder)
+    )
     return loaded

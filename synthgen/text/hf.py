@@ -95,6 +95,47 @@ def resolve_model(model: str, gguf_file: str | None) -> tuple[Path, str | None]:
     return folder, gguf_file
 
 
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
+def _offline() -> None:
+    """Hugging Face libraries never reach the network from synthgen: weights are local."""
+    import os
+    import sys
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    hub = sys.modules.get("huggingface_hub.constants")
+    if hub is not None:
+        hub.HF_HUB_OFFLINE = True  # type: ignore[attr-defined]
+
+
+def _refuse_pickles(folder: Path, what: str) -> None:
+    """Weights as pickles run code when loaded: only safetensors (or GGUF) are read."""
+    pickles = sorted(p.name for p in folder.iterdir() if p.suffix.lower() in _PICKLE_SUFFIXES)
+    if pickles:
+        raise UsageError(
+            f"{what} {folder} holds pickled weights ({', '.join(pickles[:3])}), which could run "
+            "code when loaded; synthgen reads only safetensors or GGUF",
+            hint="convert the weights to safetensors (model.save_pretrained(..., "
+            "safe_serialization=True)) and remove the pickles",
+        )
+
+
+def _check_adapters(folder: Path) -> None:
+    """Saved LoRA adapters: a local folder with safetensors weights, nothing else to load."""
+    if (
+        not (folder / "adapter_config.json").is_file()
+        or not (folder / "adapter_model.safetensors").is_file()
+    ):
+        raise UsageError(
+            f"the model folder's LoRA adapters are missing or incomplete in {folder} "
+            "(adapter_config.json and adapter_model.safetensors are needed)",
+            hint="use the model folder as synthgen wrote it",
+        )
+    _refuse_pickles(folder, "the LoRA adapter folder")
+
+
 class HFBackend:
     """A causal LM writes each text after an instruction holding the row's fields."""
 
@@ -178,6 +219,7 @@ class HFBackend:
     def _load(self) -> None:
         if self._model is not None:
             return
+        _offline()
         try:
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError:
@@ -186,11 +228,15 @@ class HFBackend:
         kw: dict[str, Any] = {"local_files_only": True}
         if gguf:
             kw["gguf_file"] = gguf
+        else:
+            _refuse_pickles(folder, "the text model folder")
+        where = f"{folder}/{gguf}" if gguf else str(folder)
         try:
             tok = AutoTokenizer.from_pretrained(str(folder), **kw)
-            model = AutoModelForCausalLM.from_pretrained(str(folder), **kw)
+            model = AutoModelForCausalLM.from_pretrained(
+                str(folder), **kw, **({} if gguf else {"use_safetensors": True})
+            )
         except (OSError, ValueError) as err:
-            where = f"{folder}/{gguf}" if gguf else str(folder)
             raise UsageError(f"cannot load a causal language model from {where}: {err}") from None
         tok.padding_side = "left"  # generation continues every row at the same position
         if tok.pad_token is None:
@@ -198,6 +244,7 @@ class HFBackend:
         if self._adapters is not None:
             from peft import PeftModel
 
+            _check_adapters(self._adapters)
             model = PeftModel.from_pretrained(model, str(self._adapters))  # type: ignore[assignment]
         self._tok, self._model = tok, model.eval()
         if self.params.chat_template == "on" and not self._use_chat():

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from synthgen.errors import NotFittedError, UsageError
+from synthgen.text.base import REMOTE_FIELDS, RemoteAccess
 from synthgen.text.prompting import (
     DEFAULT_INSTRUCTION,
     FewShotPool,
@@ -104,6 +105,7 @@ class OpenAIBackend:
 
     name = NAME
     Params = OpenAIParams
+    remote = True  # loads only with a RemoteAccess from the caller
 
     def __init__(self, **params: Any) -> None:
         self.params = OpenAIParams(**params)
@@ -142,12 +144,35 @@ class OpenAIBackend:
         return out
 
     def save(self, folder: Path) -> None:
-        write_config(Path(folder), NAME, self.params.model_dump(), {"n_texts": self.n_texts_})
+        """Everything but where to connect and which variable holds the key: a model folder
+        is shared, and the person loading it names those (see ``load``)."""
+        params = self.params.model_dump(exclude=set(REMOTE_FIELDS))
+        write_config(Path(folder), NAME, params, {"n_texts": self.n_texts_})
 
     @classmethod
-    def load(cls, folder: Path) -> OpenAIBackend:
+    def load(cls, folder: Path, remote: RemoteAccess | None = None) -> OpenAIBackend:
+        """A saved backend, connected to the server ``remote`` names, never to one the folder
+        names: whatever a (possibly edited) config.json says about ``base_url`` or
+        ``api_key_env`` is ignored, so loading a shared model can neither contact a server
+        nor read an environment variable that its user did not choose."""
         body = read_config(Path(folder), NAME)
-        backend = cls(**body["params"])
+        params = {k: v for k, v in dict(body.get("params") or {}).items() if k not in REMOTE_FIELDS}
+        if remote is None:
+            raise UsageError(
+                f"{folder} writes its text with a remote server (an OpenAI-compatible API, "
+                f"model {params.get('model')!r}); a loaded model never connects anywhere by itself",
+                hint="name the server yourself: --text-endpoint http://HOST:PORT/v1 (and "
+                "--text-key-env VAR if it needs a key), or --no-text to leave the column empty",
+            )
+        try:
+            backend = cls(**params, base_url=remote.base_url, api_key_env=remote.api_key_env)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()
+            )
+            raise UsageError(
+                f"{folder / 'config.json'}: not a valid text backend: {problems}"
+            ) from None
         backend.n_texts_ = body["state"].get("n_texts")
         return backend
 

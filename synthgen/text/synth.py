@@ -19,12 +19,18 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from pandas.api import types as pdt
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthgen.errors import NotFittedError, UsageError
 from synthgen.io.weights import load_arrays, save_arrays
 from synthgen.schema.spec import Schema
-from synthgen.text.base import load_backend, make_backend, serialise_prompt
+from synthgen.text.base import (
+    REMOTE_FIELDS,
+    RemoteAccess,
+    load_backend,
+    make_backend,
+    serialise_prompt,
+)
 from synthgen.text.guard import LeakGuard, reason_kind
 
 FORMAT_VERSION = 1
@@ -188,12 +194,15 @@ class TextSynthesizer:
         where = column_folder(folder, self.column_)
         where.mkdir(parents=True, exist_ok=True)
         guard_config, arrays = self.guard_.to_state()
+        spec = self.spec_.model_dump()
+        # where a remote backend connects is the loading user's choice, not the folder's
+        spec["params"] = {k: v for k, v in spec["params"].items() if k not in REMOTE_FIELDS}
         meta = {
             "format_version": FORMAT_VERSION,
             "column": self.column_,
             "condition_on": self.fields_,
             "null_fraction": self.null_fraction_,
-            "spec": self.spec_.model_dump(),
+            "spec": spec,
             "guard": guard_config,
         }
         (where / "spec.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -202,23 +211,84 @@ class TextSynthesizer:
         return where
 
     @classmethod
-    def load(cls, folder: Path, column: str) -> TextSynthesizer:
+    def load(cls, folder: Path, column: str, remote: RemoteAccess | None = None) -> TextSynthesizer:
+        """The text model saved for ``column``. A remote backend connects only to ``remote``
+        (the caller's choice); the folder's own settings never name a server or a key."""
         where = column_folder(folder, column)
         try:
             meta = json.loads((where / "spec.json").read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UsageError(f"no text model for column {column!r} under {folder}") from None
+        except (ValueError, RecursionError) as err:
+            raise UsageError(f"{where / 'spec.json'}: not valid JSON: {err}") from None
+        try:
+            saved = _SavedText.model_validate(meta)
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors()
+            )
+            raise UsageError(
+                f"{where / 'spec.json'} is damaged or not a synthgen text model: {problems}"
+            ) from None
+        if saved.column != column:
+            raise UsageError(
+                f"{where / 'spec.json'} describes column {saved.column!r}, not {column!r}"
+            )
         self = cls()
-        self.column_, self.fields_ = meta["column"], meta["condition_on"]
-        self.null_fraction_ = float(meta["null_fraction"])
-        self.spec_ = TextColumnSpec.model_validate(meta["spec"])
-        self.guard_ = LeakGuard.from_state(meta["guard"], load_arrays(where / "guard.safetensors"))
-        self.backend_ = load_backend(where / "model")
+        self.column_, self.fields_ = saved.column, saved.condition_on
+        self.null_fraction_ = saved.null_fraction
+        spec = dict(saved.spec)
+        spec["params"] = {}  # the backend's own config.json holds what it needs
+        self.spec_ = TextColumnSpec.model_validate(spec)
+        self.guard_ = LeakGuard.from_state(saved.guard, load_arrays(where / "guard.safetensors"))
+        self.backend_ = load_backend(where / "model", remote)
         return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "backend_"):
             raise NotFittedError("TextSynthesizer must be fitted (or loaded) first")
+
+
+class _SavedText(BaseModel):
+    """spec.json of a saved text column, checked before anything in it is used."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format_version: Literal[1]
+    column: str = Field(min_length=1, max_length=1000)
+    condition_on: list[str] = Field(max_length=10_000)
+    null_fraction: float = Field(ge=0.0, le=1.0)
+    spec: dict[str, Any]
+    guard: dict[str, Any]
+
+
+def load_text_models(
+    folder: Path, schema: Schema, remote: RemoteAccess | None = None
+) -> dict[str, TextSynthesizer]:
+    """Every text model saved under ``folder/text/``, by column. Each must belong to a column
+    the model's schema marks as free text, its fields to columns the schema has: a text model
+    dropped into a folder cannot overwrite a modelled column."""
+    base = Path(folder) / "text"
+    if not base.is_dir():
+        return {}
+    expected = {column_folder(folder, c.name).name: c.name for c in schema.of_kind("text")}
+    out: dict[str, TextSynthesizer] = {}
+    for sub in sorted(base.iterdir()):
+        if sub.name not in expected:
+            raise UsageError(
+                f"{sub} is a text model for a column the model's schema does not mark as free "
+                "text; the model folder was changed after it was saved",
+                hint="remove that folder, or use the model folder as synthgen wrote it",
+            )
+        loaded = TextSynthesizer.load(folder, expected[sub.name], remote)
+        unknown = [f for f in loaded.fields_ if f not in schema]
+        if unknown:
+            raise UsageError(
+                f"{sub / 'spec.json'} conditions on column(s) the model does not have: "
+                f"{', '.join(unknown)}"
+            )
+        out[loaded.column_] = loaded
+    return out
 
 
 def column_folder(folder: Path, column: str) -> Path:

@@ -144,6 +144,43 @@ def test_lora_trains_saves_and_reloads(tiny: Path, tmp_path: Path):
     assert HFBackend.load(tmp_path).generate(PROMPTS, seed=3) == before
 
 
+def test_pickled_weights_are_refused_before_anything_loads(tiny: Path, tmp_path: Path):
+    """A planted model whose weights are pickles (code on load) is refused by name."""
+    import shutil
+
+    planted = tmp_path / "planted"
+    shutil.copytree(tiny, planted)
+    (planted / "pytorch_model.bin").write_bytes(b"\x80\x04not really weights")
+    with pytest.raises(UsageError, match="pickled weights"):
+        _fitted(planted).generate(PROMPTS, seed=0)
+
+
+def test_missing_adapters_never_go_to_the_hub(tiny: Path, tmp_path: Path, monkeypatch):
+    """Without its adapter files, peft would look the folder up on the Hugging Face hub:
+    synthgen stops first, offline."""
+    import socket
+
+    def no_network(*args: object, **kw: object) -> None:
+        raise AssertionError("a network connection was attempted")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    saved = tmp_path / "saved"
+    state = {"n_texts": 3, "lora_loss": [1.0]}
+    params = {"model": str(tiny), "max_new_tokens": 4}
+    saved.mkdir()
+    (saved / "config.json").write_text(
+        json.dumps({"backend": "hf", "format_version": 1, "params": params, "state": state})
+    )
+    with pytest.raises(UsageError, match="adapters are missing"):
+        HFBackend.load(saved).generate(PROMPTS[:1], seed=0)
+    (saved / "lora").mkdir()
+    (saved / "lora" / "adapter_config.json").write_text("{}")
+    (saved / "lora" / "adapter_model.safetensors").write_bytes(b"")
+    (saved / "lora" / "adapter_model.bin").write_bytes(b"pickle")
+    with pytest.raises(UsageError, match="pickled weights"):
+        HFBackend.load(saved).generate(PROMPTS[:1], seed=0)
+
+
 def test_errors_name_what_to_do(tiny: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     with pytest.raises(NotFittedError):
         HFBackend(model=str(tiny)).generate(PROMPTS, seed=0)

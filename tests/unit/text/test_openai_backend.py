@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from synthgen.errors import NotFittedError, UsageError
-from synthgen.text.base import TextBackend
+from synthgen.text.base import RemoteAccess, TextBackend
 from synthgen.text.openai import OpenAIBackend
 
 
@@ -141,8 +141,10 @@ def test_key_is_never_saved_or_described(server, monkeypatch, tmp_path: Path):
     backend.save(tmp_path)
     saved = (tmp_path / "config.json").read_text()
     assert "sk-secret-123" not in saved and "sk-secret-123" not in json.dumps(backend.describe())
-    assert json.loads(saved)["params"]["api_key_env"] == "SYNTHGEN_TEST_KEY"
-    loaded = OpenAIBackend.load(tmp_path)
+    assert "api_key_env" not in json.loads(saved)["params"]  # the loading user names it
+    with pytest.raises(UsageError, match="--text-endpoint"):
+        OpenAIBackend.load(tmp_path)
+    loaded = OpenAIBackend.load(tmp_path, RemoteAccess(url, "SYNTHGEN_TEST_KEY"))
     assert loaded.params == backend.params
     assert loaded.generate(PROMPTS[:1], seed=0) == ["about rating: 0 | condition: acne"]
 
