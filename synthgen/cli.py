@@ -25,6 +25,13 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: nothing half-written is left
+            code = getattr(err, "exit_code", 130)
+            err_console.print(
+                "[bold red]interrupted:[/] stopped; what was being written was discarded and "
+                "earlier results are untouched"
+            )
+            ctx.exit(code)
         except SynthgenError as err:
             if not isinstance(err, GateFailed):
                 err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
@@ -39,6 +46,9 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="synthgen")
 def cli() -> None:
     """synthgen: turn a sensitive table into a synthetic one that is useful and safe to share."""
+    from synthgen import interrupt
+
+    interrupt.install()
 
 
 @cli.command()

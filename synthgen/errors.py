@@ -69,3 +69,15 @@ class GateFailed(SynthgenError):
     """At least one validation gate failed; the report was still written."""
 
     exit_code = 3
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: the CLI exits 128 + the signal's number (130, 143).
+
+    A KeyboardInterrupt, not a SynthgenError, so no ``except Exception`` can swallow it;
+    everything being written is discarded on the way out (see ``synthgen.io.atomic``)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum

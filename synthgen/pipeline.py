@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,10 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen import __version__, validate
+from synthgen import __version__, interrupt, validate
 from synthgen.errors import DataError, RecipeError
 from synthgen.generators import create
 from synthgen.io import atomic_dir, read_table, write_table
+from synthgen.io.atomic import Staging, check_replaceable, exclusive, write_manifest
+from synthgen.io.destinations import check_destinations, check_writable
 from synthgen.io.sources import infer_format
 from synthgen.privacy import DPPlan
 from synthgen.privacy.pii_stage import (
@@ -58,25 +59,12 @@ class _Clock:
 
     @contextmanager
     def stage(self, name: str, message: str) -> Iterator[None]:
+        interrupt.check()
         self.say(message)
         t0 = time.perf_counter()
         yield
         self.timings[name] = round(time.perf_counter() - t0, 4)
-
-
-def check_writable(paths: list[Path]) -> None:
-    """Fail before any work when a place we must write to cannot be written."""
-    for p in paths:
-        probe = p.resolve()
-        while not probe.exists() and probe != probe.parent:
-            probe = probe.parent
-        if (probe.exists() and not probe.is_dir() and probe != p.resolve()) or not os.access(
-            probe if probe.is_dir() else probe.parent, os.W_OK
-        ):
-            raise DataError(
-                f"cannot write to {p}: {probe} is not a writable folder",
-                hint="choose an output path in a folder you can write to",
-            )
+        interrupt.check()
 
 
 def read_source(recipe: Recipe) -> tuple[pd.DataFrame, Path]:
@@ -183,15 +171,25 @@ def run(
     out: Path | None = None,
     say: Callable[[str], None] = lambda _m: None,
 ) -> RunResult:
-    """Run a recipe end to end and write its run folder; see the module docstring."""
-    seed = recipe.seed if seed is None else seed
+    """Run a recipe end to end and write its run folder; see the module docstring.
+
+    Every destination is checked (and locked against other synthgen processes) before any
+    work; the run folder and then the outputs are put in place together at the end."""
     run_dir = Path(out) if out is not None else Path("runs") / recipe.name
+    outputs = [(recipe.resolve(o.path), o.format) for o in recipe.outputs]
+    check_destinations(
+        run_dir,
+        outputs,
+        protected=[recipe.resolve(recipe.source.path)] + ([recipe.file] if recipe.file else []),
+    )
+    with exclusive([run_dir] + [p for p, _ in outputs]):
+        return _run(recipe, recipe.seed if seed is None else seed, run_dir, say)
+
+
+def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -> RunResult:
     suite = validate.apply_overrides(
         validate.load_suite(recipe.validate_.suite, recipe.base_dir), recipe.validate_.gates
     )
-    check_writable([run_dir] + [recipe.resolve(o.path) for o in recipe.outputs])
-    for o in recipe.outputs:
-        infer_format(recipe.resolve(o.path), o.format, "output")
     clock = _Clock(say)
     with clock.stage("read", "reading source"):
         df, path = read_source(recipe)
@@ -268,9 +266,12 @@ def run(
         text=texts.summary(),
         outputs=[{"path": o.path, "format": o.format, "written": False} for o in recipe.outputs],
     )
-    with clock.stage("write", f"writing {run_dir}"):
-        outputs = _write_outputs(recipe, syn, report) if verdict["passed"] else []
-        _write_run_dir(run_dir, recipe, gen, syn, report, train, schema, path, texts)
+    interrupt.check()
+    with clock.stage("write", f"writing {run_dir}"), Staging() as stage:
+        folder = stage.folder(run_dir, "run folder")  # put in place first, the outputs after
+        outputs = _write_outputs(recipe, syn, report, stage) if verdict["passed"] else []
+        _write_run_dir(folder, recipe, gen, syn, report, train, schema, path, texts)
+        interrupt.check()
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
 
 
@@ -438,17 +439,17 @@ def _write_run_dir(
     texts: TextRun,
 ) -> None:
     fmt = "parquet" if source.suffix.lower() in (".parquet", ".pq") else "csv"
-    with atomic_dir(run_dir) as tmp:
-        write_table(syn, tmp / f"synthetic.{fmt}", fmt)
-        gen.save(tmp / "model")
-        texts.save(tmp / "model")
-        settings = {
-            "pii": recipe.pii.model_dump(mode="json"),
-            "recipe": recipe.name,
-            "seed": report["seed"],
-        }
-        (tmp / "model" / "run.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
-        write_report_files(tmp, report, train, syn, schema)
+    write_table(syn, run_dir / f"synthetic.{fmt}", fmt)
+    gen.save(run_dir / "model")
+    texts.save(run_dir / "model")
+    settings = {
+        "pii": recipe.pii.model_dump(mode="json"),
+        "recipe": recipe.name,
+        "seed": report["seed"],
+    }
+    (run_dir / "model" / "run.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    write_manifest(run_dir / "model")  # the text models and run.json belong to it too
+    write_report_files(run_dir, report, train, syn, schema)
 
 
 def write_report_files(
@@ -482,6 +483,7 @@ def validate_files(
 ) -> dict[str, Any]:
     """Validate any synthetic table (ours, SDV's, anyone's) against the real one it imitates."""
     the_suite = validate.load_suite(suite, Path.cwd())
+    check_replaceable(out, "validation folder")
     check_writable([out])
     clock = _Clock(say)
     with clock.stage("read", "reading tables"):
@@ -524,7 +526,7 @@ def validate_files(
             "holdout": str(holdout) if holdout else None,
         },
     )
-    with atomic_dir(out) as tmp:
+    with exclusive([out]), atomic_dir(out, "validation folder") as tmp:
         write_report_files(tmp, report, train, syn, schema)
     return report
 
@@ -562,10 +564,15 @@ def _check_columns(
         )
 
 
-def _write_outputs(recipe: Recipe, syn: pd.DataFrame, report: dict[str, Any]) -> list[Path]:
+def _write_outputs(
+    recipe: Recipe, syn: pd.DataFrame, report: dict[str, Any], stage: Staging
+) -> list[Path]:
+    """The recipe's outputs, staged to be put in place after the run folder."""
     written = []
     for o, entry in zip(recipe.outputs, report["outputs"], strict=True):
-        written.append(write_table(syn, recipe.resolve(o.path), o.format))
+        target = recipe.resolve(o.path)
+        write_table(syn, stage.file(target), infer_format(target, o.format, "output"))
+        written.append(target)
         entry["written"] = True
     return written
 

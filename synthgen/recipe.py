@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from synthgen.errors import RecipeError
 from synthgen.schema.spec import Kind, PiiType
@@ -143,10 +143,21 @@ class Recipe(_Strict):
     validate_: ValidateSpec = Field(default_factory=ValidateSpec, alias="validate")
     outputs: list[Output] = Field(default_factory=list)
 
-    # set by load_recipe: where relative paths start
-    base_dir: Path = Field(default=Path("."), exclude=True)
+    # set by load_recipe, never by the YAML: where relative paths start, the recipe file
+    _base_dir: Path = PrivateAttr(default=Path("."))
+    _file: Path | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths in the recipe start from (the recipe file's)."""
+        return self._base_dir
+
+    @property
+    def file(self) -> Path | None:
+        """The recipe file, when it was read from one."""
+        return self._file
 
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
@@ -184,7 +195,7 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> list[str]
 
 
 def _model_keys(model: type[BaseModel]) -> list[str]:
-    return [f.alias or n for n, f in model.model_fields.items() if n != "base_dir"]
+    return [f.alias or n for n, f in model.model_fields.items()]
 
 
 def _suggest_key(loc: tuple[Any, ...]) -> str | None:
@@ -228,7 +239,7 @@ def parse_recipe(data: Any, *, where: str = "recipe", base_dir: Path | None = No
         raise RecipeError(f"{where} has {len(problems)} problem(s):", problems=problems)
     assert recipe is not None
     if base_dir is not None:
-        recipe.base_dir = base_dir
+        recipe._base_dir = base_dir
     return recipe
 
 
@@ -273,4 +284,6 @@ def load_recipe(path: str | Path) -> Recipe:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
         raise RecipeError(f"{p}: not valid YAML{where}: {problem}") from None
-    return parse_recipe(data, where=str(p), base_dir=p.resolve().parent)
+    recipe = parse_recipe(data, where=str(p), base_dir=p.resolve().parent)
+    recipe._file = p.resolve()
+    return recipe

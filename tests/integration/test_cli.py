@@ -47,12 +47,14 @@ def test_run_writes_the_run_folder_and_outputs(tmp_path: Path):
     assert res.exit_code == 0, res.output
     run = tmp_path / "run"
     assert {p.name for p in run.iterdir()} == {
+        ".synthgen",  # the manifest: what synthgen wrote, so a later run may replace it
         "synthetic.csv",
         "model",
         "report.json",
         "report.html",
     }
     assert {p.name for p in (run / "model").iterdir()} == {
+        ".synthgen",
         "config.json",
         "schema.json",
         "encoder.json",
