@@ -92,10 +92,10 @@ class CopulaGenerator(Generator):
         plan: DPPlan,
         side: pd.DataFrame,
     ) -> TableSummary:
-        """Half the budget buys the DP marginals (bounds, histogram trees, label counts), half
-        a Gaussian-noised correlation of the normal scores (rows clipped to a fixed norm)."""
-        eps, delta = plan.ledger.remaining()
-        summary = plan.summarise(data, schema, side, epsilon=eps / 2, delta=delta / 2, rng=rng)
+        """Two Gaussian releases sharing the budget's mu^2 equally (composed exactly in
+        Gaussian DP): the DP marginals (bounds, histogram trees, label counts), then a noisy
+        correlation of the normal scores (rows clipped to a fixed norm)."""
+        summary = plan.summarise(data, schema, side, share=0.5, rng=rng)
         self.vars_, self.arrays_ = [], {}
         scores = []
         for i, name in enumerate(data.columns):
@@ -104,8 +104,7 @@ class CopulaGenerator(Generator):
             else:
                 scores.append(self._dp_labels(i, name, data[name], summary.labels[name], rng))
         z = np.column_stack(scores) if scores else np.zeros((len(data), 0))
-        eps, delta = plan.ledger.remaining()
-        self.arrays_["corr"] = _dp_correlation(z, summary.n_rows, eps, delta, plan, rng)
+        self.arrays_["corr"] = _dp_correlation(z, summary.n_rows, plan, rng)
         return summary
 
     def _dp_numeric(
@@ -209,29 +208,23 @@ def _plain(v: Any) -> Any:
 
 
 def _dp_correlation(
-    z: np.ndarray,
-    n_noisy: float,
-    epsilon: float,
-    delta: float,
-    plan: DPPlan,
-    rng: np.random.Generator,
+    z: np.ndarray, n_noisy: float, plan: DPPlan, rng: np.random.Generator
 ) -> np.ndarray:
     """Gaussian mechanism on sum(z z^T) with rows clipped to norm C (add/remove one row moves
-    it by at most C^2 in Frobenius norm), over the DP row count, projected to a correlation."""
-    from synthgen.privacy.accounting import gdp_mu
-
+    it by at most C^2 in Frobenius norm), over the DP row count, projected to a correlation.
+    It takes all the budget the ledger has left (its mu)."""
     d = z.shape[1]
     if d < 2:
         return np.eye(d)
     clip = 1.5 * np.sqrt(d)
     norms = np.linalg.norm(z, axis=1, keepdims=True)
     z = z * np.minimum(1.0, clip / np.maximum(norms, 1e-12))
-    mu = gdp_mu(epsilon, delta)
+    mu = plan.ledger.gaussian_mu_left()
     sigma = clip**2 / mu
     noise = np.triu(rng.standard_normal((d, d)) * sigma)
     noisy = z.T @ z + noise + np.triu(noise, 1).T
-    plan.ledger.spend_gdp(
-        "gaussian correlation", "pairwise score correlations", mu, delta, sigma=round(sigma, 4)
+    plan.ledger.spend_gaussian(
+        "gaussian correlation", "pairwise score correlations", mu, sigma=round(sigma, 4)
     )
     cov = noisy / max(n_noisy, 1.0)
     w, v = np.linalg.eigh((cov + cov.T) / 2)

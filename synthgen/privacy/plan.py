@@ -3,6 +3,7 @@ refuse a recipe whose pieces would read data outside the budget."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.errors import PrivacyBudgetError
-from synthgen.privacy.accounting import PrivacyLedger, default_delta, gdp_mu
+from synthgen.privacy.accounting import PrivacyLedger, default_delta
 from synthgen.privacy.marginals import TableSummary, release
 
 if TYPE_CHECKING:
@@ -59,21 +60,28 @@ class DPPlan:
         schema: Schema,
         side: pd.DataFrame,
         *,
-        epsilon: float,
-        delta: float,
+        share: float,
         rng: np.random.Generator,
         what: str = "bounds, histograms and label sets",
     ) -> TableSummary:
-        """Spend (epsilon, delta) on the one-way DP summary of the table (side columns: their
-        missing rate only). A quarter of delta pays for label thresholds."""
+        """The one-way DP summary of the table (side columns: their missing rate only), one
+        Gaussian release taking ``share`` of what is left of the budget's mu^2 (Gaussian DP's
+        currency: the rest stays for later mechanisms). A quarter of delta pays for label
+        thresholds when a label set is not public."""
         n_label = sum(1 for c in frame.columns if schema[c].kind in ("categorical", "boolean"))
         unknown = sum(
             1
             for c in frame.columns
             if schema[c].kind in ("categorical", "boolean") and c not in self.categories
         )
-        d_label = delta * LABEL_DELTA_SHARE if unknown else 0.0
-        mu = gdp_mu(epsilon, delta - d_label)
+        d_label = self.delta * LABEL_DELTA_SHARE if unknown else 0.0
+        if d_label:
+            self.ledger.spend_delta(
+                "label threshold", f"label sets of {unknown} of {n_label} label column(s)", d_label
+            )
+        mu = self.ledger.gaussian_mu_left() * math.sqrt(share)
+        if mu <= 0:
+            raise PrivacyBudgetError("no privacy budget is left for the table's summary")
         summary = release(
             frame,
             {c: schema[c].kind for c in frame.columns},
@@ -84,21 +92,9 @@ class DPPlan:
             bounds=self.bounds,
             categories={c: v for c, v in self.categories.items() if c in frame.columns},
         )
-        self.ledger.spend_gdp(
-            "gaussian histograms",
-            what,
-            mu,
-            delta - d_label,
-            sigma=round(summary.sigma, 4),
-            queries=summary.queries,
+        self.ledger.spend_gaussian(
+            "gaussian histograms", what, mu, sigma=round(summary.sigma, 4), queries=summary.queries
         )
-        if d_label:
-            self.ledger.spend(
-                "label threshold",
-                f"label sets of {unknown} of {n_label} label column(s)",
-                0.0,
-                d_label,
-            )
         return summary
 
     def to_json(self) -> dict[str, Any]:

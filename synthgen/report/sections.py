@@ -235,6 +235,7 @@ def budget_section(privacy: Mapping[str, Any] | None) -> str:
         [
             esc(m.get("mechanism", "")),
             esc(m.get("reads", "")),
+            esc(_noise(m)),
             esc(fmt_value(m.get("epsilon"))),
             esc(f"{float(m.get('delta', 0.0)):.3g}"),
         ]
@@ -245,6 +246,7 @@ def budget_section(privacy: Mapping[str, Any] | None) -> str:
         [
             "<strong>total</strong>",
             esc(privacy.get("composition", "")),
+            "",
             f"<strong>{esc(fmt_value(privacy.get('epsilon_spent')))}</strong>",
             f"<strong>{esc(spent_delta)}</strong>",
         ]
@@ -255,8 +257,27 @@ def budget_section(privacy: Mapping[str, Any] | None) -> str:
         f"{esc(budget_delta)}. Every read of the training rows is listed; column names, kinds "
         "and dtypes are treated as public.</p>"
     )
-    body = head + table(["mechanism", "reads", "epsilon", "delta"], rows, num=[2, 3])
+    head += (
+        "<p>The parts compose tightly (see the last row), so each part's epsilon, what it "
+        "would cost alone, does not add up to the total.</p>"
+    )
+    headers = ["mechanism", "reads", "noise", "epsilon alone", "delta"]
+    body = head + table(headers, rows, num=[3, 4])
     return section("dp", "Differential privacy", body)
+
+
+def _noise(m: Mapping[str, Any]) -> str:
+    """A mechanism's noise: mu of a Gaussian release (and its share), DP-SGD's multiplier."""
+    if m.get("mu") is not None:
+        share = m.get("share_of_gaussian")
+        return f"mu {float(m['mu']):.4g}" + (f" ({share:.0%} of mu²)" if share else "")
+    sgd = m.get("sgd")
+    if sgd:
+        return (
+            f"σ {float(sgd['noise_multiplier']):.3g}, q {float(sgd['sample_rate']):.3g}, "
+            f"{int(sgd['steps'])} steps"
+        )
+    return "threshold"
 
 
 def privacy_section(group: Mapping[str, Any], gates: list[dict]) -> str:

@@ -56,15 +56,14 @@ class TextRun:
             if spec.backend in ("hf", "openai") and "column" not in spec.params:
                 spec = spec.model_copy(update={"params": {**spec.params, "column": col}})
             if self.plan is not None:
-                eps_left, delta_left = self.plan.ledger.remaining()
                 want = float(spec.params["epsilon"])
-                if want >= eps_left:
+                if want >= self.plan.epsilon or not self.plan.ledger.fits():
                     raise PrivacyBudgetError(
                         f"text.{col}.params.epsilon ({want:g}) leaves nothing of the budget "
-                        f"({eps_left:g} left) for the table",
+                        f"(privacy.epsilon {self.plan.epsilon:g}) for the table",
                         hint="lower it or raise privacy.epsilon",
                     )
-                params = {**spec.params, "delta": spec.params.get("delta") or delta_left / 4}
+                params = {**spec.params, "delta": spec.params.get("delta") or self.plan.delta}
                 spec = spec.model_copy(update={"params": params})
             model = TextSynthesizer().fit(train, col, spec, self.schema, seed=seed + 7919 * i)
             self.models[col] = model
@@ -80,12 +79,17 @@ class TextRun:
     def _record(self, col: str, model: TextSynthesizer) -> None:
         assert self.plan is not None
         p = model.describe()["model"].get("privacy") or {}
-        self.plan.ledger.spend(
+        self.plan.ledger.spend_sgd(
             "DP-SGD (text)",
             f"text column '{col}'",
-            float(p["epsilon_spent"]),
-            float(p["delta"]),
-            **{k: v for k, v in p.items() if k not in ("epsilon_spent", "delta", "mechanism")},
+            float(p["noise_multiplier"]),
+            float(p["sample_rate"]),
+            int(p["steps"]),
+            **{
+                k: v
+                for k, v in p.items()
+                if k not in ("noise_multiplier", "sample_rate", "steps", "mechanism")
+            },
         )
 
     def generate(self, syn: pd.DataFrame, seed: int) -> pd.DataFrame:

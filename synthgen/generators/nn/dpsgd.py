@@ -1,6 +1,6 @@
 """DP-SGD for the modules that touch real rows: Poisson-sampled batches, per-row gradients
 clipped to a norm, Gaussian noise, and opacus' RDP accountant to choose the noise for the
-budget and to say what was spent.
+budget (the run's ledger composes it with everything else it spent).
 
 Per-row gradients come from ``torch.func`` (vmap over grad) rather than opacus' module hooks:
 a GAN critic's loss mixes real rows (private, clipped) with generated ones (public, not
@@ -18,48 +18,27 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
-from synthgen.errors import PrivacyBudgetError
-
-# RDP orders: opacus' defaults plus larger ones, which short, low-noise runs need
-ALPHAS = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + [80, 128, 256, 512]
+from synthgen.privacy.accounting import PrivacyLedger
 
 
 class DPSGD:
+    """The training loop's DP-SGD: the noise multiplier is the smallest that keeps the run's
+    whole ledger (what was already spent, plus every planned step) within its budget."""
+
     def __init__(
         self,
         n_rows: int,
         batch_size: int,
         epochs: int,
-        epsilon: float,
-        delta: float,
+        ledger: PrivacyLedger,
         max_grad_norm: float,
     ) -> None:
-        from opacus.accountants import RDPAccountant
-        from opacus.accountants.utils import get_noise_multiplier
-
         self.n_rows = n_rows
         self.sample_rate = min(1.0, batch_size / n_rows)
         self.steps_per_epoch = max(1, math.ceil(n_rows / batch_size))
         self.steps_planned = epochs * self.steps_per_epoch
-        self.delta = delta
         self.max_grad_norm = max_grad_norm
-        try:
-            self.noise_multiplier = float(
-                get_noise_multiplier(
-                    target_epsilon=epsilon,
-                    target_delta=delta,
-                    sample_rate=self.sample_rate,
-                    steps=self.steps_planned,
-                    accountant="rdp",
-                    alphas=ALPHAS,
-                )
-            )
-        except ValueError:
-            raise PrivacyBudgetError(
-                f"epsilon {epsilon:.3g} is too small for {self.steps_planned} training steps",
-                hint="raise epsilon, or lower epochs / batch_size",
-            ) from None
-        self.accountant = RDPAccountant()
+        self.noise_multiplier = ledger.sgd_noise(self.sample_rate, self.steps_planned)
         self.steps_done = 0
 
     @property
@@ -100,22 +79,14 @@ class DPSGD:
         }
 
     def step_done(self) -> None:
-        self.accountant.step(noise_multiplier=self.noise_multiplier, sample_rate=self.sample_rate)
         self.steps_done += 1
 
-    def spent(self) -> float:
-        if not self.steps_done:
-            return 0.0
-        return float(self.accountant.get_epsilon(self.delta, alphas=ALPHAS))
-
     def describe(self) -> dict[str, Any]:
+        """What the report shows beside the ledger's (noise multiplier, sample rate, steps)."""
         return {
-            "noise_multiplier": round(self.noise_multiplier, 5),
-            "sample_rate": round(self.sample_rate, 6),
-            "steps": self.steps_done,
             "steps_planned": self.steps_planned,
             "max_grad_norm": self.max_grad_norm,
-            "accountant": "opacus RDP",
+            "accountant": "the run's ledger (PRV, composed with the Gaussian releases)",
         }
 
 

@@ -106,24 +106,21 @@ class NeuralGenerator(Generator):
         counts; mixtures fitted on draws from them); the rest is DP-SGD. Checkpoints are
         scored against draws from the DP marginals, never against real rows."""
         p = self.params
-        eps, delta = plan.ledger.remaining()
-        share = plan.metadata_share
         summary = plan.summarise(
-            data, schema, side, epsilon=eps * share, delta=delta * share, rng=rng,
+            data, schema, side, share=plan.metadata_share, rng=rng,
             what="bounds, histograms and label sets for the encoder",
         )  # fmt: skip
         pseudo = summary.pseudo_frame(max(p.validation_rows, 10_000), rng)
         self.encoder_ = TableEncoder(p.max_modes, p.max_categories).fit_dp(summary, pseudo, rng)
         self.dp_n_rows_ = summary.n_rows
-        eps, delta = plan.ledger.remaining()
-        self.dp_ = DPSGD(len(data), p.batch_size, p.epochs, eps, delta, p.max_grad_norm)
+        self.dp_ = DPSGD(len(data), p.batch_size, p.epochs, plan.ledger, p.max_grad_norm)
         try:
             self._train(data, pseudo.iloc[: p.validation_rows], rng)
         finally:
             dp, self.dp_ = self.dp_, None
-            plan.ledger.spend(
-                "DP-SGD", "training rows (clipped per-row gradients)", dp.spent(), delta,
-                **dp.describe(),
+            plan.ledger.spend_sgd(
+                "DP-SGD", "training rows (clipped per-row gradients)", dp.noise_multiplier,
+                dp.sample_rate, dp.steps_done, **dp.describe(),
             )  # fmt: skip
         return summary
 
