@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -76,3 +79,29 @@ def test_unwritable_output_leaves_nothing(tmp_path: Path):
     blocker.write_text("x")
     with pytest.raises(DataError, match="cannot write"):
         write_table(pd.DataFrame({"a": [1]}), blocker / "sub" / "o.csv")
+
+
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    yield 0o027
+    os.umask(old)
+
+
+def test_written_files_follow_the_umask_like_open(tmp_path: Path, umask_027: int):
+    """One rule: files 0666 & ~umask, folders 0777 & ~umask (mkstemp alone would give 0600)."""
+    from synthgen.io import atomic_dir, write_text
+    from synthgen.io.weights import save_arrays
+
+    df = pd.DataFrame({"a": [1, 2]})
+    files = [write_table(df, tmp_path / "t.csv"), write_table(df, tmp_path / "t.parquet")]
+    files.append(write_text(tmp_path / "r.json", "{}"))
+    with atomic_dir(tmp_path / "model") as tmp:
+        save_arrays({"w": np.zeros(3)}, tmp / "weights.safetensors")
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "spec.json").write_text("{}")
+    files += [tmp_path / "model" / "weights.safetensors", tmp_path / "model" / "sub" / "spec.json"]
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o640, f
+    for d in (tmp_path / "model", tmp_path / "model" / "sub"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o750, d
