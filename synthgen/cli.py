@@ -155,14 +155,14 @@ def validate(
 )
 @click.option("--na-values", multiple=True, help="extra string read as missing (repeatable)")
 @click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
-@click.option("--sep", default=",", show_default=True)
+@click.option("--sep", help="CSV field separator  [default: tab for .tsv/.tab, else ',']")
 @click.option("--encoding", default="utf-8", show_default=True)
 def inspect(
     path: Path,
     json_out: Path | None,
     na_values: tuple[str, ...],
     strip_whitespace: bool,
-    sep: str,
+    sep: str | None,
     encoding: str,
 ) -> None:
     """Detect and show the schema of a CSV or Parquet file: kinds, PII, and why."""

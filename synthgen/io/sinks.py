@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from synthgen.io.atomic import atomic_path
-from synthgen.io.sources import infer_format
+from synthgen.io.sources import default_sep, infer_format
 
 
 def write_table(df: pd.DataFrame, path: str | Path, format: str | None = None) -> Path:
@@ -15,7 +15,7 @@ def write_table(df: pd.DataFrame, path: str | Path, format: str | None = None) -
     fmt = infer_format(p, format, "output")
     with atomic_path(p) as tmp:
         if fmt == "csv":
-            df.to_csv(tmp, index=False)
+            df.to_csv(tmp, index=False, sep=default_sep(p, None))
         else:
             df.to_parquet(tmp, index=False)
     return p

@@ -107,6 +107,8 @@ def test_failed_gate_exits_3_writes_report_but_no_outputs(tmp_path: Path):
         ("unparseable", b"a,b\n1,2\n1,2,3,4\n", "", "cannot be parsed as CSV"),
         ("non-utf8", "a,b\nRenée,1\nZoë,2\n".encode("latin-1"), "", "source.encoding"),
         ("single row", b"a,b\n1,2\n", "", "too few to learn from"),
+        ("repeated header", b"a,b,a\n1,2,3\n4,5,6\n", "", "duplicate column names: 'a'"),
+        ("empty header", b"a,,b\n1,2,3\n4,5,6\n", "", "a column with an empty name"),
         (
             "unknown column",
             None,
@@ -165,6 +167,16 @@ def test_inspect_prints_a_table_and_writes_json(tmp_path: Path):
     assert kinds["city-mpg"][0] == "integer"
     out = invoke("inspect", tmp_path / "d.csv", "--json", "-")
     assert json.loads(out.stdout)["schema_version"] == 1
+
+
+def test_inspect_reads_a_tsv_with_tabs_and_refuses_a_repeated_header(tmp_path: Path):
+    _frame(50).to_csv(tmp_path / "d.tsv", sep="\t", index=False)
+    res = invoke("inspect", tmp_path / "d.tsv", "--json", "-")
+    assert res.exit_code == 0, res.output
+    assert [c["name"] for c in json.loads(res.stdout)["columns"]] == ["age", "score", "group"]
+    (tmp_path / "r.csv").write_text("age,age\n1,2\n3,4\n")
+    res = invoke("inspect", tmp_path / "r.csv")
+    assert res.exit_code == 2 and "duplicate column names: 'age'" in res.output
 
 
 def test_inspect_missing_file_is_exit_2(tmp_path: Path):
