@@ -66,6 +66,7 @@ def run(
     result = run_recipe(rec, seed=seed, out=out, say=say)
     if not quiet:
         _print_gates(result.report)
+        _print_warnings(result.report)
         err_console.print(
             f"run folder: {result.run_dir}  (report: {result.run_dir / 'report.html'})"
         )
@@ -138,6 +139,7 @@ def validate(
     )
     if not quiet:
         _print_gates(report)
+        _print_warnings(report)
         err_console.print(f"report: {out / 'report.html'}")
     if not report["passed"]:
         failed = [g["name"] for g in report["gates"] if not g["passed"]]
@@ -318,6 +320,13 @@ def _print_gates(report: dict[str, Any]) -> None:
         )
         t.add_row(g["name"], value, f"{g['op']} {g['threshold']:g}", mark)
     err_console.print(t)
+
+
+def _print_warnings(report: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    for w in report.get("warnings") or []:
+        err_console.print(f"[yellow]warning:[/] {escape(w)}", markup=True, highlight=False)
 
 
 def main() -> None:

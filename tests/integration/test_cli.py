@@ -208,3 +208,16 @@ def test_list_shows_generators_and_suites():
     assert res.exit_code == 0
     for name in ("copula", "sdv.ctgan", "sdv.tvae", "sdv.gaussian_copula", "default"):
         assert name in res.output
+
+
+def test_holdout_0_warns_which_gates_it_skips(tmp_path: Path):
+    res = invoke("run", small_recipe(tmp_path, extra="holdout: 0\n"), "--out", tmp_path / "run")
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    skipped = {g["name"] for g in report["gates"] if g["status"] == "skipped"}
+    assert {"dcr_share", "membership"} <= skipped
+    (warning,) = [w for w in report["warnings"] if "holdout: 0" in w]
+    assert "dcr_share" in warning and "membership" in warning and "holdout: 0.2" in warning
+    assert "text_exact_copies" not in warning  # skipped for another reason (no text column)
+    assert "holdout: 0.2 restores them" in " ".join(res.output.split())  # in the terminal
+    assert "holdout: 0.2 restores them" in (tmp_path / "run" / "report.html").read_text()
