@@ -15,6 +15,7 @@ from synthgen import __version__
 from synthgen.errors import GateFailed, SynthgenError, UsageError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+SAMPLE_CHUNK_ROWS = 50_000  # `sample` draws, writes texts for and writes this many at a time
 
 
 class _Group(click.Group):
@@ -234,36 +235,55 @@ def _print_embedded_pii(df: Any, schema: Any) -> None:
     help="fix a column's value (repeatable)",
 )
 def sample(model_dir: Path, n: int, out: Path, seed: int, conditions: tuple[str, ...]) -> None:
-    """Sample N rows from a saved model folder (a run's model/)."""
+    """Sample N rows from a saved model folder (a run's model/).
+
+    Rows are drawn, decoded, given their texts and written chunk by chunk, so memory stays
+    flat for any N; the file appears whole or not at all."""
     from synthgen.generators import Generator
-    from synthgen.io import write_table
+    from synthgen.io import write_table_chunks
     from synthgen.io.sources import infer_format
 
     fmt = infer_format(out, None, "output")
     gen = Generator.load(model_dir)
     run_settings = _run_settings(model_dir)
-    df = gen.sample(
+    chunks = gen.iter_sample(
         n,
         seed=seed,
         conditions=_parse_where(conditions) or None,
+        chunk_size=SAMPLE_CHUNK_ROWS,
         progress=True,
         locale=run_settings.get("pii", {}).get("locale", "en_US"),
     )
-    df = _sample_texts(model_dir, df, seed)
-    write_table(df, out, fmt)
-    err_console.print(f"wrote {len(df):,} rows to {out}")
+    texts = _text_models(model_dir, gen.schema_.names)
+    rows = write_table_chunks((_write_texts(texts, df, seed) for df in chunks), out, fmt)
+    err_console.print(f"wrote {rows:,} rows to {out}")
 
 
-def _sample_texts(model_dir: Path, df: Any, seed: int) -> Any:
-    """Each text column with a saved text model: written from the sampled rows, guarded."""
+def _text_models(model_dir: Path, columns: list[str]) -> dict[str, Any]:
+    """The saved text model of each text column (model/text/<column>/), loaded once."""
     from synthgen.text.synth import TextSynthesizer
 
+    models = {}
     for spec in sorted((Path(model_dir) / "text").glob("*/spec.json")):
         column = json.loads(spec.read_text(encoding="utf-8"))["column"]
-        if column in df.columns:
+        if column in columns:
             err_console.print(f"writing text column '{column}'")
-            texts, _stats = TextSynthesizer.load(model_dir, column).generate(df, seed=seed)
-            df[column] = texts.to_numpy()
+            models[column] = TextSynthesizer.load(model_dir, column)
+    return models
+
+
+def _write_texts(models: dict[str, Any], df: Any, seed: int) -> Any:
+    """A chunk's text columns, written from its rows and guarded. The first chunk uses
+    ``seed`` (as a one-shot sample did), later ones a seed derived from their first row."""
+    import numpy as np
+
+    start = int(df.index[0]) if len(df) else 0
+    chunk_seed = (
+        seed if start == 0 else int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
+    )
+    for column, model in models.items():
+        texts, _stats = model.generate(df, seed=chunk_seed)
+        df[column] = texts.to_numpy()
     return df
 
 
