@@ -15,6 +15,7 @@ from synthgen import __version__
 from synthgen.errors import GateFailed, SynthgenError, UsageError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+SAMPLE_CHUNK_ROWS = 50_000  # `sample` draws, writes texts for and writes this many at a time
 
 
 class _Group(click.Group):
@@ -76,6 +77,7 @@ def run(
     result = run_recipe(rec, seed=seed, out=out, say=say)
     if not quiet:
         _print_gates(result.report)
+        _print_warnings(result.report)
         err_console.print(
             f"run folder: {result.run_dir}  (report: {result.run_dir / 'report.html'})"
         )
@@ -148,6 +150,7 @@ def validate(
     )
     if not quiet:
         _print_gates(report)
+        _print_warnings(report)
         err_console.print(f"report: {out / 'report.html'}")
     if not report["passed"]:
         failed = [g["name"] for g in report["gates"] if not g["passed"]]
@@ -165,14 +168,14 @@ def validate(
 )
 @click.option("--na-values", multiple=True, help="extra string read as missing (repeatable)")
 @click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
-@click.option("--sep", default=",", show_default=True)
+@click.option("--sep", help="CSV field separator  [default: tab for .tsv/.tab, else ',']")
 @click.option("--encoding", default="utf-8", show_default=True)
 def inspect(
     path: Path,
     json_out: Path | None,
     na_values: tuple[str, ...],
     strip_whitespace: bool,
-    sep: str,
+    sep: str | None,
     encoding: str,
 ) -> None:
     """Detect and show the schema of a CSV or Parquet file: kinds, PII, and why."""
@@ -265,10 +268,12 @@ def sample(
 ) -> None:
     """Sample N rows from a saved model folder (a run's model/).
 
-    Loading a model runs no code and contacts no server: a model whose text columns are
-    written by a remote server needs --text-endpoint (and --text-key-env) from you."""
+    Rows are drawn, decoded, given their texts and written chunk by chunk, so memory stays
+    flat for any N; the file appears whole or not at all. Loading a model runs no code and
+    contacts no server: a model whose text columns are written by a remote server needs
+    --text-endpoint (and --text-key-env) from you."""
     from synthgen.generators import Generator
-    from synthgen.io import write_table
+    from synthgen.io import write_table_chunks
     from synthgen.io.sources import infer_format
     from synthgen.text.base import RemoteAccess
     from synthgen.text.synth import load_text_models
@@ -291,23 +296,37 @@ def sample(
     gen = Generator.load(model_dir)
     texts = {} if no_text else load_text_models(model_dir, gen.schema_, remote)
     run_settings = _run_settings(model_dir)
-    df = gen.sample(
+    chunks = gen.iter_sample(
         n,
         seed=seed,
         conditions=_parse_where(conditions) or None,
+        chunk_size=SAMPLE_CHUNK_ROWS,
         progress=True,
         locale=run_settings.get("pii", {}).get("locale", "en_US"),
     )
-    for column, model in texts.items():
+    for column in texts:
+        err_console.print(f"writing text column '{column}'")
+    blank = [c.name for c in gen.schema_.of_kind("text")] if no_text else []
+    rows = write_table_chunks((_write_texts(texts, df, seed, blank) for df in chunks), out, fmt)
+    err_console.print(f"wrote {rows:,} rows to {out}")
+
+
+def _write_texts(models: dict[str, Any], df: Any, seed: int, blank: list[str]) -> Any:
+    """A chunk's text columns, written from its rows and guarded. The first chunk uses
+    ``seed`` (as a one-shot sample did), later ones a seed derived from their first row."""
+    import numpy as np
+
+    start = int(df.index[0]) if len(df) else 0
+    chunk_seed = (
+        seed if start == 0 else int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
+    )
+    for column, model in models.items():
         if column in df.columns:
-            err_console.print(f"writing text column '{column}'")
-            written, _stats = model.generate(df, seed=seed)
-            df[column] = written.to_numpy()
-    if no_text:
-        for c in gen.schema_.of_kind("text"):
-            df[c.name] = None
-    write_table(df, out, fmt)
-    err_console.print(f"wrote {len(df):,} rows to {out}")
+            texts, _stats = model.generate(df, seed=chunk_seed)
+            df[column] = texts.to_numpy()
+    for column in blank:
+        df[column] = None
+    return df
 
 
 @cli.command(name="list")
@@ -363,6 +382,13 @@ def _print_gates(report: dict[str, Any]) -> None:
         )
         t.add_row(g["name"], value, f"{g['op']} {g['threshold']:g}", mark)
     err_console.print(t)
+
+
+def _print_warnings(report: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    for w in report.get("warnings") or []:
+        err_console.print(f"[yellow]warning:[/] {escape(w)}", markup=True, highlight=False)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ passes the real column so a common fake name can never be a real person's)."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -57,29 +58,100 @@ def make_faker(locale: str, seed: int) -> Faker:
     return f
 
 
-def fake_values(pii_type: str, n: int, f: Faker, *, unique: bool, exclude: set[str]) -> list[Any]:
-    """``n`` fakes of one subtype, none in ``exclude``, all distinct when ``unique``."""
+class SeenFilter:
+    """The values a unique column gave in earlier chunks, in a Bloom filter of bounded size
+    (about 2 bytes a row, at most 32 MB), not the values themselves. A repeat is always
+    caught (no false negatives); a false alarm only costs a redraw."""
+
+    MAX_BITS = 2**28
+
+    def __init__(self, n: int) -> None:
+        want = 16 * max(n, 1)
+        self.m = min(self.MAX_BITS, max(2**16, 1 << (want - 1).bit_length()))
+        self.k = max(1, min(6, round(self.m / max(n, 1) * 0.693)))
+        self.bits = np.zeros(self.m // 8, dtype=np.uint8)
+
+    def positions(self, values: list[str]) -> np.ndarray:
+        """(len(values), k) bit positions from a stable hash (not ``hash()``: salted)."""
+        raw = b"".join(
+            hashlib.blake2b(v.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            for v in values
+        )
+        h = np.frombuffer(raw, dtype="<u8").reshape(-1, 2)
+        j = np.arange(self.k, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            return (h[:, :1] + j * (h[:, 1:] | np.uint64(1))) & np.uint64(self.m - 1)
+
+    def contains(self, positions: np.ndarray) -> np.ndarray:
+        """Per row of ``positions``: may the value have been added (False: surely not)."""
+        p = positions
+        return np.asarray(((self.bits[p >> np.uint64(3)] >> (p & np.uint64(7))) & 1).all(axis=1))
+
+    def add(self, positions: np.ndarray) -> None:
+        p = positions.ravel()
+        bit = (np.uint64(1) << (p & np.uint64(7))).astype(np.uint8)
+        np.bitwise_or.at(self.bits, p >> np.uint64(3), bit)
+
+
+# A disambiguated value is "<fake>~<row>": unique by its row number. Plain fakes of a
+# unique column never hold "~" (one that does is redrawn), so the two cannot meet.
+_MARK = "~"
+
+
+def fake_values(
+    pii_type: str,
+    n: int,
+    f: Faker,
+    *,
+    exclude: set[str],
+    seen: SeenFilter | None = None,
+    start: int = 0,
+) -> list[Any]:
+    """Fakes for rows ``start .. start + n - 1``, none in ``exclude``; with ``seen`` (a unique
+    column: the same filter for every chunk, in row order) none equal to one given before."""
     make = fake_maker(pii_type)
     values = [make(f) for _ in range(n)]
-    seen: set[str] = set()
+    if seen is None:
+        for i, v in enumerate(values):
+            tries = 0
+            while str(v) in exclude and tries < 20:
+                v, tries = make(f), tries + 1
+            values[i] = _disambiguate(v, start + i, exclude) if str(v) in exclude else v
+        return values
+    first = seen.positions([str(v) for v in values])  # each value hashed once
+    earlier = seen.contains(first)
+    batch: set[str] = set()  # this chunk's values, exactly: at most n
+    kept, redrawn = [], []  # which first draws stand; the redraws that replaced others
+
+    def taken(s: str) -> bool:
+        return s in exclude or _MARK in s or s in batch
+
     for i, v in enumerate(values):
-        tries = 0
-        while (str(v) in exclude or (unique and str(v) in seen)) and tries < 20:
+        bad, tries = taken(str(v)) or bool(earlier[i]), 0
+        while bad and tries < 20:
             v, tries = make(f), tries + 1
-        if str(v) in exclude or (unique and str(v) in seen):
-            v = _disambiguate(v, i, exclude, seen)
+            bad = taken(str(v)) or bool(seen.contains(seen.positions([str(v)]))[0])
+        if bad:
+            v = _disambiguate(v, start + i, exclude)
+        else:
+            batch.add(str(v))
+            if tries:
+                redrawn.append(str(v))
+            else:
+                kept.append(i)
         values[i] = v
-        seen.add(str(v))
+    seen.add(first[kept])
+    if redrawn:
+        seen.add(seen.positions(redrawn))
     return values
 
 
-def _disambiguate(v: Any, i: int, exclude: set[str], seen: set[str]) -> str:
-    k = i
-    while True:
-        cand = f"{v}-{k}"
-        if cand not in exclude and cand not in seen:
-            return cand
+def _disambiguate(v: Any, row: int, exclude: set[str]) -> str:
+    cand, k = f"{v}{_MARK}{row}", 0
+    while cand in exclude:  # a real value shaped like ours: "<fake>~<row>.<k>" stays unique
         k += 1
+        cand = f"{v}{_MARK}{row}.{k}"
+    return cand
 
 
 def side_column(
@@ -90,22 +162,27 @@ def side_column(
     locale: str,
     dtype: str,
     exclude: set[str],
+    start: int = 0,
+    seen: SeenFilter | None = None,
+    key: list[int] | None = None,
 ) -> pd.Series:
-    """One side column of ``n`` rows from its JSON state (see generators.columns)."""
+    """One side column's rows ``start .. start + n - 1`` from its JSON state (see
+    generators.columns). Sampling a column in chunks, pass the same ``seen`` (unique PII)
+    and ``key`` (hex ids: the permutation of row numbers) to every chunk."""
     how = state["how"]
     if how == "null":
         return pd.Series(
             [np.nan] * n, dtype="float64" if dtype.startswith(("float", "int")) else object
         )
     if how.startswith("id_"):
-        values = pd.Series(_ids(state, n, rng))
+        values = pd.Series(_ids(state, n, rng, start, key or [0]))
         if how == "id_int" and dtype.startswith(("int", "uint")) and not state.get("null_fraction"):
             values = values.astype(dtype)
     elif how == "pii":
         f = make_faker(locale, int(rng.integers(2**31)))
-        raw = fake_values(
-            state["pii_type"], n, f, unique=state.get("unique", False), exclude=exclude
-        )
+        if seen is None and state.get("unique", False):
+            seen = SeenFilter(n)
+        raw = fake_values(state["pii_type"], n, f, exclude=exclude, seen=seen, start=start)
         values = _pii_dtype(pd.Series(raw, dtype=object), state, dtype)
     elif how == "text":
         f = make_faker(locale, int(rng.integers(2**31)))
@@ -122,26 +199,44 @@ def side_column(
     return values
 
 
-def _ids(state: dict[str, Any], n: int, rng: np.random.Generator) -> list[Any] | np.ndarray:
+def _ids(
+    state: dict[str, Any], n: int, rng: np.random.Generator, start: int, key: list[int]
+) -> list[Any] | np.ndarray:
+    """Ids of rows ``start .. start + n - 1``: from the row number, so unique without memory
+    of earlier rows (uuids: 122 random bits)."""
     how = state["how"]
     if how == "id_int":
-        return np.arange(n, dtype=np.int64) + int(state["start"])
+        return np.arange(start, start + n, dtype=np.int64) + int(state["start"])
     if how == "id_pattern":
         w = int(state["width"])
-        return [
-            f"{state['prefix']}{i:0{w}d}" if w else f"{state['prefix']}{i}" for i in range(1, n + 1)
-        ]
+        rows = range(start + 1, start + n + 1)
+        return [f"{state['prefix']}{i:0{w}d}" if w else f"{state['prefix']}{i}" for i in rows]
     if how == "id_uuid":
         raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
         return [str(uuid.UUID(bytes=bytes(r), version=4)) for r in raw]
-    length = max(4, int(state.get("length", 12)))
-    digits = rng.integers(0, 16, size=(n, length))
-    out, seen = [], set()
-    for i, row in enumerate(digits):
-        v = "".join("0123456789abcdef"[d] for d in row)
-        v = v if v not in seen else f"{v}{i}"
-        seen.add(v)
-        out.append(v)
+    return _hex_ids(np.arange(start, start + n), max(4, int(state.get("length", 12))), rng, key)
+
+
+def _hex_ids(rows: np.ndarray, length: int, rng: np.random.Generator, key: list[int]) -> list[str]:
+    """``length`` hex digits: the last (up to 16) a keyed permutation of the row number, so
+    distinct rows never share one; longer ids start with random digits. Past 16**length
+    rows (short ids), the row number is appended."""
+    width = min(length, 16)
+    bits = 4 * width
+    mask = np.uint64((1 << bits) - 1)
+    a1, a2, b = np.random.SeedSequence(key).generate_state(3, dtype=np.uint64)
+    x = rows.astype(np.uint64) & mask
+    with np.errstate(over="ignore"):  # arithmetic modulo 2**64, then 2**bits: a bijection
+        for a in (a1 | np.uint64(1), a2 | np.uint64(1)):
+            x = (x * a + b) & mask
+            x ^= x >> np.uint64(bits // 2 + 1)
+    head = rng.integers(0, 16, size=(len(rows), length - width)) if length > width else None
+    out = []
+    for j, (row, v) in enumerate(zip(rows.tolist(), x.tolist(), strict=True)):
+        s = f"{v:0{width}x}"
+        if head is not None:
+            s = "".join("0123456789abcdef"[d] for d in head[j]) + s
+        out.append(s if row < (1 << bits) else f"{s}{row}")
     return out
 
 

@@ -27,6 +27,7 @@ from synthgen.io import atomic_dir, read_table, write_table
 from synthgen.io.atomic import Staging, check_replaceable, exclusive, write_manifest
 from synthgen.io.destinations import check_destinations, check_writable
 from synthgen.io.sources import infer_format
+from synthgen.metrics.base import NEEDS_HOLDOUT
 from synthgen.privacy import DPPlan
 from synthgen.privacy.pii_stage import (
     check_consistent,
@@ -247,6 +248,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             sensitive=recipe.validate_.sensitive,
             options=_validate_options(recipe),
         )
+        warnings += holdout_warnings(recipe.holdout, verdict["gates"])
     report = _report(
         recipe.name,
         seed,
@@ -273,6 +275,21 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         _write_run_dir(folder, recipe, gen, syn, report, train, schema, path, texts)
         interrupt.check()
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
+
+
+def holdout_warnings(holdout: float, gates: list[dict[str, Any]]) -> list[str]:
+    """With ``holdout: 0`` the gates that need unseen real rows are skipped: say which."""
+    skipped = [
+        g["name"]
+        for g in gates
+        if g.get("status") == "skipped" and NEEDS_HOLDOUT in str(g.get("error") or "")
+    ]
+    if holdout > 0 or not skipped:
+        return []
+    return [
+        f"holdout: 0 keeps no real rows aside, so the gate(s) {', '.join(skipped)} were "
+        "skipped, not passed; holdout: 0.2 restores them"
+    ]
 
 
 DP_REPORT_NOTE = (

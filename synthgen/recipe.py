@@ -30,7 +30,9 @@ class Source(_Strict):
     format: Literal["csv", "parquet"] | None = Field(None, description="default: from the suffix")
     na_values: list[str] = Field(default_factory=list, description="extra strings read as missing")
     strip_whitespace: bool = Field(False, description="strip spaces around text values")
-    sep: str = Field(",", min_length=1, max_length=1)
+    sep: str | None = Field(
+        None, min_length=1, max_length=1, description="default: a tab for .tsv/.tab, else ','"
+    )
     encoding: str = "utf-8"
 
 

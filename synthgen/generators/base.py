@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -113,32 +114,79 @@ class Generator(ABC):
     ) -> pd.DataFrame:
         """``n`` synthetic rows in the source's column order and dtypes. Same seed, same rows.
 
-        ``conditions`` fixes column values (``{"sex": "Female"}``); rows are drawn in chunks
-        so memory stays flat for any ``n``. ``exclude`` maps a PII/id column to source values
-        its fakes must never take.
+        ``conditions`` fixes column values (``{"sex": "Female"}``). ``exclude`` maps a PII/id
+        column to source values its fakes must never take. The rows are those of
+        :meth:`iter_sample` with the same arguments, put together; to keep memory flat for
+        a large ``n``, iterate over that instead.
         """
+        parts = list(
+            self.iter_sample(
+                n,
+                seed=seed,
+                conditions=conditions,
+                chunk_size=chunk_size,
+                progress=progress,
+                locale=locale,
+                exclude=exclude,
+            )
+        )
+        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        for c in self.schema_.columns:  # chunks with other label sets concatenate as object
+            if c.dtype == "category" and not isinstance(out[c.name].dtype, pd.CategoricalDtype):
+                out[c.name] = out[c.name].astype("category")
+        return out.reset_index(drop=True)
+
+    def iter_sample(
+        self,
+        n: int,
+        *,
+        seed: int = 0,
+        conditions: dict[str, Any] | None = None,
+        chunk_size: int = 50_000,
+        progress: bool = False,
+        locale: str = "en_US",
+        exclude: dict[str, set[str]] | None = None,
+    ) -> Iterator[pd.DataFrame]:
+        """:meth:`sample`'s rows, ``chunk_size`` at a time (the last chunk may be shorter;
+        ``n = 0`` gives one empty chunk); each chunk is indexed by its row numbers.
+        Memory stays flat for any ``n``: between chunks only bounded state is kept (a Bloom
+        filter of at most 32 MB per unique PII column).
+        Arguments are checked now, rows drawn as the chunks are asked for."""
         self._check_fitted()
         if int(n) != n or n < 0:
             raise UsageError(f"number of rows must be a whole number >= 0, got {n}")
-        n = int(n)
-        parts = []
+        if int(chunk_size) != chunk_size or chunk_size < 1:
+            raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size}")
+        n, chunk_size = int(n), int(chunk_size)
+        model_conditions = self._model_conditions(conditions)
+        side = colmod.SideColumns(self.schema_, self.side_, n, seed, locale, exclude or {})
+        if n == 0:
+            return iter(
+                [self._decode(self._sample_chunk(0, np.random.default_rng(0), None), side, 0)]
+            )
+        return self._chunks(n, seed, model_conditions, chunk_size, progress, side)
+
+    def _chunks(
+        self,
+        n: int,
+        seed: int,
+        model_conditions: dict[str, Any] | None,
+        chunk_size: int,
+        progress: bool,
+        side: colmod.SideColumns,
+    ) -> Iterator[pd.DataFrame]:
         seeds = np.random.SeedSequence(seed)
-        for start in _progress(range(0, max(n, 1), chunk_size), n, chunk_size, progress):
-            m = min(chunk_size, n - start)
-            if m <= 0:
-                break
+        for start in _progress(range(0, n, chunk_size), n, chunk_size, progress):
             rng = np.random.default_rng(seeds.spawn(1)[0])
-            parts.append(self._sample_chunk(m, rng, conditions))
-        body = (
-            pd.concat(parts, ignore_index=True)
-            if parts
-            else self._sample_chunk(0, np.random.default_rng(0), None)
-        )
-        out = colmod.from_model_frame(body, self.schema_, self.modelled_)
-        out = colmod.sample_side_columns(
-            out, self.schema_, self.side_, n, seed, locale, exclude or {}
-        )
-        return out[self.schema_.names].reset_index(drop=True)
+            body = self._sample_chunk(min(chunk_size, n - start), rng, model_conditions)
+            yield self._decode(body, side, start)
+
+    def _decode(self, body: pd.DataFrame, side: colmod.SideColumns, start: int) -> pd.DataFrame:
+        """A model chunk in the source's dtypes, side columns added, indexed by row number."""
+        out = colmod.from_model_frame(body.reset_index(drop=True), self.schema_, self.modelled_)
+        out = side.add(out, start)[self.schema_.names]
+        out.index = pd.RangeIndex(start, start + len(out))
+        return out
 
     def save(self, path: str | Path) -> Path:
         """Write ``config.json``, ``schema.json``, ``encoder.json`` and ``weights.safetensors``."""
@@ -247,19 +295,24 @@ class Generator(ABC):
         return pd.concat(kept, ignore_index=True).iloc[:n]
 
     # ---- internals ------------------------------------------------------------------------
-    def _sample_chunk(
-        self, n: int, rng: np.random.Generator, conditions: dict[str, Any] | None
-    ) -> pd.DataFrame:
+    def _model_conditions(self, conditions: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Conditions as the model frame holds them; an unknown column is a UsageError."""
         if not conditions:
-            return self._sample(n, rng)
+            return None
         unknown = [c for c in conditions if c not in self.modelled_]
         if unknown:
             raise UsageError(
                 f"cannot condition on {', '.join(map(repr, unknown))}: not a modelled column",
                 hint=f"modelled columns: {', '.join(self.modelled_)}",
             )
-        model_values = colmod.condition_values(conditions, self.schema_)
-        return self._sample_conditional(n, rng, model_values)
+        return colmod.condition_values(conditions, self.schema_)
+
+    def _sample_chunk(
+        self, n: int, rng: np.random.Generator, model_conditions: dict[str, Any] | None
+    ) -> pd.DataFrame:
+        if not model_conditions:
+            return self._sample(n, rng)
+        return self._sample_conditional(n, rng, model_conditions)
 
     def _public_schema(self) -> Schema:
         """The schema to save: under DP, without the raw statistics detection read."""

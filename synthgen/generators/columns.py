@@ -195,25 +195,53 @@ def _fit_id(s: pd.Series) -> dict[str, Any]:
     return {"how": "id_hex", "length": int(text.str.len().median()) if len(text) else 12}
 
 
-def sample_side_columns(
-    out: pd.DataFrame,
-    schema: Schema,
-    side: dict[str, dict[str, Any]],
-    n: int,
-    seed: int,
-    locale: str,
-    exclude: dict[str, set[str]],
-) -> pd.DataFrame:
-    """Add ids, fake PII, placeholder text and all-missing columns to the sampled frame."""
-    from synthgen import fake
+class SideColumns:
+    """Adds ids, fake PII, placeholder text and all-missing columns to sampled chunks.
 
-    out = out.copy()
-    for i, spec in enumerate(schema.columns):
-        state = side.get(spec.name)
-        if state is None:
-            continue
-        rng = np.random.default_rng([seed, 7919, i])
-        out[spec.name] = fake.side_column(
-            state, n, rng, locale=locale, dtype=spec.dtype, exclude=exclude.get(spec.name, set())
-        )
-    return out
+    A chunk's values depend on (seed, column, its first row number); ids come from the row
+    number and unique fakes are checked against a bounded filter (``fake.SeenFilter``), so
+    memory does not grow with ``n``. Chunks must be added in row order, each once."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        side: dict[str, dict[str, Any]],
+        n: int,
+        seed: int,
+        locale: str,
+        exclude: dict[str, set[str]],
+    ) -> None:
+        from synthgen import fake
+
+        self.columns = [(i, c) for i, c in enumerate(schema.columns) if c.name in side]
+        self.side, self.seed, self.locale, self.exclude = side, seed, locale, exclude
+        self.seen = {
+            c.name: fake.SeenFilter(n)
+            for _, c in self.columns
+            if side[c.name]["how"] == "pii" and side[c.name].get("unique", False)
+        }
+
+    def add(self, out: pd.DataFrame, start: int) -> pd.DataFrame:
+        """``out`` (the rows from number ``start`` on) with the side columns added."""
+        from synthgen import fake
+
+        out = out.copy()
+        for i, spec in self.columns:
+            # the first chunk keeps the seeding a one-shot sample always had
+            rng = np.random.default_rng(
+                [self.seed, 7919, i, start] if start else [self.seed, 7919, i]
+            )
+            col = fake.side_column(
+                self.side[spec.name],
+                len(out),
+                rng,
+                locale=self.locale,
+                dtype=spec.dtype,
+                exclude=self.exclude.get(spec.name, set()),
+                start=start,
+                seen=self.seen.get(spec.name),
+                key=[self.seed, 7927, i],  # hex ids' permutation: one key for all chunks
+            )
+            col.index = out.index
+            out[spec.name] = col
+        return out

@@ -6,6 +6,10 @@ manifest (``.synthgen``) synthgen wrote into it, listing everything in it, and n
 was added since. Temp names carry the writer's process id, so a later run can sweep the
 leftovers of a killed one (and only those). ``Staging`` puts several files and folders in
 place together, with SIGINT / SIGTERM held back for the few renames that commit them.
+
+Permissions: what synthgen writes gets what ``open()`` / ``mkdir`` would give under the
+user's umask (files 0666 & ~umask, folders 0777 & ~umask), like ``cp``. Some writers
+(safetensors, mkstemp) create 0600, so modes are set just before the rename.
 """
 
 from __future__ import annotations
@@ -32,6 +36,39 @@ def _unwritable(path: Path, err: OSError) -> DataError:
         f"cannot write {path}: {err.strerror or err}",
         hint="choose a folder you can write to (check it exists and its permissions)",
     )
+
+
+def _umask() -> int:
+    """The process umask; read from /proc where Linux has it (setting it is process-wide)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def file_mode() -> int:
+    return 0o666 & ~_umask()
+
+
+def apply_modes(path: Path) -> None:
+    """Give ``path`` (a file, or a folder and all it holds) the umask's default modes.
+    Symbolic links are left alone (chmod would change what they point at)."""
+    umask = _umask()
+    if not path.is_dir():
+        os.chmod(path, 0o666 & ~umask)
+        return
+    os.chmod(path, 0o777 & ~umask)
+    for root, dirs, files in os.walk(path):
+        for name, mode in [(d, 0o777) for d in dirs] + [(f, 0o666) for f in files]:
+            p = os.path.join(root, name)
+            if not os.path.islink(p):
+                os.chmod(p, mode & ~umask)
 
 
 def _absolute(path: str | Path) -> Path:
@@ -172,6 +209,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise _unwritable(Path(path), err) from None
     try:
         yield tmp
+        apply_modes(tmp)
         with deferred_signals():
             os.replace(tmp, target)
     except OSError as err:
@@ -246,6 +284,7 @@ class Staging:
             if is_dir:
                 write_manifest(tmp)
                 check_replaceable(target, what)  # nothing was added while we worked
+            apply_modes(tmp)
         with deferred_signals():
             for tmp, target, is_dir, _ in self._items:
                 try:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from synthgen.errors import UsageError
 from synthgen.io.atomic import atomic_path
-from synthgen.io.sources import infer_format
+from synthgen.io.sources import default_sep, infer_format
 
 
 def write_table(df: pd.DataFrame, path: str | Path, format: str | None = None) -> Path:
@@ -15,7 +19,64 @@ def write_table(df: pd.DataFrame, path: str | Path, format: str | None = None) -
     fmt = infer_format(p, format, "output")
     with atomic_path(p) as tmp:
         if fmt == "csv":
-            df.to_csv(tmp, index=False)
+            df.to_csv(tmp, index=False, sep=default_sep(p, None))
         else:
             df.to_parquet(tmp, index=False)
     return p
+
+
+def write_table_chunks(
+    chunks: Iterable[pd.DataFrame], path: str | Path, format: str | None = None
+) -> int:
+    """Write frames with the same columns, one after another, as one table; return its
+    row count. Only one chunk is in memory at a time, and the file appears whole or not at
+    all (a temp file renamed at the end). CSV: the header once, then each chunk's rows.
+    Parquet: a row group per chunk, typed like the first chunk (later ones cast to it)."""
+    p = Path(path)
+    fmt = infer_format(p, format, "output")
+    it = iter(chunks)
+    first = next(it, None)
+    if first is None:
+        raise UsageError(f"nothing to write to {p}: no chunks")
+    with atomic_path(p) as tmp:
+        if fmt == "csv":
+            return _csv_chunks(first, it, tmp, default_sep(p, None))
+        return _parquet_chunks(first, it, tmp)
+
+
+def _csv_chunks(first: pd.DataFrame, rest: Iterable[pd.DataFrame], tmp: Path, sep: str) -> int:
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        first.to_csv(f, index=False, sep=sep)
+        rows = len(first)
+        for df in rest:
+            df.to_csv(f, index=False, header=False, sep=sep)
+            rows += len(df)
+    return rows
+
+
+def _parquet_chunks(first: pd.DataFrame, rest: Iterable[pd.DataFrame], tmp: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(first, preserve_index=False)
+    schema = _settled(table.schema, first)
+    rows = 0
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for df in itertools.chain([first], rest):
+            t = table if df is first else pa.Table.from_pandas(df, preserve_index=False)
+            if not t.schema.equals(schema, check_metadata=False):
+                t = t.cast(schema)
+            writer.write_table(t)
+            rows += len(df)
+    return rows
+
+
+def _settled(schema: Any, first: pd.DataFrame) -> Any:
+    """The file's schema: a text column that is all missing in the first chunk (arrow type
+    null) is typed as text, so later chunks with values still fit."""
+    import pyarrow as pa
+
+    for i, field in enumerate(schema):
+        if pa.types.is_null(field.type) and first[field.name].dtype == object:
+            schema = schema.set(i, field.with_type(pa.string()))
+    return schema

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +15,20 @@ SUFFIX_FORMATS = {
     ".csv": "csv",
     ".txt": "csv",
     ".tsv": "csv",
+    ".tab": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+
+
+TAB_SUFFIXES = (".tsv", ".tab")
+
+
+def default_sep(path: Path, given: str | None) -> str:
+    """``given``, else a tab for a .tsv / .tab file and a comma for anything else."""
+    if given:
+        return given
+    return "\t" if path.suffix.lower() in TAB_SUFFIXES else ","
 
 
 def infer_format(path: Path, given: str | None, what: str = "file") -> str:
@@ -36,10 +49,11 @@ def read_table(
     format: str | None = None,
     na_values: list[str] | None = None,
     strip_whitespace: bool = False,
-    sep: str = ",",
+    sep: str | None = None,
     encoding: str = "utf-8",
 ) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a DataFrame; a DataError for anything unusable."""
+    """Read a CSV or Parquet file into a DataFrame; a DataError for anything unusable.
+    ``sep`` defaults to a tab for .tsv / .tab files, else a comma."""
     p = Path(path)
     if not p.exists():
         raise DataError(
@@ -54,7 +68,7 @@ def read_table(
             f"source {p} is empty (0 bytes)", hint="export the table again with a header and rows"
         )
     df = (
-        _read_csv(p, na_values or [], strip_whitespace, sep, encoding)
+        _read_csv(p, na_values or [], strip_whitespace, default_sep(p, sep), encoding)
         if fmt == "csv"
         else _read_parquet(p)
     )
@@ -74,6 +88,8 @@ def read_table(
 
 def _read_csv(p: Path, na_values: list[str], strip: bool, sep: str, encoding: str) -> pd.DataFrame:
     try:
+        if len(sep) == 1:  # a longer sep is a regex for pandas; the csv module takes one char
+            _check_header(p, _raw_header(p, sep, encoding, strip))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)
             return pd.read_csv(
@@ -104,6 +120,37 @@ def _read_csv(p: Path, na_values: list[str], strip: bool, sep: str, encoding: st
             f"source {p} cannot be parsed as CSV: {detail}",
             hint="check the separator (source.sep), quoting and that every row has the header's number of fields",
         ) from None
+
+
+def _raw_header(p: Path, sep: str, encoding: str, strip: bool) -> list[str]:
+    """The header's names as written: pandas renames a repeat to ``age.1`` and an empty
+    name to ``Unnamed: 3``, which would hide both problems. Bytes that do not decode are
+    left for pandas to report (with the right offset)."""
+    with open(p, encoding=encoding, errors="replace", newline="") as f:
+        try:
+            for row in csv.reader(f, delimiter=sep, skipinitialspace=strip):
+                if row:  # pandas skips blank lines before the header too
+                    names = [row[0].removeprefix("\ufeff"), *row[1:]]
+                    return [n.strip() for n in names] if strip else names
+        except csv.Error:  # e.g. a NUL byte or a giant field: pandas says what is wrong
+            pass
+    return []
+
+
+def _check_header(p: Path, names: list[str]) -> None:
+    empty = [str(i + 1) for i, n in enumerate(names) if n.strip() == ""]
+    if empty:
+        raise DataError(
+            f"source {p} has a column with an empty name (column {', '.join(empty)} of the header)",
+            hint="name every column in the header",
+        )
+    repeated = {n: k for n, k in Counter(names).items() if k > 1}
+    if repeated:
+        which = ", ".join(f"'{n}' ({k} times)" for n, k in repeated.items())
+        raise DataError(
+            f"source {p} has duplicate column names: {which}",
+            hint="rename them in the header so every column has its own name",
+        )
 
 
 def _read_parquet(p: Path) -> pd.DataFrame:

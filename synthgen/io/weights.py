@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
+
+from synthgen.io.atomic import file_mode
 
 
 def save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
@@ -14,6 +17,7 @@ def save_arrays(arrays: dict[str, np.ndarray], path: Path) -> None:
         str(path),
         metadata={"format": "synthgen"},
     )
+    os.chmod(path, file_mode())  # safetensors creates 0600; we follow the umask like open()
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:

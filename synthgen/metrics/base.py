@@ -11,6 +11,8 @@ import pandas as pd
 from synthgen.schema.spec import Schema
 
 COMPARED_KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
+# how a metric that needs unseen real rows starts its skip reason (the run warns on it)
+NEEDS_HOLDOUT = "needs a holdout (real rows not used for training)"
 
 
 @dataclass

@@ -19,7 +19,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from synthgen.generators.columns import to_model_frame
-from synthgen.metrics.base import Context
+from synthgen.metrics.base import NEEDS_HOLDOUT, Context
 from synthgen.schema.spec import Schema
 
 NUMERIC_KINDS = ("numeric", "integer", "datetime")
@@ -357,7 +357,7 @@ def not_applicable(ctx: Context) -> str | None:
     if not ctx.compared_columns():
         return "no compared columns"
     if len(ctx.holdout) == 0:
-        return "needs a holdout (real rows not used for training) as the baseline"
+        return f"{NEEDS_HOLDOUT} as the baseline"
     if len(ctx.synthetic) == 0 or len(ctx.train) == 0:
         return "empty train or synthetic frame"
     return None

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.generators.columns import to_model_frame
-from synthgen.metrics.base import Context, Result, register
+from synthgen.metrics.base import NEEDS_HOLDOUT, Context, Result, register
 from synthgen.schema.spec import Schema
 
 NUMERIC_KINDS = ("numeric", "integer", "datetime")
@@ -163,8 +163,10 @@ def _skip_reason(ctx: Context) -> str | None:
         return "no target column given"
     if ctx.target not in ctx.compared_columns():
         return f"target '{ctx.target}' is not a modelled column of both tables"
-    if len(ctx.holdout) == 0 or ctx.target not in ctx.holdout.columns:
-        return "no real holdout rows to test on"
+    if len(ctx.holdout) == 0:
+        return f"{NEEDS_HOLDOUT} to test on"
+    if ctx.target not in ctx.holdout.columns:
+        return f"target '{ctx.target}' is not a column of the holdout"
     return None
 
 

@@ -109,6 +109,8 @@ def test_failed_gate_exits_3_writes_report_but_no_outputs(tmp_path: Path):
         ("unparseable", b"a,b\n1,2\n1,2,3,4\n", "", "cannot be parsed as CSV"),
         ("non-utf8", "a,b\nRenée,1\nZoë,2\n".encode("latin-1"), "", "source.encoding"),
         ("single row", b"a,b\n1,2\n", "", "too few to learn from"),
+        ("repeated header", b"a,b,a\n1,2,3\n4,5,6\n", "", "duplicate column names: 'a'"),
+        ("empty header", b"a,,b\n1,2,3\n4,5,6\n", "", "a column with an empty name"),
         (
             "unknown column",
             None,
@@ -169,6 +171,16 @@ def test_inspect_prints_a_table_and_writes_json(tmp_path: Path):
     assert json.loads(out.stdout)["schema_version"] == 1
 
 
+def test_inspect_reads_a_tsv_with_tabs_and_refuses_a_repeated_header(tmp_path: Path):
+    _frame(50).to_csv(tmp_path / "d.tsv", sep="\t", index=False)
+    res = invoke("inspect", tmp_path / "d.tsv", "--json", "-")
+    assert res.exit_code == 0, res.output
+    assert [c["name"] for c in json.loads(res.stdout)["columns"]] == ["age", "score", "group"]
+    (tmp_path / "r.csv").write_text("age,age\n1,2\n3,4\n")
+    res = invoke("inspect", tmp_path / "r.csv")
+    assert res.exit_code == 2 and "duplicate column names: 'age'" in res.output
+
+
 def test_inspect_missing_file_is_exit_2(tmp_path: Path):
     res = invoke("inspect", tmp_path / "nope.csv")
     assert res.exit_code == 2 and "source file not found" in res.output
@@ -198,3 +210,16 @@ def test_list_shows_generators_and_suites():
     assert res.exit_code == 0
     for name in ("copula", "sdv.ctgan", "sdv.tvae", "sdv.gaussian_copula", "default"):
         assert name in res.output
+
+
+def test_holdout_0_warns_which_gates_it_skips(tmp_path: Path):
+    res = invoke("run", small_recipe(tmp_path, extra="holdout: 0\n"), "--out", tmp_path / "run")
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    skipped = {g["name"] for g in report["gates"] if g["status"] == "skipped"}
+    assert {"dcr_share", "membership"} <= skipped
+    (warning,) = [w for w in report["warnings"] if "holdout: 0" in w]
+    assert "dcr_share" in warning and "membership" in warning and "holdout: 0.2" in warning
+    assert "text_exact_copies" not in warning  # skipped for another reason (no text column)
+    assert "holdout: 0.2 restores them" in " ".join(res.output.split())  # in the terminal
+    assert "holdout: 0.2 restores them" in (tmp_path / "run" / "report.html").read_text()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from synthgen.pipeline import run
 from synthgen.recipe import load_recipe
@@ -104,7 +105,9 @@ def test_text_guard_never_keeps_a_copy_of_a_training_text(tmp_path: Path) -> Non
     assert gen["rejected"] > 0 and gen["exhausted"] > 0
 
 
-def test_sample_from_a_saved_run_writes_text_from_the_text_model(tmp_path: Path) -> None:
+def test_sample_from_a_saved_run_writes_text_from_the_text_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run(load_recipe(_recipe(tmp_path)), out=tmp_path / "run")
     res = invoke(
         "sample",
@@ -121,3 +124,11 @@ def test_sample_from_a_saved_run_writes_text_from_the_text_model(tmp_path: Path)
     said = df["note"].str.extract(r"\b(red|blue)\b")[0]
     assert said.notna().mean() > 0.5  # the text model's words, not placeholder Latin
     assert (said == df["colour"])[said.notna()].mean() > 0.8
+    # streamed in chunks of 64 rows: every chunk's texts are written from its own rows
+    monkeypatch.setattr("synthgen.cli.SAMPLE_CHUNK_ROWS", 64)
+    res = invoke("sample", tmp_path / "run" / "model", "-n", "200", "--out", tmp_path / "c.csv")
+    assert res.exit_code == 0, res.output
+    chunked = pd.read_csv(tmp_path / "c.csv")
+    said = chunked["note"].str.extract(r"\b(red|blue)\b")[0]
+    assert len(chunked) == 200 and said.iloc[64:].notna().mean() > 0.5
+    assert (said == chunked["colour"])[said.notna()].mean() > 0.8

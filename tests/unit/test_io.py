@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -76,3 +79,63 @@ def test_unwritable_output_leaves_nothing(tmp_path: Path):
     blocker.write_text("x")
     with pytest.raises(DataError, match="cannot write"):
         write_table(pd.DataFrame({"a": [1]}), blocker / "sub" / "o.csv")
+
+
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    yield 0o027
+    os.umask(old)
+
+
+def test_written_files_follow_the_umask_like_open(tmp_path: Path, umask_027: int):
+    """One rule: files 0666 & ~umask, folders 0777 & ~umask (mkstemp alone would give 0600)."""
+    from synthgen.io import atomic_dir, write_text
+    from synthgen.io.weights import save_arrays
+
+    df = pd.DataFrame({"a": [1, 2]})
+    files = [write_table(df, tmp_path / "t.csv"), write_table(df, tmp_path / "t.parquet")]
+    files.append(write_text(tmp_path / "r.json", "{}"))
+    with atomic_dir(tmp_path / "model") as tmp:
+        save_arrays({"w": np.zeros(3)}, tmp / "weights.safetensors")
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "spec.json").write_text("{}")
+    files += [tmp_path / "model" / "weights.safetensors", tmp_path / "model" / "sub" / "spec.json"]
+    for f in files:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o640, f
+    for d in (tmp_path / "model", tmp_path / "model" / "sub"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o750, d
+
+
+@pytest.mark.parametrize(
+    ("header", "needle"),
+    [
+        (b"age,name,age\n", "duplicate column names: 'age' (2 times)"),
+        (b"age,,name\n", "empty name (column 2 of the header)"),
+        (b",age,name\n", "empty name (column 1 of the header)"),
+        (b'age,"name","name"\n', "duplicate column names: 'name'"),
+    ],
+)
+def test_header_problems_are_named_not_renamed(tmp_path: Path, header: bytes, needle: str):
+    """pandas would read these as 'age.1' and 'Unnamed: 0' without a word."""
+    p = write(tmp_path, "h.csv", header + b"1,x,2\n3,y,4\n")
+    with pytest.raises(DataError) as info:
+        read_table(p)
+    assert needle in str(info.value) and "fix:" in str(info.value)
+
+
+def test_a_repeat_after_stripping_spaces_is_a_duplicate(tmp_path: Path):
+    p = write(tmp_path, "h.csv", b"age, age\n1,2\n")
+    assert list(read_table(p).columns) == ["age", " age"]
+    with pytest.raises(DataError, match="duplicate column names: 'age'"):
+        read_table(p, strip_whitespace=True)
+
+
+@pytest.mark.parametrize("suffix", ["tsv", "tab"])
+def test_tab_files_default_to_a_tab_separator(tmp_path: Path, suffix: str):
+    p = write(tmp_path, f"t.{suffix}", b"a\tb,c\n1\tx,y\n2\tz\n")
+    df = read_table(p)
+    assert list(df.columns) == ["a", "b,c"] and df["b,c"].tolist() == ["x,y", "z"]
+    assert list(read_table(p, sep=",").columns) == ["a\tb", "c"]  # a given sep still wins
+    out = write_table(df, tmp_path / f"o.{suffix}")
+    assert out.read_text().splitlines()[0] == "a\tb,c"

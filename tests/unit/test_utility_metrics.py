@@ -97,7 +97,11 @@ def test_no_target_or_no_holdout_is_skipped(adult_parts, adult_schema):
     train, other, holdout = (p.iloc[:500] for p in adult_parts)
     for target, hold, reason in (
         (None, holdout, "no target column given"),
-        ("income", holdout.iloc[:0], "no real holdout rows to test on"),
+        (
+            "income",
+            holdout.iloc[:0],
+            "needs a holdout (real rows not used for training) to test on",
+        ),
     ):
         ctx = Context(train, hold, other, adult_schema, target=target, seed=0)
         for name in TSTR:

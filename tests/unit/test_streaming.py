@@ -1,0 +1,137 @@
+"""Sampling in chunks: the same rows as one go, unique ids and fakes across chunks, and a
+streaming writer whose file appears whole or not at all. (Memory is measured, not tested:
+see the README.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthgen import fake
+from synthgen.generators import create
+from synthgen.io import read_table, write_table, write_table_chunks
+
+
+@pytest.fixture(scope="module")
+def gen():
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "ref": [f"R{i:05d}" for i in range(n)],
+            "age": rng.integers(18, 90, n),
+            "city": pd.Categorical(rng.choice(["Lyon", "Paris", "Nice", "Metz"], n)),
+            "email": [f"user{i}.{rng.integers(1e6)}@example.org" for i in range(n)],
+        }
+    )
+    return create("copula").fit(df, seed=1)
+
+
+def test_iter_sample_gives_bounded_chunks_that_make_up_sample(gen):
+    chunks = list(gen.iter_sample(1000, seed=3, chunk_size=128))
+    assert [len(c) for c in chunks] == [128] * 7 + [104]
+    assert [c.index[0] for c in chunks] == list(range(0, 1000, 128))  # row numbers
+    whole = gen.sample(1000, seed=3, chunk_size=128)
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), whole, check_dtype=False)
+    assert isinstance(whole["city"].dtype, pd.CategoricalDtype)  # the source's dtype
+    assert whole["id"].is_unique and whole["ref"].is_unique and whole["email"].is_unique
+    assert whole["id"].tolist() == list(range(1, 1001))
+    # a one-chunk sample is what it always was: the first chunk's rows
+    pd.testing.assert_frame_equal(
+        gen.sample(128, seed=3, chunk_size=128), whole.iloc[:128], check_categorical=False
+    )
+
+
+def test_iter_sample_checks_its_arguments_before_any_row(gen):
+    from synthgen.errors import UsageError
+
+    with pytest.raises(UsageError, match="chunk_size"):
+        gen.iter_sample(10, chunk_size=0)
+    with pytest.raises(UsageError, match="not a modelled column"):
+        gen.iter_sample(10, conditions={"email": "a@b.c"})
+    (empty,) = gen.iter_sample(0)
+    assert list(empty.columns) == ["id", "ref", "age", "city", "email"] and len(empty) == 0
+
+
+def test_unique_fakes_stay_unique_across_chunks_with_bounded_memory():
+    state = {"how": "pii", "pii_type": "first_name", "unique": True, "null_fraction": 0.0}
+    seen = fake.SeenFilter(1000)
+    parts = [
+        fake.side_column(
+            state,
+            250,
+            np.random.default_rng(k),
+            locale="en_US",
+            dtype="object",
+            exclude={"Mary"},
+            start=250 * k,
+            seen=seen,
+        )
+        for k in range(4)
+    ]
+    values = pd.concat(parts, ignore_index=True)
+    assert values.is_unique and "Mary" not in set(values)  # ~700 first names: many repeats
+    assert values.str.contains("~").any()  # ... made unique by their row number
+    assert len(fake.SeenFilter(10**10).bits) <= 2**25  # 32 MB, whatever n
+
+
+def test_hex_ids_are_unique_from_the_row_number_even_past_their_width():
+    state = {"how": "id_hex", "length": 4, "null_fraction": 0.0}
+    key = [5, 1]
+    parts = [
+        fake.side_column(
+            state,
+            20_000,
+            np.random.default_rng(k),
+            locale="en_US",
+            dtype="object",
+            exclude=set(),
+            start=20_000 * k,
+            key=key,
+        )
+        for k in range(4)
+    ]
+    ids = pd.concat(parts, ignore_index=True)
+    assert ids.is_unique and ids.str.len().min() == 4  # 80,000 ids in a 65,536 space
+    long = fake.side_column(
+        {"how": "id_hex", "length": 32},
+        1000,
+        np.random.default_rng(0),
+        locale="en_US",
+        dtype="object",
+        exclude=set(),
+        key=key,
+    )
+    assert long.is_unique and (long.str.len() == 32).all()
+
+
+def test_streamed_files_equal_the_one_shot_write(gen, tmp_path: Path):
+    whole = gen.sample(700, seed=2, chunk_size=100)
+    write_table(whole, tmp_path / "whole.csv")
+    rows = write_table_chunks(gen.iter_sample(700, seed=2, chunk_size=100), tmp_path / "s.csv")
+    assert rows == 700
+    assert (tmp_path / "s.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    write_table_chunks(gen.iter_sample(700, seed=2, chunk_size=100), tmp_path / "s.parquet")
+    back = read_table(tmp_path / "s.parquet")
+    pd.testing.assert_frame_equal(back, whole, check_categorical=False)
+
+
+def test_parquet_chunks_with_a_column_empty_at_first(tmp_path: Path):
+    chunks = [pd.DataFrame({"a": [1, 2], "t": [None, None]}), pd.DataFrame({"a": [3], "t": ["x"]})]
+    write_table_chunks(iter(chunks), tmp_path / "o.parquet")
+    assert pd.read_parquet(tmp_path / "o.parquet")["t"].tolist() == [None, None, "x"]
+
+
+def test_a_failed_stream_leaves_no_file(tmp_path: Path):
+    def chunks():
+        yield pd.DataFrame({"a": [1]})
+        raise RuntimeError("interrupted")
+
+    for name in ("o.csv", "o.parquet"):
+        with pytest.raises(RuntimeError):
+            write_table_chunks(chunks(), tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
