@@ -167,6 +167,7 @@ def inspect(
 ) -> None:
     """Detect and show the schema of a CSV or Parquet file: kinds, PII, and why."""
     from synthgen.io import read_table, write_text
+    from synthgen.io.sources import option
     from synthgen.schema import detect
 
     df = read_table(
@@ -175,6 +176,9 @@ def inspect(
         strip_whitespace=strip_whitespace,
         sep=sep,
         encoding=encoding,
+        origin=option(
+            "PATH", "source file", encoding="--encoding", sep="--sep", na_values="--na-values"
+        ),
     )
     schema = detect(df)
     if json_out is not None and str(json_out) == "-":

@@ -25,7 +25,7 @@ from synthgen import __version__, validate
 from synthgen.errors import DataError, RecipeError
 from synthgen.generators import create
 from synthgen.io import atomic_dir, read_table, write_table
-from synthgen.io.sources import infer_format
+from synthgen.io.sources import infer_format, option
 from synthgen.privacy import DPPlan
 from synthgen.privacy.pii_stage import (
     check_consistent,
@@ -485,9 +485,13 @@ def validate_files(
     check_writable([out])
     clock = _Clock(say)
     with clock.stage("read", "reading tables"):
-        train = read_table(real)
-        syn = read_table(synthetic)
-        hold = read_table(holdout) if holdout is not None else train.iloc[:0]
+        train = read_table(real, origin=option("--real"))
+        syn = read_table(synthetic, origin=option("--synthetic"))
+        hold = (
+            read_table(holdout, origin=option("--holdout"))
+            if holdout is not None
+            else train.iloc[:0]
+        )
         _check_columns(
             train, syn, synthetic, hold, holdout, [target] if target else [], sensitive or []
         )

@@ -1,0 +1,126 @@
+"""Bad input never gives a traceback (issue 11): exit 2, a message naming the file / column /
+key and the fix, and nothing written. Named tests for each known case, then seeded mutations
+of a valid source, recipe and saved model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner, Result
+
+from synthgen.cli import cli
+
+
+def invoke(*args: object) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def refused(res: Result, *needles: str, out: Path | None = None) -> None:
+    """Exit 2, no traceback, each needle in the output, nothing at ``out``."""
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output and "internal error" not in res.output, res.output
+    for needle in needles:
+        assert needle in res.output, f"{needle!r} not in:\n{res.output}"
+    if out is not None:
+        assert not out.exists(), f"{out} was written"
+
+
+def frame(n: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    return pd.DataFrame(
+        {
+            "age": rng.integers(20, 70, n),
+            "score": rng.normal(50, 10, n).round(3),
+            "group": rng.choice(["a", "b", "c"], n),
+        }
+    )
+
+
+def recipe(tmp: Path, extra: str = "", *, source: str = "source: {path: data.csv}") -> Path:
+    """A recipe beside ``data.csv`` (written from ``frame()`` unless it exists)."""
+    data = tmp / "data.csv"
+    if not data.exists():
+        frame().to_csv(data, index=False)
+    p = tmp / "recipe.yaml"
+    p.write_text(f"name: small\nseed: 3\n{source}\n{extra}", encoding="utf-8")
+    return p
+
+
+def run_refused(tmp: Path, rec: Path, *needles: str) -> None:
+    refused(invoke("run", rec, "--out", tmp / "run"), *needles, out=tmp / "run")
+
+
+# ---- reading a source -------------------------------------------------------------------------
+def test_infinity_in_a_numeric_column_names_the_column_and_the_fix(tmp_path: Path):
+    df = frame()
+    df["score"] = df["score"].astype(float)
+    df.loc[[5, 9], "score"] = [np.inf, -np.inf]
+    df.to_csv(tmp_path / "data.csv", index=False)
+    run_refused(
+        tmp_path,
+        recipe(tmp_path),
+        "data.csv",
+        "column 'score' holds 2 infinite value(s) (first in data row 6)",
+        "source.na_values",
+    )
+    refused(invoke("inspect", tmp_path / "data.csv"), "column 'score'", "--na-values")
+
+
+def test_infinity_read_as_missing_when_listed_in_na_values(tmp_path: Path):
+    from synthgen.io import read_table
+
+    (tmp_path / "d.csv").write_text("a,b\n1,inf\n2,-inf\n3,4.5\n")
+    df = read_table(tmp_path / "d.csv", na_values=["inf", "-inf"])
+    assert df["b"].isna().sum() == 2
+
+
+def test_utf16_encoding_on_a_utf8_file(tmp_path: Path):
+    rec = recipe(tmp_path, source="source: {path: data.csv, encoding: utf-16}")
+    run_refused(tmp_path, rec, "data.csv", "is not valid utf-16 text", "source.encoding")
+
+
+def test_a_line_break_as_separator(tmp_path: Path):
+    rec = recipe(tmp_path, source='source: {path: data.csv, sep: "\\n"}')
+    run_refused(tmp_path, rec, "data.csv", "separator '\\n'", "source.sep")
+    refused(invoke("inspect", tmp_path / "data.csv", "--sep", "\n"), "--sep")
+
+
+def test_a_ten_megabyte_header_is_refused_before_parsing(tmp_path: Path):
+    import time
+
+    n = 1_000_000
+    (tmp_path / "data.csv").write_text(
+        ",".join(f"c{i}" for i in range(n)) + "\n" + ",".join("1" for _ in range(n)) + "\n"
+    )
+    t0 = time.perf_counter()
+    run_refused(tmp_path, recipe(tmp_path), "data.csv", "more than 10,000 columns")
+    refused(invoke("inspect", tmp_path / "data.csv"), "more than 10,000 columns")
+    assert time.perf_counter() - t0 < 5
+
+
+def test_a_wide_parquet_is_refused_from_its_metadata(tmp_path: Path, monkeypatch):
+    from synthgen.errors import DataError
+    from synthgen.io import read_table, sources
+
+    monkeypatch.setattr(sources, "MAX_COLUMNS", 5)
+    pd.DataFrame({f"c{i}": [1] for i in range(6)}).to_parquet(tmp_path / "w.pq")
+    with pytest.raises(DataError, match="w.pq has more than 5 columns"):
+        read_table(tmp_path / "w.pq")
+
+
+def test_validate_read_errors_name_the_option(tmp_path: Path):
+    frame().to_csv(tmp_path / "syn.csv", index=False)
+    res = invoke(
+        "validate", "--real", tmp_path / "missing.csv", "--synthetic", tmp_path / "syn.csv",
+        "--out", tmp_path / "v",
+    )  # fmt: skip
+    refused(res, "--real file not found", "missing.csv", "check --real", out=tmp_path / "v")
+    assert "source.path" not in res.output
+    res = invoke(
+        "validate", "--real", tmp_path / "syn.csv", "--synthetic", tmp_path / "nope.csv",
+        "--out", tmp_path / "v",
+    )  # fmt: skip
+    refused(res, "--synthetic file not found", out=tmp_path / "v")
