@@ -84,6 +84,7 @@ class Generator(ABC):
         ]
         self.side_ = colmod.fit_side_columns(data, schema)
         frame = colmod.to_model_frame(data, schema, self.modelled_)
+        _refuse_infinity(frame)
         rng = np.random.default_rng(seed)
         if privacy is None:
             self._fit(frame, schema, rng)
@@ -281,6 +282,22 @@ class Generator(ABC):
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+
+
+def _refuse_infinity(frame: pd.DataFrame) -> None:
+    """Infinity cannot be learned (read_table refuses it in files; a DataFrame passed in, or
+    a text column read as numbers, can still hold it): name each column and the fix."""
+    problems = []
+    for c in frame.columns:
+        if pd.api.types.is_float_dtype(frame[c]):
+            n_inf = int(np.isinf(frame[c].to_numpy()).sum())
+            if n_inf:
+                problems.append(f"column '{c}' holds {n_inf:,} infinite value(s)")
+    if problems:
+        raise DataError(
+            "; ".join(problems) + "; infinity cannot be modelled",
+            hint="replace them with missing values (NaN) or finite numbers before fitting",
+        )
 
 
 def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: ignore[no-untyped-def]

@@ -62,7 +62,7 @@ class CopulaGenerator(Generator):
         missing = np.isnan(x)
         values = np.sort(x[~missing])
         k = int(min(self.params.max_knots, len(values)))
-        self.arrays_[f"knots.{i}"] = np.quantile(values, np.linspace(0.0, 1.0, k))
+        self.arrays_[f"knots.{i}"] = _quantiles(values, np.linspace(0.0, 1.0, k))
         z = rng.standard_normal(len(x))
         z[~missing] = _ecdf_scores(x[~missing], values, rng)
         var = {"name": name, "type": "numeric", "index": i, "missing_rate": float(missing.mean())}
@@ -153,8 +153,7 @@ class CopulaGenerator(Generator):
         for j, var in enumerate(self.vars_):
             i, name = var["index"], var["name"]
             if var["type"] == "numeric":
-                knots = self.arrays_[f"knots.{i}"]
-                cols[name] = np.interp(u[:, j], np.linspace(0.0, 1.0, len(knots)), knots)
+                cols[name] = _interp(u[:, j], self.arrays_[f"knots.{i}"])
             elif var["type"] == "missing":
                 cols[name] = np.where(u[:, j] > 1 - var["missing_rate"], np.nan, cols[name])
             else:
@@ -173,6 +172,29 @@ class CopulaGenerator(Generator):
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.vars_ = list(state["variables"])
         self.arrays_ = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
+
+
+def _quantiles(values: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """np.quantile, but finite for any finite values: when neighbours are so far apart that
+    interpolating between them overflows (-1e308 next to 1e308), interpolate in units of the
+    largest magnitude instead (only then, so other columns keep their exact knots)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        knots = np.quantile(values, q)
+    if len(values) and not np.isfinite(knots).all():
+        unit = float(np.max(np.abs(values)))
+        knots = np.quantile(values / unit, q) * unit
+    return knots
+
+
+def _interp(u: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Values at probabilities ``u`` between evenly spaced knots, overflow-safe as above."""
+    grid = np.linspace(0.0, 1.0, len(knots))
+    with np.errstate(over="ignore", invalid="ignore"):
+        steps_ok = bool(np.isfinite(np.diff(knots)).all())
+    if steps_ok:
+        return np.interp(u, grid, knots)
+    unit = float(np.max(np.abs(knots)))
+    return np.interp(u, grid, knots / unit) * unit
 
 
 def _ecdf_scores(x: np.ndarray, sorted_values: np.ndarray, rng: np.random.Generator) -> np.ndarray:

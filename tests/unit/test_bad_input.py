@@ -124,3 +124,67 @@ def test_validate_read_errors_name_the_option(tmp_path: Path):
         "--out", tmp_path / "v",
     )  # fmt: skip
     refused(res, "--synthetic file not found", out=tmp_path / "v")
+
+
+# ---- numbers ----------------------------------------------------------------------------------
+def huge_frame() -> pd.DataFrame:
+    df = frame()
+    df["score"] = np.where(np.arange(len(df)) % 2, 1e308, -1e308)
+    return df
+
+
+def test_huge_finite_values_bin_and_compare_without_overflow():
+    from synthgen.metrics.fidelity import _codes, _range_cover, equal_width_edges
+
+    x = np.array([-1e308, 1e308, 0.0])
+    edges = equal_width_edges(x, 10)
+    assert np.isfinite(edges).all() and (np.diff(edges) > 0).all()
+    for ordinary in (np.array([1.0, 2.0, 3.0, 10.0]), np.array([5.0]), np.array([])):
+        want = np.histogram_bin_edges(ordinary if len(ordinary) else [0.0], bins=10)
+        assert np.array_equal(equal_width_edges(ordinary, 10), want)
+    r, s, k = _codes(pd.Series(x), pd.Series(x[::-1]), numeric=True)
+    assert k == 11 and set(r) == {0, 5, 9}
+    assert _range_cover(x, np.array([-1e308, 0.0])) == pytest.approx(0.5)
+
+
+def test_huge_finite_values_copula_samples_stay_finite():
+    from synthgen.generators import create
+
+    gen = create("copula").fit(huge_frame())
+    assert np.isfinite(gen.arrays_["knots.1"]).all()
+    out = gen.sample(500, seed=1)["score"].to_numpy()
+    assert np.isfinite(out).all() and out.min() == -1e308 and out.max() == 1e308
+
+
+@pytest.mark.parametrize("name", ["ctgan", "tvae"])
+def test_huge_finite_values_are_refused_by_the_neural_encoders(name: str):
+    from synthgen.errors import DataError
+    from synthgen.generators import create
+
+    with pytest.raises(DataError, match="column 'score' holds values as large as 1e\\+308"):
+        create(name, epochs=1).fit(huge_frame())
+
+
+def test_infinity_in_a_frame_passed_to_fit():
+    from synthgen.errors import DataError
+    from synthgen.generators import create
+
+    df = frame()
+    df.loc[3, "score"] = -np.inf
+    with pytest.raises(DataError, match="column 'score' holds 1 infinite value"):
+        create("copula").fit(df)
+
+
+@pytest.mark.slow
+def test_huge_finite_values_run_end_to_end(tmp_path: Path):
+    import json
+    import warnings
+
+    huge_frame().to_csv(tmp_path / "data.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow anywhere on the way
+        res = invoke("run", recipe(tmp_path, "holdout: 0.3\n"), "--out", tmp_path / "run")
+    assert res.exit_code in (0, 3), res.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    shapes = report["metrics"]["fidelity"]["column_shapes_per_column"]
+    assert all(np.isfinite(v) for v in shapes.values())

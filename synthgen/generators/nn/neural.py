@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from synthgen.errors import DataError
 from synthgen.generators.base import Generator
 from synthgen.generators.nn.dpsgd import DPSGD
 from synthgen.generators.nn.loop import Trainer, marginal_score, torch_threads
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from synthgen.privacy.plan import DPPlan
 
 
+MAX_MAGNITUDE = 1e150  # larger numbers overflow the mixture fit's squared distances
 SAMPLE_STEP = 8192  # rows per forward pass when sampling: fixed, so a seed gives the same rows
 
 
@@ -88,11 +90,27 @@ class NeuralGenerator(Generator):
     # ---- Generator implementation ---------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None:
         p = self.params
+        self._check_magnitudes(data)
         self.encoder_ = TableEncoder(p.max_modes, p.max_categories).fit(data, schema, rng)
         holdout = data.sample(
             min(len(data), p.validation_rows), random_state=int(rng.integers(2**31))
         )
         self._train(data, holdout, rng)
+
+    def _check_magnitudes(self, data: pd.DataFrame) -> None:
+        """The mixture encoding squares distances: values beyond MAX_MAGNITUDE overflow it."""
+        for c in data.columns:
+            if not pd.api.types.is_float_dtype(data[c]):
+                continue
+            x = np.abs(data[c].to_numpy())
+            top = float(np.nanmax(x)) if (~np.isnan(x)).any() else 0.0
+            if top > MAX_MAGNITUDE:
+                raise DataError(
+                    f"column '{c}' holds values as large as {top:.3g}: too large for "
+                    f"{self.name}'s encoding (at most {MAX_MAGNITUDE:g} in size)",
+                    hint="rescale the column (e.g. to thousands or millions), or use "
+                    "generator copula, which takes any finite range",
+                )
 
     def _fit_dp(
         self,
