@@ -24,6 +24,7 @@ import pandas as pd
 from synthgen import __version__, validate
 from synthgen.errors import DataError, RecipeError
 from synthgen.generators import create
+from synthgen.generators.memory import check_rows
 from synthgen.io import atomic_dir, read_table, write_table
 from synthgen.io.sources import infer_format, option
 from synthgen.privacy import DPPlan
@@ -155,9 +156,15 @@ def split_holdout(
     )
 
 
-def sample_rows(recipe: Recipe, n_source: int) -> int:
+def sample_rows(recipe: Recipe, n_source: int, schema: Schema) -> int:
+    """The rows to sample, when that many fit in memory (else a UsageError with the limit)."""
     s = recipe.sample
-    return int(s.rows) if s.rows is not None else max(1, int(round((s.ratio or 1.0) * n_source)))
+    if s.rows is not None:
+        return check_rows(s.rows, schema, what="sample.rows", setting="sample.rows")
+    ratio = s.ratio or 1.0
+    want = max(1.0, float(np.rint(ratio * n_source)))
+    what = f"sample.ratio ({ratio:g} x {n_source:,} source rows)"
+    return check_rows(want, schema, what=what, setting="sample.rows or sample.ratio")
 
 
 def pii_exclusions(df: pd.DataFrame, schema: Schema) -> dict[str, set[str]]:
@@ -199,6 +206,7 @@ def run(
     with clock.stage("schema", "detecting schema"):
         schema, warnings = build_schema(recipe, df)
         train, holdout = split_holdout(df, recipe.holdout, seed, path)
+        sample_rows(recipe, len(df), schema)  # too many rows for memory: say so before the fit
     gen = create(recipe.generator.name, **recipe.generator.params)
     plan = dp_plan(recipe, len(train))
     if plan is not None:
@@ -225,7 +233,7 @@ def run(
         gen.fit(clean, schema, seed=seed, privacy=plan)
     # under DP the row count is not public: scale the DP estimate of the training rows
     n_source = len(df) if plan is None else round(gen.n_rows_ / (1 - recipe.holdout))
-    n = sample_rows(recipe, n_source)
+    n = sample_rows(recipe, n_source, schema)
     with clock.stage("sample", f"sampling {n:,} rows"):
         syn = gen.sample(
             n,
@@ -481,7 +489,7 @@ def validate_files(
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     """Validate any synthetic table (ours, SDV's, anyone's) against the real one it imitates."""
-    the_suite = validate.load_suite(suite, Path.cwd())
+    the_suite = validate.load_suite(suite, Path.cwd(), given_by="--suite")
     check_writable([out])
     clock = _Clock(say)
     with clock.stage("read", "reading tables"):

@@ -118,10 +118,15 @@ class Generator(ABC):
         so memory stays flat for any ``n``. ``exclude`` maps a PII/id column to source values
         its fakes must never take.
         """
+        from synthgen.generators.memory import check_rows
+
         self._check_fitted()
-        if int(n) != n or n < 0:
-            raise UsageError(f"number of rows must be a whole number >= 0, got {n}")
-        n = int(n)
+        whole = isinstance(n, (int, np.integer)) or (
+            isinstance(n, (float, np.floating)) and float(n).is_integer()
+        )
+        if isinstance(n, (bool, np.bool_)) or not whole or n < 0:
+            raise UsageError(f"number of rows must be a whole number >= 0, got {n!r}")
+        n = check_rows(float(n), self.schema_, self.side_, what="rows to sample")
         parts = []
         seeds = np.random.SeedSequence(seed)
         for start in _progress(range(0, max(n, 1), chunk_size), n, chunk_size, progress):
