@@ -7,12 +7,23 @@ so a recipe runs the same from any working directory.
 from __future__ import annotations
 
 import difflib
+import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from synthgen.errors import RecipeError
 from synthgen.schema.spec import Kind, PiiType
@@ -22,7 +33,7 @@ RECIPE_VERSION = 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Source(_Strict):
@@ -61,8 +72,11 @@ class GeneratorSpec(_Strict):
 
 
 class SampleSpec(_Strict):
-    rows: int | None = Field(None, gt=0, description="number of synthetic rows")
-    ratio: float | None = Field(None, gt=0, description="rows as a multiple of the source's rows")
+    # strict: `rows: true` is not a count (lax pydantic read it as 1), nor is '1e12' text
+    rows: StrictInt | None = Field(None, gt=0, description="number of synthetic rows")
+    ratio: StrictFloat | None = Field(
+        None, gt=0, description="rows as a multiple of the source's rows"
+    )
     conditions: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="fix column values in every sampled row"
     )
@@ -79,6 +93,14 @@ PiiStrategy = Literal["fake", "null", "drop"]
 
 class PiiSpec(_Strict):
     locale: str = Field("en_US", description="Faker locale for replacement values")
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, v: str) -> str:
+        from synthgen.fake import check_locale
+
+        return check_locale(v)
+
     default: PiiStrategy = "fake"
     strategies: dict[PiiType, PiiStrategy] = Field(
         default_factory=dict, description="per PII subtype: fake (default), null or drop"
@@ -128,7 +150,7 @@ class Output(_Strict):
 class Recipe(_Strict):
     version: Literal[1] = 1
     name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: StrictInt = Field(0, ge=0, le=2**32 - 1)
     source: Source
     holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share kept aside for validation")
     schema_: dict[str, ColumnOverride] = Field(default_factory=dict, alias="schema")
@@ -146,7 +168,7 @@ class Recipe(_Strict):
     # set by load_recipe: where relative paths start
     base_dir: Path = Field(default=Path("."), exclude=True)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
@@ -167,7 +189,9 @@ def _format_loc(loc: tuple[Any, ...], prefix: str = "") -> str:
 
 
 def format_validation_error(err: ValidationError, prefix: str = "") -> list[str]:
-    """Every pydantic problem as 'dotted.path: message', with suggestions for misspelt keys."""
+    """Every pydantic problem as 'dotted.path: message', with suggestions for misspelt keys.
+    Messages never quote the input (it may hold a credential), and any URL credential a
+    message holds is masked."""
     out = []
     for e in err.errors():
         loc = tuple(e["loc"])
@@ -179,8 +203,36 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> list[str]
                 msg += f"; did you mean '{near}'?"
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]
-        out.append(f"{_format_loc(loc, prefix)}: {msg}")
+        elif e["type"] in ("int_type", "float_type") and isinstance(e.get("input"), bool):
+            msg += f" ({str(e['input']).lower()} is a yes/no value, not a number)"
+        elif e["type"] in ("int_type", "float_type", "int_parsing") and _yaml_number_text(
+            e.get("input")
+        ):
+            msg += (
+                f" (YAML reads {e['input']} as text: write it with digits only, or as "
+                f"{float(e['input']):.1e} with a dot and a sign)"
+            )
+        out.append(mask_credentials(f"{_format_loc(loc, prefix)}: {msg}"))
     return out
+
+
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def mask_credentials(text: str) -> str:
+    """``scheme://user:password@host`` -> ``scheme://***@host``, anywhere in ``text``."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def _yaml_number_text(value: Any) -> bool:
+    """True for text such as '1e12' that a reader meant as a number (YAML 1.1 reads an
+    exponent without a dot as a string)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 def _model_keys(model: type[BaseModel]) -> list[str]:
@@ -224,6 +276,7 @@ def parse_recipe(data: Any, *, where: str = "recipe", base_dir: Path | None = No
         problems.extend(format_validation_error(err))
     gen = data.get("generator") if isinstance(data.get("generator"), dict) else {}
     problems.extend(_check_generator(gen or {}))
+    problems.extend(_check_text_params(data.get("text")))
     if problems:
         raise RecipeError(f"{where} has {len(problems)} problem(s):", problems=problems)
     assert recipe is not None
@@ -255,6 +308,37 @@ def _check_generator(gen: dict[str, Any]) -> list[str]:
     return []
 
 
+def _check_text_params(text: Any) -> list[str]:
+    """Each text column's backend params against the backend's own model, now rather than
+    after the tabular fit (and with any credential in them masked in the messages)."""
+    from synthgen.errors import MissingExtraError, UsageError
+    from synthgen.text.base import backend_class
+
+    if not isinstance(text, dict):
+        return []
+    problems: list[str] = []
+    for col, spec in text.items():
+        if not isinstance(spec, dict):
+            continue  # pydantic reports it
+        name, params = spec.get("backend", "local"), spec.get("params") or {}
+        if not isinstance(name, str) or not isinstance(params, dict):
+            continue
+        try:
+            model = getattr(backend_class(name), "Params", None)
+        except MissingExtraError:
+            continue  # reported when the column is fitted, naming what to install
+        except UsageError as err:
+            problems.append(f"text.{col}.backend: {err.message}")
+            continue
+        if model is None:
+            continue
+        try:
+            model.model_validate(params)
+        except ValidationError as err:
+            problems.extend(format_validation_error(err, prefix=f"text.{col}.params"))
+    return problems
+
+
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file; relative paths inside it resolve against its folder."""
     p = Path(path)
@@ -268,6 +352,8 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise RecipeError(f"{p}: nested too deeply to be a recipe") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

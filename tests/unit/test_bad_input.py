@@ -188,3 +188,106 @@ def test_huge_finite_values_run_end_to_end(tmp_path: Path):
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     shapes = report["metrics"]["fidelity"]["column_shapes_per_column"]
     assert all(np.isfinite(v) for v in shapes.values())
+
+
+# ---- recipe -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("override", "needles"),
+    [
+        ("{score: {kind: datetime}}", ["schema.score.kind", "holds numbers", "kind: numeric"]),
+        (
+            "{group: {kind: numeric}}",
+            ["schema.group.kind", "only 0 of 200 values read as numbers", "kind: categorical"],
+        ),
+        ("{group: {kind: integer}}", ["schema.group.kind: integer does not fit"]),
+        ("{group: {kind: datetime}}", ["schema.group.kind", "datetime_format"]),
+    ],
+)
+def test_a_kind_override_that_does_not_fit_the_column(
+    tmp_path: Path, override: str, needles: list[str]
+):
+    run_refused(tmp_path, recipe(tmp_path, f"schema: {override}\n"), *needles)
+
+
+def test_unknown_faker_locale_lists_close_ones(tmp_path: Path):
+    run_refused(
+        tmp_path, recipe(tmp_path, "pii: {locale: xx_XX}\n"), "pii.locale", "'xx_XX'", "en_US"
+    )
+    run_refused(tmp_path, recipe(tmp_path, "pii: {locale: fr_XX}\n"), "close ones: fr_BE, fr_CA")
+
+
+def test_credentials_in_a_text_backend_url_are_never_echoed(tmp_path: Path):
+    url = "http://bob:s3cretpw@example.org:8000/v1"
+    extra = f"text: {{group: {{backend: openai, params: {{base_url: '{url}', model: m}}}}}}\n"
+    res = invoke("run", recipe(tmp_path, extra), "--out", tmp_path / "run")
+    refused(res, "text.group.params.base_url", "must not hold credentials", out=tmp_path / "run")
+    assert "s3cretpw" not in res.output and "bob" not in res.output
+
+
+def test_mask_credentials():
+    from synthgen.recipe import mask_credentials
+
+    text = "x: postgresql://u:p%40ss@db:5432/x and https://tok@h/v1 but not a@b.org"
+    assert (
+        mask_credentials(text)
+        == "x: postgresql://***@db:5432/x and https://***@h/v1 but not a@b.org"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        ("sample: {rows: true}", ["sample.rows", "true is a yes/no value"]),
+        ("sample: {rows: 2.5}", ["sample.rows: Input should be a valid integer"]),
+        ("sample: {rows: 1e12}", ["sample.rows", "YAML reads 1e12 as text"]),
+        ("sample: {ratio: 1e9}", ["sample.ratio", "YAML reads 1e9 as text"]),
+        ("sample: {ratio: .nan}", ["sample.ratio: Input should be a finite number"]),
+        ("seed: true", ["seed", "yes/no"]),
+        ("validate: {gates: {quality: .nan}}", ["validate.gates.quality", "finite number"]),
+        ("validate: {gates: {quality: .inf}}", ["validate.gates.quality", "finite number"]),
+        ("schema: {score: {min: .nan, max: 1}}", ["schema.score.min", "finite number"]),
+    ],
+)
+def test_recipe_values_that_are_not_usable_numbers(tmp_path: Path, extra: str, needles: list[str]):
+    run_refused(tmp_path, recipe(tmp_path, extra + "\n"), *needles)
+
+
+def test_a_nan_threshold_in_a_suite_file(tmp_path: Path):
+    (tmp_path / "suite.yaml").write_text(
+        "name: s\ngates:\n  - {name: q, metric: quality, op: '>=', threshold: .nan}\n"
+    )
+    rec = recipe(tmp_path, "validate: {suite: suite.yaml}\n")
+    run_refused(tmp_path, rec, "validate.suite", "suite.yaml", "gates.0.threshold", "finite")
+    frame().to_csv(tmp_path / "syn.csv", index=False)
+    res = invoke(
+        "validate", "--real", tmp_path / "data.csv", "--synthetic", tmp_path / "syn.csv",
+        "--suite", tmp_path / "suite.yaml", "--out", tmp_path / "v",
+    )  # fmt: skip
+    refused(res, "--suite", "gates.0.threshold", out=tmp_path / "v")
+
+
+@pytest.fixture
+def one_gigabyte(monkeypatch):
+    """The memory check sees 1 GB available, whatever this machine has."""
+    from synthgen.generators import memory
+
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**30)
+
+
+@pytest.mark.parametrize(
+    ("extra", "needles"),
+    [
+        ("sample: {rows: 1000000000000}", ["sample.rows: 1,000,000,000,000 rows"]),
+        ("sample: {ratio: 1.0e+9}", ["sample.ratio (1e+09 x 200 source rows)"]),
+        ("sample: {ratio: 1.0e+308}", ["more than 1e308 rows"]),
+    ],
+)
+def test_more_rows_than_memory_holds(tmp_path: Path, one_gigabyte, extra: str, needles):
+    run_refused(
+        tmp_path,
+        recipe(tmp_path, extra + "\n"),
+        *needles,
+        "1.0 GB available",
+        "enough for about 11,930,464 rows",  # 0.8 GB / (3 columns x 8 bytes x 3 copies)
+        "sample in parts",
+    )
