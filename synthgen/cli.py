@@ -307,8 +307,10 @@ def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _run_settings(model_dir: Path) -> dict[str, Any]:
-    p = model_dir / "run.json"
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+    from synthgen.pipeline import load_run_settings
+
+    settings = load_run_settings(model_dir)
+    return settings.model_dump() if settings is not None else {}
 
 
 def _print_gates(report: dict[str, Any]) -> None:

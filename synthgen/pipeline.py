@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthgen import __version__, validate
 from synthgen.errors import DataError, RecipeError
@@ -36,7 +37,7 @@ from synthgen.privacy.pii_stage import (
     source_pii,
 )
 from synthgen.privacy.pseudonym import Pseudonymiser
-from synthgen.recipe import Recipe
+from synthgen.recipe import PiiSpec, Recipe
 from synthgen.schema import Schema, apply_overrides, detect
 from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
 
@@ -459,6 +460,35 @@ def _write_run_dir(
         write_report_files(tmp, report, train, syn, schema)
 
 
+class RunSettings(BaseModel):
+    """run.json in a model folder: what `synthgen sample` needs from the run that saved it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    pii: PiiSpec
+    recipe: str = Field(max_length=200)
+    seed: int = Field(ge=0, le=2**32 - 1)
+
+
+def load_run_settings(model_dir: Path) -> RunSettings | None:
+    """The model folder's run.json, checked (a pickle or a damaged file is a UsageError
+    naming it); None when there is none (a model saved from the Python API)."""
+    from synthgen.errors import pydantic_problems
+    from synthgen.generators.folder import damaged
+    from synthgen.io.jsonfile import BadJson, MiB, read_json
+
+    p = Path(model_dir) / "run.json"
+    if not p.exists():
+        return None
+    try:
+        return RunSettings.model_validate(read_json(p, max_bytes=16 * MiB))
+    except BadJson as err:
+        raise damaged(Path(model_dir), [f"run.json: {err.reason}"]) from None
+    except ValidationError as err:
+        problems = [f"run.json: {x}" for x in pydantic_problems(err)]
+        raise damaged(Path(model_dir), problems) from None
+
+
 def write_report_files(
     folder: Path,
     report: dict[str, Any],
@@ -504,12 +534,11 @@ def validate_files(
             train, syn, synthetic, hold, holdout, [target] if target else [], sensitive or []
         )
     with clock.stage("schema", "schema"):
-        schema = Schema.load(schema_path) if schema_path is not None else detect(train, seed=seed)
-        missing = [c for c in schema.names if c not in train.columns]
-        if missing:
-            raise DataError(
-                f"schema {schema_path} names columns {real} lacks: {', '.join(missing)}"
-            )
+        if schema_path is None:
+            schema = detect(train, seed=seed)
+        else:
+            schema = Schema.load(schema_path, what="--schema file")
+            _check_schema_fits(schema, schema_path, train, real)
     with clock.stage("validate", f"validating with suite '{the_suite.name}'"):
         verdict = validate.run(
             the_suite, train, hold, syn, schema, target=target, seed=seed, sensitive=sensitive
@@ -539,6 +568,27 @@ def validate_files(
     with atomic_dir(out) as tmp:
         write_report_files(tmp, report, train, syn, schema)
     return report
+
+
+def _check_schema_fits(schema: Schema, path: Path, df: pd.DataFrame, real: Path) -> None:
+    """A given schema must name the real table's columns and read their values as its kinds
+    (a numeric kind on a text column would leave the metrics nothing to compare)."""
+    from synthgen.errors import SchemaError
+    from synthgen.schema.detect import kind_misfit
+
+    problems = [f"{c}: not a column of the --real file {real}" for c in schema.names if c not in df]
+    problems += [
+        f"{c.name}: {why}"
+        for c in schema.columns
+        if c.name in df and (why := kind_misfit(c.kind, df[c.name], c.datetime_format))
+    ]
+    if problems:
+        raise SchemaError(
+            f"--schema file {path} does not fit the --real file {real}:\n"
+            + "\n".join(f"  - {p}" for p in problems[:10]),
+            hint="detect it again with `synthgen inspect REAL --json schema.json`, or leave "
+            "--schema out",
+        )
 
 
 def _check_columns(

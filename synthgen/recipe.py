@@ -7,9 +7,7 @@ so a recipe runs the same from any working directory.
 from __future__ import annotations
 
 import difflib
-import math
 import os
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from synthgen.errors import RecipeError
+from synthgen.errors import RecipeError, pydantic_problems
 from synthgen.schema.spec import Kind, PiiType
 from synthgen.text.synth import TextColumnSpec
 
@@ -182,57 +180,10 @@ class Recipe(_Strict):
         return {k: v for k, v in out.items() if v}
 
 
-def _format_loc(loc: tuple[Any, ...], prefix: str = "") -> str:
-    parts = [str(p) for p in loc if p not in ("function-after", "function-before")]
-    text = ".".join(parts)
-    return f"{prefix}.{text}" if prefix and text else (prefix or text or "(top level)")
-
-
 def format_validation_error(err: ValidationError, prefix: str = "") -> list[str]:
-    """Every pydantic problem as 'dotted.path: message', with suggestions for misspelt keys.
-    Messages never quote the input (it may hold a credential), and any URL credential a
-    message holds is masked."""
-    out = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden" and loc:
-            msg = "unknown key"
-            near = _suggest_key(loc) if not prefix else None
-            if near:
-                msg += f"; did you mean '{near}'?"
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        elif e["type"] in ("int_type", "float_type") and isinstance(e.get("input"), bool):
-            msg += f" ({str(e['input']).lower()} is a yes/no value, not a number)"
-        elif e["type"] in ("int_type", "float_type", "int_parsing") and _yaml_number_text(
-            e.get("input")
-        ):
-            msg += (
-                f" (YAML reads {e['input']} as text: write it with digits only, or as "
-                f"{float(e['input']):.1e} with a dot and a sign)"
-            )
-        out.append(mask_credentials(f"{_format_loc(loc, prefix)}: {msg}"))
-    return out
-
-
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
-
-
-def mask_credentials(text: str) -> str:
-    """``scheme://user:password@host`` -> ``scheme://***@host``, anywhere in ``text``."""
-    return _URL_CREDENTIALS.sub(r"\1***@", text)
-
-
-def _yaml_number_text(value: Any) -> bool:
-    """True for text such as '1e12' that a reader meant as a number (YAML 1.1 reads an
-    exponent without a dot as a string)."""
-    if not isinstance(value, str):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except ValueError:
-        return False
+    """Every pydantic problem as 'dotted.path: message', with suggestions for misspelt keys
+    (see errors.pydantic_problems: inputs are never quoted, credentials are masked)."""
+    return pydantic_problems(err, prefix, suggest=None if prefix else _suggest_key)
 
 
 def _model_keys(model: type[BaseModel]) -> list[str]:

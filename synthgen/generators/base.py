@@ -172,35 +172,28 @@ class Generator(ABC):
 
     @classmethod
     def load(cls, path: str | Path) -> Generator:
-        """Load a saved model. Reads JSON and safetensors only: loading runs no code."""
-        from synthgen.generators.registry import get_class
-        from synthgen.io.weights import load_arrays
+        """Load a saved model. Reads JSON and safetensors only: loading runs no code. Every
+        file is checked first (generators.folder, then ``_check_saved``): a damaged folder
+        is a UsageError naming the file and the place in it."""
+        from synthgen.generators.folder import damaged, read_model_folder
 
         p = Path(path)
-        try:
-            config = json.loads((p / "config.json").read_text(encoding="utf-8"))
-            schema = Schema.load(p / "schema.json")
-            encoder = json.loads((p / "encoder.json").read_text(encoding="utf-8"))
-            arrays = load_arrays(p / "weights.safetensors")
-        except FileNotFoundError as err:
-            raise UsageError(
-                f"{p} is not a synthgen model folder (missing {Path(err.filename).name})",
-                hint="point at the model/ folder of a run, e.g. runs/adult/model",
-            ) from None
-        except (ValueError, KeyError) as err:
-            raise UsageError(f"{p}: model files are damaged or from another tool: {err}") from None
-        if config.get("format_version") != MODEL_FORMAT_VERSION:
-            raise UsageError(f"{p}: model format {config.get('format_version')} is not supported")
-        klass = get_class(config["generator"])
+        saved = read_model_folder(p)
+        klass, config = saved.klass, saved.config
         if cls is not Generator and not issubclass(klass, cls):
-            raise UsageError(f"{p} holds a '{config['generator']}' model, not a {cls.__name__}")
-        gen = klass(**config["params"])
-        gen.schema_ = schema
-        gen.n_rows_ = int(config["n_rows"])
-        gen.modelled_ = list(config["modelled_columns"])
-        gen.side_ = encoder["side_columns"]
-        gen.privacy_ = config.get("privacy")
-        gen._set_state(encoder["generator_state"], arrays)
+            raise UsageError(f"{p} holds a '{config.generator}' model, not a {cls.__name__}")
+        gen = klass(**saved.params.model_dump())
+        problems = gen._check_saved(
+            saved.state, saved.arrays, saved.schema, config.modelled_columns
+        )
+        if problems:
+            raise damaged(p, problems)
+        gen.schema_ = saved.schema
+        gen.n_rows_ = config.n_rows
+        gen.modelled_ = list(config.modelled_columns)
+        gen.side_ = saved.side
+        gen.privacy_ = config.privacy
+        gen._set_state(saved.state, saved.arrays)
         gen.fitted_ = True
         return gen
 
@@ -229,6 +222,18 @@ class Generator(ABC):
 
     @abstractmethod
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None: ...
+
+    def _check_saved(
+        self,
+        state: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        schema: Schema,
+        modelled: list[str],
+    ) -> list[str]:
+        """What is wrong with a saved state before ``_set_state`` trusts it: the JSON state
+        against its schema and ``modelled`` (already checked against ``schema``), every tensor's
+        name, shape and dtype as the JSON state implies them. One 'file: where: what' each."""
+        return []
 
     def _sample_conditional(
         self, n: int, rng: np.random.Generator, conditions: dict[str, Any]

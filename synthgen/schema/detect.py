@@ -427,7 +427,7 @@ def _check_fields(path: str, fields: dict, s: pd.Series) -> tuple[dict, list[str
         errs.append(f"{path}.pii_type: only allowed with kind: pii (kind is {kind!r})")
     bad_format = any(e.startswith(f"{path}.datetime_format") for e in errs)
     if kind in ("numeric", "integer", "datetime") and not bad_format:
-        misfit = _kind_misfit(kind, s, upd.get("datetime_format"))
+        misfit = kind_misfit(kind, s, upd.get("datetime_format"))
         if misfit:
             errs.append(f"{path}.kind: {misfit}")
     return upd, errs
@@ -436,9 +436,12 @@ def _check_fields(path: str, fields: dict, s: pd.Series) -> tuple[dict, list[str
 MIN_FIT_SHARE = 0.5  # an override must read at least half the values; the rest become missing
 
 
-def _kind_misfit(kind: str, s: pd.Series, fmt: str | None) -> str | None:
-    """Why a number or date kind cannot hold this column (None when it can): the column's
-    values must mostly read as that kind, else the model would learn from next to nothing."""
+def kind_misfit(kind: str, s: pd.Series, fmt: str | None) -> str | None:
+    """Why a number or date kind cannot hold this column (None when it can, or for any other
+    kind): the column's values must mostly read as that kind, else the model would learn
+    from next to nothing."""
+    if kind not in ("numeric", "integer", "datetime"):
+        return None
     present = s.dropna()
     if present.empty:
         return None

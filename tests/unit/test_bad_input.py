@@ -225,7 +225,7 @@ def test_credentials_in_a_text_backend_url_are_never_echoed(tmp_path: Path):
 
 
 def test_mask_credentials():
-    from synthgen.recipe import mask_credentials
+    from synthgen.errors import mask_credentials
 
     text = "x: postgresql://u:p%40ss@db:5432/x and https://tok@h/v1 but not a@b.org"
     assert (
@@ -291,3 +291,333 @@ def test_more_rows_than_memory_holds(tmp_path: Path, one_gigabyte, extra: str, n
         "enough for about 11,930,464 rows",  # 0.8 GB / (3 columns x 8 bytes x 3 copies)
         "sample in parts",
     )
+
+
+# ---- model folders ----------------------------------------------------------------------------
+def model_frame(n: int = 200) -> pd.DataFrame:
+    """Every kind a model folder stores: numbers (with missing), labels, a flag, dates as text,
+    PII, two kinds of id, free text."""
+    rng = np.random.default_rng(2)
+    income = rng.normal(3000, 500, n).round(2)
+    income[rng.random(n) < 0.1] = np.nan
+    return pd.DataFrame(
+        {
+            "age": rng.integers(20, 70, n),
+            "income": income,
+            "city": rng.choice(["Lyon", "Paris", "Nice"], n),
+            "member": rng.random(n) < 0.4,
+            "joined": pd.date_range("2020-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "email": [f"person{i}@example.org" for i in range(n)],
+            "row_id": np.arange(1, n + 1),
+            "code": [f"P{i:05d}" for i in range(n)],
+            "note": [f"a free text note about case {i} and what happened" for i in range(n)],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> dict[str, Path]:
+    """A valid copula model and a tiny tvae (1 epoch), each with the run.json a run writes."""
+    import json
+
+    from synthgen.generators import create
+    from synthgen.recipe import PiiSpec
+
+    root = tmp_path_factory.mktemp("models")
+    df = model_frame()
+    gens = {
+        "copula": create("copula"),
+        "tvae": create(
+            "tvae", epochs=1, batch_size=50, embedding_dim=8, compress_dims=[8],
+            decompress_dims=[8],
+        ),
+    }  # fmt: skip
+    run = {"pii": PiiSpec().model_dump(mode="json"), "recipe": "small", "seed": 0}
+    for name, gen in gens.items():
+        gen.fit(df, seed=0).save(root / name)
+        (root / name / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    return {name: root / name for name in gens}
+
+
+def copy_model(saved: dict[str, Path], name: str, tmp: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(saved[name], tmp / f"model-{name}"))
+
+
+def sample_refused(model: Path, *needles: str, n: str = "5") -> Result:
+    out = model.parent / "out.csv"
+    res = invoke("sample", model, "-n", n, "--out", out)
+    refused(res, *needles, out=out)
+    return res
+
+
+def edit_json(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    """``change`` edits the parsed document in place (what it returns is ignored)."""
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def edit_weights(path: Path, change) -> None:  # type: ignore[no-untyped-def]
+    from safetensors.numpy import load_file, save_file
+
+    arrays = dict(load_file(str(path)))
+    change(arrays)
+    save_file(arrays, str(path))
+
+
+def test_the_saved_models_sample(saved: dict[str, Path], tmp_path: Path):
+    for name, model in saved.items():
+        res = invoke("sample", model, "-n", "20", "--out", tmp_path / f"{name}.csv")
+        assert res.exit_code == 0, res.output
+        assert pd.read_csv(tmp_path / f"{name}.csv").shape == (20, 9)
+
+
+def _first_var(kind: str):  # type: ignore[no-untyped-def]
+    def pick(d: dict) -> dict:
+        return next(v for v in d["generator_state"]["variables"] if v["type"] == kind)
+
+    return pick
+
+
+@pytest.mark.parametrize(
+    ("file", "change", "needles"),
+    [
+        ("config.json", lambda c: c.update(n_rows="many"), ["config.json: n_rows"]),
+        ("config.json", lambda c: c.update(modelled_columns="age"), ["modelled_columns"]),
+        ("config.json", lambda c: c.pop("params"), ["config.json: params: Field required"]),
+        ("config.json", lambda c: c.update(format_version="1"), ["format_version: must be"]),
+        ("config.json", lambda c: c.update(format_version=2), ["model format 2 is not supported"]),
+        ("config.json", lambda c: c.update(generator="nope"), ["unknown generator 'nope'"]),
+        ("config.json", lambda c: c["params"].update(max_knots=-1), ["params.max_knots"]),
+        (
+            "config.json",
+            lambda c: c["modelled_columns"].append("zzz"),
+            ["'zzz' is not in schema.json"],
+        ),
+        (
+            "schema.json",
+            lambda s: s["columns"][0].pop("dtype"),
+            ["schema.json: columns.0: missing dtype"],
+        ),
+        ("schema.json", lambda s: s["columns"][0].update(dtype="int128x"), ["not a pandas dtype"]),
+        ("schema.json", lambda s: s["columns"][1].update(name="age"), ["names two columns"]),
+        ("encoder.json", lambda e: e.pop("side_columns"), ["encoder.json: side_columns"]),
+        (
+            "encoder.json",
+            lambda e: e["side_columns"].update(ghost={"how": "null"}),
+            ["side_columns.ghost: not a column of schema.json"],
+        ),
+        (
+            "encoder.json",
+            lambda e: e["side_columns"]["code"].update(width=10**8),
+            ["side_columns.code.id_pattern.width", "less than or equal to 1000"],
+        ),
+        (
+            "encoder.json",
+            lambda e: e["side_columns"]["email"].update(how="magic"),
+            ["side_columns.email", "'magic'"],
+        ),
+        (
+            "encoder.json",
+            lambda e: _first_var("numeric")(e).update(type="spline"),
+            ["generator_state.variables.0", "'spline'"],
+        ),
+        (
+            "encoder.json",
+            lambda e: _first_var("labels")(e)["labels"].__setitem__(0, [1, 2]),
+            ["generator_state.variables.", "labels.0"],
+        ),
+        (
+            "encoder.json",
+            lambda e: _first_var("numeric")(e).update(missing_rate=1e308),
+            ["missing_rate", "less than or equal to 1"],
+        ),
+        (
+            "encoder.json",
+            lambda e: e["generator_state"]["variables"].reverse(),
+            ["not one variable per modelled column"],
+        ),
+    ],
+)
+def test_damaged_copula_json(saved, tmp_path: Path, file: str, change, needles: list[str]):
+    model = copy_model(saved, "copula", tmp_path)
+    edit_json(model / file, change)
+    sample_refused(model, f"model folder {model}", *needles)
+
+
+def test_config_json_as_a_list(saved, tmp_path: Path):
+    model = copy_model(saved, "copula", tmp_path)
+    (model / "config.json").write_text((saved["copula"] / "config.json").read_text().join("[]"))
+    sample_refused(model, "config.json: (top level): Input should be a valid dictionary")
+
+
+def _nan_corner(a: dict) -> None:
+    a["corr"] = a["corr"].copy()
+    a["corr"][0, 1] = a["corr"][1, 0] = np.nan
+
+
+@pytest.mark.parametrize(
+    ("change", "needles"),
+    [
+        (_nan_corner, ["corr: holds 2 non-finite value(s)"]),
+        (lambda a: a.pop("corr"), ["corr: missing"]),
+        (lambda a: a.update(corr=np.eye(2)), ["corr: shape (2, 2), expected"]),
+        (
+            lambda a: a.update(corr=a["corr"].astype(np.float32)),
+            ["dtype float32, expected float64"],
+        ),
+        (lambda a: a.update(extra=np.zeros(3)), ["extra: not a tensor this model has"]),
+        (
+            lambda a: a.update({"knots.0": a["knots.0"][::-1].copy()}),
+            ["knots.0: quantiles out of order"],
+        ),
+        (
+            lambda a: a.update({"knots.0": np.full_like(a["knots.0"], 1e300)}),
+            ["knots.0: values beyond what column 'age' (int64) can hold"],
+        ),
+        (lambda a: a.update(corr=np.full_like(a["corr"], 0.5)), ["not a positive definite"]),
+        (lambda a: a.update({"probs.2": a["probs.2"] * 3}), ["probs.2: not probabilities"]),
+    ],
+)
+def test_damaged_copula_weights(saved, tmp_path: Path, change, needles: list[str]):
+    model = copy_model(saved, "copula", tmp_path)
+    edit_weights(model / "weights.safetensors", change)
+    sample_refused(model, "weights.safetensors", *needles)
+
+
+def _first_float(arrays: dict) -> str:
+    return next(k for k in sorted(arrays) if arrays[k].dtype.kind == "f" and arrays[k].ndim == 2)
+
+
+@pytest.mark.parametrize(
+    ("change", "needles"),
+    [
+        (lambda a: a.pop(_first_float(a)), ["weights.safetensors: decoder.", "missing"]),
+        (lambda a: a.update({(k := _first_float(a)): a[k].reshape(-1, 1)}), ["shape", "expected"]),
+        (lambda a: a.update({(k := _first_float(a)): a[k] * np.nan}), ["non-finite"]),
+        (lambda a: a.update({(k := _first_float(a)): a[k].astype(np.float64)}), ["dtype float64"]),
+    ],
+)
+def test_damaged_tvae_weights(saved, tmp_path: Path, change, needles: list[str]):
+    model = copy_model(saved, "tvae", tmp_path)
+    edit_weights(model / "weights.safetensors", change)
+    sample_refused(model, "weights.safetensors", *needles)
+
+
+@pytest.mark.parametrize(
+    ("change", "needles"),
+    [
+        (
+            lambda e: e["generator_state"]["encoder"]["columns"][0].update(type="spline"),
+            ["generator_state.encoder.columns.0.type"],
+        ),
+        (
+            lambda e: e["generator_state"]["encoder"]["numeric"]["age"].update(stds=[-1.0]),
+            ["numeric.age.stds.0", "greater than 0"],
+        ),
+        (
+            lambda e: e["generator_state"]["encoder"]["discrete"]["city"]["freq"].pop(),
+            ["discrete.city: labels, frequencies and rare labels disagree"],
+        ),
+        (
+            lambda e: e["generator_state"]["encoder"]["spans"].pop(),
+            ["spans: do not follow"],
+        ),
+        (
+            lambda e: e["generator_state"]["encoder"]["discrete"]["member"]["labels"].__setitem__(
+                0, "yes"
+            ),
+            ["discrete.member", "'member' (bool) holds only true/false"],
+        ),
+        (lambda e: e["generator_state"].update(epochs_trained=-1), ["epochs_trained"]),
+    ],
+)
+def test_damaged_tvae_encoder(saved, tmp_path: Path, change, needles: list[str]):
+    model = copy_model(saved, "tvae", tmp_path)
+    edit_json(model / "encoder.json", change)
+    sample_refused(model, "encoder.json", *needles)
+
+
+def test_a_damaged_embedding_dim_allocates_nothing(saved, tmp_path: Path):
+    model = copy_model(saved, "tvae", tmp_path)
+    edit_json(model / "config.json", lambda c: c["params"].update(embedding_dim=10**12))
+    sample_refused(model, "weights.safetensors: decoder.net.0.weight: shape (8, 8)")
+
+
+@pytest.mark.parametrize("file", ["config.json", "schema.json", "encoder.json", "run.json"])
+def test_json_nested_100k_deep(saved, tmp_path: Path, file: str):
+    model = copy_model(saved, "copula", tmp_path)
+    (model / file).write_text("[" * 100_000 + "]" * 100_000)
+    sample_refused(model, f"{file}: nested too deeply")
+
+
+def test_a_pickle_in_run_json(saved, tmp_path: Path):
+    import pickle
+
+    model = copy_model(saved, "copula", tmp_path)
+    (model / "run.json").write_bytes(pickle.dumps({"pii": {"locale": "en_US"}}))
+    sample_refused(model, "run.json: a Python pickle", "never loads pickles")
+
+
+def test_run_json_with_an_unknown_locale(saved, tmp_path: Path):
+    model = copy_model(saved, "copula", tmp_path)
+    edit_json(model / "run.json", lambda r: r["pii"].update(locale="xx_XX"))
+    sample_refused(model, "run.json: pii.locale", "unknown Faker locale")
+
+
+def test_a_model_path_that_is_a_file(saved, tmp_path: Path):
+    sample_refused(saved["copula"] / "config.json", "is a file, not a synthgen model folder")
+
+
+@pytest.mark.parametrize(
+    "file", ["config.json", "schema.json", "encoder.json", "weights.safetensors"]
+)
+def test_truncated_and_missing_files(saved, tmp_path: Path, file: str):
+    model = copy_model(saved, "copula", tmp_path)
+    data = (model / file).read_bytes()
+    (model / file).write_bytes(data[: len(data) // 2])
+    sample_refused(model, file)
+    (model / file).unlink()
+    sample_refused(model, f"missing {file}")
+
+
+def test_sample_more_rows_than_memory_holds(saved, tmp_path: Path, one_gigabyte):
+    sample_refused(
+        saved["copula"],
+        "rows to sample: 1,000,000,000,000 rows",
+        "sample in parts",
+        n="1000000000000",
+    )
+
+
+# ---- synthgen validate --schema -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "needles"),
+    [
+        ("{not json", ["not valid JSON: Expecting property name"]),
+        ('{"columns": 3}', ["columns: Input should be a valid list"]),
+        ('{"columns": [{"name": "age", "kind": "wizard"}]}', ["columns.0.kind"]),
+        ("[" * 100_000, ["nested too deeply"]),
+        (
+            '{"columns": [{"name": "group", "kind": "numeric"}]}',
+            ["does not fit the --real file", "group: numeric does not fit"],
+        ),
+        (
+            '{"columns": [{"name": "nope", "kind": "numeric"}]}',
+            ["nope: not a column of the --real"],
+        ),
+    ],
+)
+def test_validate_with_a_bad_schema_file(tmp_path: Path, text: str, needles: list[str]):
+    frame().to_csv(tmp_path / "real.csv", index=False)
+    frame().to_csv(tmp_path / "syn.csv", index=False)
+    (tmp_path / "bad.json").write_text(text)
+    res = invoke(
+        "validate", "--real", tmp_path / "real.csv", "--synthetic", tmp_path / "syn.csv",
+        "--schema", tmp_path / "bad.json", "--out", tmp_path / "v",
+    )  # fmt: skip
+    refused(res, "--schema file", "bad.json", *needles, out=tmp_path / "v")

@@ -13,16 +13,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from synthgen.errors import DataError
+from synthgen.errors import DataError, pydantic_problems
 from synthgen.generators.base import Generator
+from synthgen.generators.folder import Expected, check_arrays, label_problems, out_of_bounds
 from synthgen.generators.nn.dpsgd import DPSGD
 from synthgen.generators.nn.loop import Trainer, marginal_score, torch_threads
 from synthgen.generators.nn.spans import SpanIndex
 from synthgen.generators.seeding import seeded
 from synthgen.schema.spec import Schema
-from synthgen.transforms.table import TableEncoder
+from synthgen.transforms.table import TableEncoder, TableEncoderState, state_problems
 
 if TYPE_CHECKING:
     from synthgen.privacy.marginals import TableSummary
@@ -207,6 +208,62 @@ class NeuralGenerator(Generator):
         }
         return state, arrays
 
+    class _State(BaseModel):
+        """generator_state in encoder.json (the encoder's own part checked by its model)."""
+
+        model_config = ConfigDict(extra="forbid", strict=True)
+
+        encoder: TableEncoderState
+        history: list[dict[str, Any]]
+        epochs_trained: int = Field(ge=0)
+
+    def _check_saved(
+        self,
+        state: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        schema: Schema,
+        modelled: list[str],
+    ) -> list[str]:
+        """The encoder state against the schema, then every tensor of the sampling modules
+        as this encoder and these params build them (on torch's meta device: no memory, so
+        a damaged embedding_dim cannot allocate anything), all finite."""
+        where = "encoder.json: generator_state"
+        try:
+            saved = self._State.model_validate(state)
+        except ValidationError as err:
+            return [f"encoder.json: {p}" for p in pydantic_problems(err, "generator_state")]
+        problems = [f"{where}.encoder.{p}" for p in state_problems(saved.encoder, schema, modelled)]
+        for name, d in saved.encoder.discrete.items():
+            problems += label_problems(
+                d.labels + d.rare, schema[name], f"{where}.encoder.discrete.{name}"
+            )
+        for name, n in saved.encoder.numeric.items():
+            problems += out_of_bounds(
+                [n.min, n.max], schema[name], f"{where}.encoder.numeric.{name}"
+            )
+        if problems:
+            return problems
+        self.encoder_ = TableEncoder.from_json(state["encoder"])
+        problems = self._extra_state_problems(state)
+        if problems:
+            return problems
+        with torch.device("meta"):
+            self._build(self.encoder_.width_)
+        expected: dict[str, Expected] = {
+            f"{name}.{key}": (tuple(t.shape) or (1,), _numpy_dtype(t.dtype))  # saved >= 1-d
+            for name, m in self._sampling_modules().items()
+            for key, t in m.state_dict().items()
+        }
+        problems = check_arrays(arrays, expected)
+        for name in expected:
+            if name.endswith("running_var") and not problems and (arrays[name] < 0).any():
+                problems.append(f"weights.safetensors: {name}: negative variances")
+        return problems
+
+    def _extra_state_problems(self, state: dict[str, Any]) -> list[str]:
+        """What is wrong with ``_extra_state``'s part of a saved state (``encoder_`` is set)."""
+        return []
+
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.encoder_ = TableEncoder.from_json(state["encoder"])
         self.index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_)
@@ -222,6 +279,10 @@ class NeuralGenerator(Generator):
                 if k.startswith(prefix)
             }
             m.load_state_dict(sd)
+
+
+def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
+    return torch.empty(0, dtype=dtype).numpy().dtype
 
 
 def _epochs(trainer: Trainer):  # type: ignore[no-untyped-def]
