@@ -182,8 +182,8 @@ def _config(folder: Path) -> ModelConfig:
         if version != MODEL_FORMAT_VERSION:
             wrote = data.get("synthgen_version")
             raise UsageError(
-                f"model folder {folder}: model format {version} is not supported (this "
-                f"synthgen reads format {MODEL_FORMAT_VERSION})",
+                f"model folder {folder}: config.json: model format {version} is not "
+                f"supported (this synthgen reads format {MODEL_FORMAT_VERSION})",
                 hint=f"use the synthgen that wrote it ({str(wrote)[:40]})"
                 if isinstance(wrote, str)
                 else FIX,

@@ -200,7 +200,7 @@ class ContinuousState(_Saved):
     max: float
     integer: StrictBool
     means: list[float] = Field(min_length=1, max_length=1000)
-    stds: list[Annotated[float, Field(gt=0.0)]] = Field(min_length=1, max_length=1000)
+    stds: list[Annotated[float, Field(gt=0.0, lt=1e307)]] = Field(min_length=1, max_length=1000)
     weights: list[_NonNeg] = Field(min_length=1, max_length=1000)
 
 

@@ -621,3 +621,289 @@ def test_validate_with_a_bad_schema_file(tmp_path: Path, text: str, needles: lis
         "--schema", tmp_path / "bad.json", "--out", tmp_path / "v",
     )  # fmt: skip
     refused(res, "--schema file", "bad.json", *needles, out=tmp_path / "v")
+
+
+# ---- seeded mutations ---------------------------------------------------------------------------
+# Each mutation below makes its file invalid whatever it hits (all keys of a saved file are
+# required, every type is strict, every number finite, every tensor named, shaped and typed):
+# the command must exit 2, name the file, and write nothing. Huge numbers can land on a value
+# that may legitimately be huge (a mixture mean of a float column): they have a test of their
+# own that asks for no traceback, and a sane table when the model is accepted.
+FUZZ_SEED = 2024
+MODEL_JSON = ("config.json", "schema.json", "encoder.json", "run.json")
+FREE = {  # subtrees whose keys have defaults or whose values are free (params, privacy...)
+    "config.json": [("params",), ("privacy",)],
+    "encoder.json": [("generator_state", "history")],
+    "run.json": [("pii",)],
+}
+
+
+def _nodes(doc, path=()):  # type: ignore[no-untyped-def]
+    yield path, doc
+    items = (
+        doc.items() if isinstance(doc, dict) else enumerate(doc) if isinstance(doc, list) else []
+    )
+    for k, v in items:
+        yield from _nodes(v, (*path, k))
+
+
+def _free(file: str, path: tuple) -> bool:
+    return any(path[: len(f)] == f for f in FREE.get(file, []))
+
+
+def _at(doc, path):  # type: ignore[no-untyped-def]
+    for k in path:
+        doc = doc[k]
+    return doc
+
+
+def _set(doc, path, value):  # type: ignore[no-untyped-def]
+    if not path:
+        return value
+    _at(doc, path[:-1])[path[-1]] = value
+    return doc
+
+
+def _other_type(v):  # type: ignore[no-untyped-def]
+    """A value of a type no field holding ``v`` accepts."""
+    if isinstance(v, (dict, list, bool, int, float)):
+        return "x"
+    return {"x": 1}  # for text and null
+
+
+def _json_mutation(file: str, doc, rng: np.random.Generator) -> tuple[str, object]:  # type: ignore[no-untyped-def]
+    nodes = [(p, v) for p, v in _nodes(doc) if not _free(file, p)]
+    op = rng.choice(["delete_key", "change_type", "nan"])
+    if op == "delete_key":
+        keyed = [
+            (p, k) for p, v in nodes if isinstance(v, dict) for k in v if not _free(file, (*p, k))
+        ]
+        if keyed:
+            p, k = keyed[rng.integers(len(keyed))]
+            del _at(doc, p)[k]
+            return f"{file}: delete {'.'.join(map(str, (*p, k)))}", doc
+    if op == "nan":
+        numbers = [p for p, v in nodes if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if numbers:
+            p = numbers[rng.integers(len(numbers))]
+            return f"{file}: NaN at {'.'.join(map(str, p))}", _set(doc, p, float("nan"))
+    p, v = nodes[rng.integers(len(nodes))]
+    return f"{file}: retype {'.'.join(map(str, p)) or '(top)'}", _set(doc, p, _other_type(v))
+
+
+def _tensor_mutation(arrays: dict, rng: np.random.Generator) -> str:
+    names = sorted(arrays)
+    name = names[rng.integers(len(names))]
+    a = arrays[name]
+    op = rng.choice(["delete", "extra", "flip_shape", "nan", "dtype"])
+    if op == "delete":
+        del arrays[name]
+    elif op == "extra":
+        arrays[f"{name}.copy"] = a.copy()
+    elif op == "flip_shape":
+        arrays[name] = np.ascontiguousarray(a.reshape(1, -1) if a.ndim == 1 else a.reshape(-1))
+    elif op == "nan" and a.dtype.kind == "f" and a.size:
+        a = a.copy()
+        a.flat[rng.integers(a.size)] = np.nan
+        arrays[name] = a
+    else:
+        op = "dtype"
+        arrays[name] = a.astype(np.float32 if a.dtype != np.float32 else np.float64)
+    return f"weights.safetensors: {op} {name}"
+
+
+def _file_mutation(model: Path, rng: np.random.Generator) -> str:
+    import pickle
+
+    file = rng.choice([*MODEL_JSON, "weights.safetensors"])
+    p = model / file
+    op = rng.choice(["truncate", "garbage", "deep", "pickle", "delete"])
+    if op == "truncate":
+        data = p.read_bytes()
+        p.write_bytes(data[: int(rng.integers(len(data)))])
+    elif op == "garbage":
+        p.write_bytes(rng.integers(0, 256, int(rng.integers(1, 4096)), dtype=np.uint8).tobytes())
+    elif op == "deep":
+        p.write_text('{"a":' + "[" * 100_000 + "]" * 100_000 + "}")
+    elif op == "pickle":
+        p.write_bytes(pickle.dumps({"generator": "copula"}))
+    elif file != "run.json":  # a model saved from the Python API has no run.json
+        p.unlink()
+    else:
+        p.write_text("")
+    return f"{file}: {op}"
+
+
+def mutate_model(model: Path, rng: np.random.Generator) -> tuple[str, str]:
+    """One seeded mutation of the model folder: (what was done, the file it names)."""
+    import json
+
+    from safetensors.numpy import load_file, save_file
+
+    kind = rng.choice(["json", "json", "tensor", "file"])
+    if kind == "json":
+        file = str(rng.choice(MODEL_JSON))
+        doc = json.loads((model / file).read_text(encoding="utf-8"))
+        what, doc = _json_mutation(file, doc, rng)
+        (model / file).write_text(json.dumps(doc), encoding="utf-8")
+    elif kind == "tensor":
+        arrays = dict(load_file(str(model / "weights.safetensors")))
+        what = _tensor_mutation(arrays, rng)
+        save_file(arrays, str(model / "weights.safetensors"))
+    else:
+        what = _file_mutation(model, rng)
+    return what, what.split(":")[0]
+
+
+@pytest.mark.parametrize(("name", "count"), [("copula", 80), ("tvae", 40)])
+def test_seeded_mutations_of_a_saved_model_are_refused(
+    saved, tmp_path: Path, name: str, count: int
+):
+    import shutil
+
+    rng = np.random.default_rng([FUZZ_SEED, count])
+    failures = []
+    for i in range(count):
+        model = Path(shutil.copytree(saved[name], tmp_path / f"m{i}"))
+        what, file = mutate_model(model, rng)
+        out = tmp_path / f"out{i}.csv"
+        res = invoke("sample", model, "-n", "5", "--out", out)
+        ok = res.exit_code == 2 and "Traceback" not in res.output and not out.exists()
+        if not (ok and file in res.output and str(model) in res.output):
+            failures.append(f"{what} -> exit {res.exit_code}: {res.output[-600:]}")
+        shutil.rmtree(model)
+    assert not failures, f"{len(failures)} of {count}:\n" + "\n".join(failures)
+
+
+def test_seeded_huge_numbers_in_a_saved_model_never_crash(saved, tmp_path: Path):
+    """±1e308 and 1e30 on random numbers of the JSON files and random tensor elements: a
+    clear refusal, or (where such a number is allowed) a table with no infinity in it."""
+    import json
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    rng = np.random.default_rng([FUZZ_SEED, 3])
+    failures = []
+    for i in range(40):
+        name = ("copula", "tvae")[i % 2]
+        model = Path(shutil.copytree(saved[name], tmp_path / f"m{i}"))
+        value = float(rng.choice([1e308, -1e308, 1e30]))
+        if rng.random() < 0.5:
+            file = str(rng.choice(MODEL_JSON))
+            doc = json.loads((model / file).read_text(encoding="utf-8"))
+            numbers = [
+                p
+                for p, v in _nodes(doc)
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and not _free(file, p)
+            ]
+            if not numbers:
+                continue
+            p = numbers[rng.integers(len(numbers))]
+            what = f"{file}: {value:g} at {'.'.join(map(str, p))}"
+            (model / file).write_text(json.dumps(_set(doc, p, value)), encoding="utf-8")
+        else:
+            arrays = dict(load_file(str(model / "weights.safetensors")))
+            key = sorted(k for k in arrays if arrays[k].dtype.kind == "f")[rng.integers(3)]
+            top = float(np.finfo(arrays[key].dtype).max)  # the largest the dtype holds
+            arrays[key] = arrays[key].copy()
+            arrays[key].flat[rng.integers(arrays[key].size)] = np.clip(value, -top, top)
+            what = f"weights.safetensors: {value:g} in {key}"
+            save_file(arrays, str(model / "weights.safetensors"))
+        out = tmp_path / f"out{i}.csv"
+        res = invoke("sample", model, "-n", "5", "--out", out)
+        crashed = res.exit_code not in (0, 2) or "Traceback" in res.output
+        if res.exit_code == 0:
+            table = pd.read_csv(out)
+            crashed |= table.shape[0] != 5 or bool(
+                np.isinf(table.select_dtypes("number")).any().any()
+            )
+        elif res.exit_code == 2:
+            crashed |= out.exists() or what.split(":")[0] not in res.output
+        if crashed:
+            failures.append(f"{what} -> exit {res.exit_code}: {res.output[-600:]}")
+    assert not failures, "\n".join(failures)
+
+
+BASE_RECIPE = {
+    "name": "small",
+    "seed": 3,
+    "source": {"path": "data.csv"},
+    "holdout": 0.2,
+    "generator": {"name": "copula", "params": {"max_knots": 64}},
+    "sample": {"rows": 100},
+    "pii": {"locale": "en_US"},
+    "validate": {"gates": {"quality": 0.5}, "target": "group"},
+}
+RECIPE_MUTATIONS = 48
+BOUNDED = [("seed",), ("holdout",), ("sample", "rows"), ("generator", "params", "max_knots")]
+
+
+def _recipe_mutation(doc: dict, rng: np.random.Generator) -> str:
+    nodes = list(_nodes(doc))
+    op = rng.choice(["change_type", "unknown_key", "nan", "huge"])
+    if op == "unknown_key":
+        p, d = [(p, v) for p, v in nodes if isinstance(v, dict)][rng.integers(6)]
+        d["zzz_unknown"] = 1
+        return ".".join(map(str, (*p, "zzz_unknown")))
+    if op in ("nan", "huge"):
+        p = BOUNDED[rng.integers(len(BOUNDED))]
+        value = float("nan") if op == "nan" else [10**30, 1e308, -1e308][rng.integers(3)]
+        _set(doc, p, value)
+        return ".".join(p)
+    p, v = nodes[1 + rng.integers(len(nodes) - 1)]
+    _set(doc, p, _other_type(v))
+    return ".".join(map(str, p))
+
+
+def _source_mutation(data: Path, rng: np.random.Generator) -> str:
+    text = data.read_text()
+    op = rng.choice(["inf", "wide", "ragged", "empty", "bytes", "header_only"])
+    lines = text.splitlines()
+    if op == "inf":
+        row = 1 + int(rng.integers(len(lines) - 1))
+        cells = lines[row].split(",")
+        cells[1] = str(rng.choice(["inf", "-inf"]))
+        lines[row] = ",".join(cells)
+        data.write_text("\n".join(lines) + "\n")
+    elif op == "wide":
+        data.write_text(",".join(f"c{i}" for i in range(20_000)) + "\n" + "1,2\n")
+    elif op == "ragged":
+        lines.insert(1 + int(rng.integers(len(lines) - 1)), "1,2,3,4,5")
+        data.write_text("\n".join(lines) + "\n")
+    elif op == "empty":
+        data.write_bytes(b"")
+    elif op == "bytes":
+        data.write_bytes(text.encode() + b"\xff\xfe,\x80\n")
+    else:
+        data.write_text(lines[0] + "\n")
+    return f"data.csv: {op}"
+
+
+def test_seeded_mutations_of_a_recipe_and_its_source_are_refused(tmp_path: Path, one_gigabyte):
+    import yaml
+
+    rng = np.random.default_rng([FUZZ_SEED, 7])
+    failures = []
+    for i in range(RECIPE_MUTATIONS):
+        folder = tmp_path / f"r{i}"
+        folder.mkdir()
+        frame().to_csv(folder / "data.csv", index=False)
+        doc = yaml.safe_load(yaml.safe_dump(BASE_RECIPE))
+        if i % 4 == 3:
+            what = _source_mutation(folder / "data.csv", rng)
+            needle = "data.csv"
+        else:
+            what = _recipe_mutation(doc, rng)
+            needle = what.split(".")[0]  # the key (or, for the mapping itself, the file)
+        rec = folder / "recipe.yaml"
+        rec.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        res = invoke("run", rec, "--out", folder / "run")
+        ok = res.exit_code == 2 and "Traceback" not in res.output
+        if not (
+            ok
+            and not (folder / "run").exists()
+            and (needle in res.output or str(rec) in res.output)
+        ):
+            failures.append(f"{what} -> exit {res.exit_code}: {res.output[-600:]}")
+    assert not failures, f"{len(failures)} of {RECIPE_MUTATIONS}:\n" + "\n".join(failures)
