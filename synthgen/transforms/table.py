@@ -240,8 +240,9 @@ def state_problems(state: TableEncoderState, schema: Schema, modelled: list[str]
     """What makes a (pydantic-valid) encoder state unusable for these modelled columns."""
     from synthgen.transforms.discrete import OTHER
 
-    if [c.name for c in state.columns] != modelled:
-        return ["columns: not the modelled columns of config.json, in order"]
+    names = [c.name for c in state.columns]  # any order: a DP fit orders them its own way
+    if len(set(names)) != len(names) or set(names) != set(modelled):
+        return ["columns: not the modelled columns of config.json, each once"]
     problems = []
     for i, c in enumerate(state.columns):
         want = "numeric" if schema[c.name].kind in NUMERIC_KINDS else "labels"
