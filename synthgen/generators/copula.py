@@ -198,9 +198,9 @@ class CopulaGenerator(Generator):
         except ValidationError as err:
             return [f"encoder.json: {p}" for p in pydantic_problems(err, "generator_state")]
         problems = _variable_problems(variables, schema, modelled)
-        expected: dict[str, Expected] = {}
         if problems:
             return problems
+        expected: dict[str, Expected] = {}
         for v in variables:
             if isinstance(v, _Numeric):  # 1 to max_knots quantiles
                 expected[f"knots.{v.index}"] = ((None,), F64)

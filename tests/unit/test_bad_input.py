@@ -563,6 +563,12 @@ def test_damaged_tvae_weights(saved, tmp_path: Path, change, needles: list[str])
             ["discrete.member", "'member' (bool) holds only true/false"],
         ),
         (lambda e: e["generator_state"].update(epochs_trained=-1), ["epochs_trained"]),
+        (
+            lambda e: e["generator_state"]["encoder"]["numeric"].update(
+                ghost=e["generator_state"]["encoder"]["numeric"]["age"]
+            ),
+            ["numeric / discrete: not one encoder per column"],
+        ),
     ],
 )
 def test_damaged_tvae_encoder(saved, tmp_path: Path, change, needles: list[str]):
@@ -612,6 +618,10 @@ def test_truncated_and_missing_files(saved, tmp_path: Path, file: str):
     sample_refused(model, file)
     (model / file).unlink()
     sample_refused(model, f"missing {file}")
+
+
+def test_sample_n_in_exponent_notation_is_not_a_count(saved, tmp_path: Path):
+    sample_refused(saved["copula"], "'1e12' is not a valid integer", n="1e12")
 
 
 def test_sample_more_rows_than_memory_holds(saved, tmp_path: Path, one_gigabyte):
@@ -702,7 +712,13 @@ def _other_type(v):  # type: ignore[no-untyped-def]
 
 def _json_mutation(file: str, doc, rng: np.random.Generator) -> tuple[str, object]:  # type: ignore[no-untyped-def]
     nodes = [(p, v) for p, v in _nodes(doc) if not _free(file, p)]
-    op = rng.choice(["delete_key", "change_type", "nan"])
+    op = rng.choice(["delete_key", "add_key", "change_type", "nan"])
+    if op == "add_key":  # into a record (an unknown key) or a map (an unknown column)
+        dicts = [(p, v) for p, v in nodes if isinstance(v, dict)]
+        p, d = dicts[rng.integers(len(dicts))]
+        first = next(iter(d.values()), None)
+        d["zzz"] = dict(first) if isinstance(first, dict) else 0  # a map entry's copy, or a key
+        return f"{file}: add {'.'.join(map(str, (*p, 'zzz')))}", doc
     if op == "delete_key":
         keyed = [
             (p, k) for p, v in nodes if isinstance(v, dict) for k in v if not _free(file, (*p, k))

@@ -233,6 +233,8 @@ class NeuralGenerator(Generator):
         except ValidationError as err:
             return [f"encoder.json: {p}" for p in pydantic_problems(err, "generator_state")]
         problems = [f"{where}.encoder.{p}" for p in state_problems(saved.encoder, schema, modelled)]
+        if problems:
+            return problems
         for name, d in saved.encoder.discrete.items():
             problems += label_problems(
                 d.labels + d.rare, schema[name], f"{where}.encoder.discrete.{name}"
