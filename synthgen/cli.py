@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import traceback
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,7 @@ def cli() -> None:
     """synthgen: turn a sensitive table into a synthetic one that is useful and safe to share."""
     from synthgen import interrupt
 
-    interrupt.install()
+    click.get_current_context().call_on_close(interrupt.install())
 
 
 @cli.command()
@@ -180,6 +179,7 @@ def inspect(
 ) -> None:
     """Detect and show the schema of a CSV or Parquet file: kinds, PII, and why."""
     from synthgen.io import read_table, write_text
+    from synthgen.io.sources import option
     from synthgen.schema import detect
 
     df = read_table(
@@ -188,6 +188,9 @@ def inspect(
         strip_whitespace=strip_whitespace,
         sep=sep,
         encoding=encoding,
+        origin=option(
+            "PATH", "source file", encoding="--encoding", sep="--sep", na_values="--na-values"
+        ),
     )
     schema = detect(df)
     if json_out is not None and str(json_out) == "-":
@@ -273,6 +276,7 @@ def sample(
     contacts no server: a model whose text columns are written by a remote server needs
     --text-endpoint (and --text-key-env) from you."""
     from synthgen.generators import Generator
+    from synthgen.generators.memory import check_disk
     from synthgen.io import write_table_chunks
     from synthgen.io.sources import infer_format
     from synthgen.text.base import RemoteAccess
@@ -296,6 +300,7 @@ def sample(
     gen = Generator.load(model_dir)
     texts = {} if no_text else load_text_models(model_dir, gen.schema_, remote)
     run_settings = _run_settings(model_dir)
+    check_disk(n, gen.schema_, Path(out).parent)
     chunks = gen.iter_sample(
         n,
         seed=seed,
@@ -367,8 +372,10 @@ def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _run_settings(model_dir: Path) -> dict[str, Any]:
-    p = model_dir / "run.json"
-    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+    from synthgen.pipeline import load_run_settings
+
+    settings = load_run_settings(model_dir)
+    return settings.model_dump() if settings is not None else {}
 
 
 def _print_gates(report: dict[str, Any]) -> None:

@@ -6,6 +6,14 @@ Exit codes: 0 ok, 1 internal error (a bug: report it), 2 bad recipe / data / usa
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 
 class SynthgenError(Exception):
     """Root of every error synthgen raises on purpose. ``exit_code`` is what the CLI returns."""
@@ -81,3 +89,61 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(signum)
         self.signum = signum
         self.exit_code = 128 + signum
+
+
+# ---- messages from pydantic's validation errors ---------------------------------------------
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def mask_credentials(text: str) -> str:
+    """``scheme://user:password@host`` -> ``scheme://***@host``, anywhere in ``text``."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
+
+
+def pydantic_problems(
+    err: ValidationError,
+    prefix: str = "",
+    suggest: Callable[[tuple[Any, ...]], str | None] | None = None,
+) -> list[str]:
+    """Every pydantic problem as 'dotted.path: message'; ``suggest`` may name the key an
+    unknown one was meant to be. Messages never quote the input (it may hold a credential),
+    and any URL credential a message holds is masked."""
+    out = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden" and loc:
+            msg = "unknown key"
+            near = suggest(loc) if suggest is not None else None
+            if near:
+                msg += f"; did you mean '{near}'?"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        elif e["type"] in ("int_type", "float_type") and isinstance(e.get("input"), bool):
+            msg += f" ({str(e['input']).lower()} is a yes/no value, not a number)"
+        elif e["type"] in ("int_type", "float_type", "int_parsing") and _number_text(
+            e.get("input")
+        ):
+            msg += (
+                f" (YAML reads {e['input']} as text: write it with digits only, or as "
+                f"{float(e['input']):.1e} with a dot and a sign)"
+            )
+        out.append(mask_credentials(f"{_format_loc(loc, prefix)}: {msg}"))
+    return out
+
+
+def _format_loc(loc: tuple[Any, ...], prefix: str = "") -> str:
+    parts = [str(p) for p in loc if p not in ("function-after", "function-before")]
+    text = ".".join(parts)
+    return f"{prefix}.{text}" if prefix and text else (prefix or text or "(top level)")
+
+
+def _number_text(value: Any) -> bool:
+    """True for text such as '1e12' that a reader meant as a number (YAML 1.1 reads an
+    exponent without a dot as a string)."""
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return False

@@ -5,6 +5,7 @@ passes the real column so a common fake name can never be a real person's)."""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -47,13 +48,31 @@ def fake_maker(pii_type: str) -> Callable[[Faker], Any]:
     return _PII_MAKERS.get(pii_type, _PII_MAKERS["other"])
 
 
+def check_locale(locale: str) -> str:
+    """``locale`` if Faker has it (``en-GB`` reads as ``en_GB``); else a ValueError that
+    lists the close ones (same language or country first, then similar spellings)."""
+    from faker.config import AVAILABLE_LOCALES
+
+    name = locale.replace("-", "_")
+    if name in AVAILABLE_LOCALES:
+        return name
+    lang, _, country = name.partition("_")
+    near = [
+        x
+        for x in sorted(AVAILABLE_LOCALES)
+        if x.split("_")[0].lower() == lang.lower()
+        or (country and x.partition("_")[2].lower() == country.lower())
+    ]
+    near = near or difflib.get_close_matches(name, AVAILABLE_LOCALES, n=5, cutoff=0.6)
+    close = ", ".join(near[:8]) if near else "en_US, en_GB, de_DE, fr_FR, es_ES"
+    raise ValueError(f"unknown Faker locale '{locale}'; close ones: {close}")
+
+
 def make_faker(locale: str, seed: int) -> Faker:
     try:
-        f = Faker(locale)
-    except AttributeError:
-        raise UsageError(
-            f"unknown Faker locale '{locale}'", hint="use e.g. en_US, en_GB, de_DE"
-        ) from None
+        f = Faker(check_locale(locale))
+    except ValueError as err:
+        raise UsageError(str(err), hint="set pii.locale to a locale Faker knows") from None
     f.seed_instance(seed)
     return f
 

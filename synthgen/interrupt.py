@@ -4,18 +4,22 @@ a library's cleanup) is raised again at the next stage boundary (``check``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from synthgen.errors import Interrupted
 
 _pending: int | None = None
 
 
-def install() -> None:
-    """The CLI's handlers for SIGINT and SIGTERM; forgets an earlier interruption."""
+def install() -> Callable[[], None]:
+    """The CLI's handlers for SIGINT and SIGTERM; forgets an earlier interruption. Returns
+    a function that puts the previous handlers back (a command run inside another program,
+    such as a test runner, leaves its signals as it found them)."""
     from synthgen.io.atomic import on_signal
 
     global _pending
     _pending = None
-    on_signal(_raise)
+    return on_signal(_raise)
 
 
 def _raise(signum: int) -> None:

@@ -19,14 +19,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthgen import __version__, interrupt, validate
 from synthgen.errors import DataError, RecipeError
 from synthgen.generators import create
+from synthgen.generators.memory import check_rows
 from synthgen.io import atomic_dir, read_table, write_table
 from synthgen.io.atomic import Staging, check_replaceable, exclusive, write_manifest
 from synthgen.io.destinations import check_destinations, check_writable
-from synthgen.io.sources import infer_format
+from synthgen.io.sources import infer_format, option
 from synthgen.metrics.base import NEEDS_HOLDOUT
 from synthgen.privacy import DPPlan
 from synthgen.privacy.pii_stage import (
@@ -37,7 +39,7 @@ from synthgen.privacy.pii_stage import (
     source_pii,
 )
 from synthgen.privacy.pseudonym import Pseudonymiser
-from synthgen.recipe import Recipe
+from synthgen.recipe import PiiSpec, Recipe
 from synthgen.schema import Schema, apply_overrides, detect
 from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
 
@@ -144,9 +146,15 @@ def split_holdout(
     )
 
 
-def sample_rows(recipe: Recipe, n_source: int) -> int:
+def sample_rows(recipe: Recipe, n_source: int, schema: Schema) -> int:
+    """The rows to sample, when that many fit in memory (else a UsageError with the limit)."""
     s = recipe.sample
-    return int(s.rows) if s.rows is not None else max(1, int(round((s.ratio or 1.0) * n_source)))
+    if s.rows is not None:
+        return check_rows(s.rows, schema, what="sample.rows", setting="sample.rows")
+    ratio = s.ratio or 1.0
+    want = max(1.0, float(np.rint(ratio * n_source)))
+    what = f"sample.ratio ({ratio:g} x {n_source:,} source rows)"
+    return check_rows(want, schema, what=what, setting="sample.rows or sample.ratio")
 
 
 def pii_exclusions(df: pd.DataFrame, schema: Schema) -> dict[str, set[str]]:
@@ -198,6 +206,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     with clock.stage("schema", "detecting schema"):
         schema, warnings = build_schema(recipe, df)
         train, holdout = split_holdout(df, recipe.holdout, seed, path)
+        sample_rows(recipe, len(df), schema)  # too many rows for memory: say so before the fit
     gen = create(recipe.generator.name, **recipe.generator.params)
     plan = dp_plan(recipe, len(train))
     if plan is not None:
@@ -224,7 +233,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         gen.fit(clean, schema, seed=seed, privacy=plan)
     # under DP the row count is not public: scale the DP estimate of the training rows
     n_source = len(df) if plan is None else round(gen.n_rows_ / (1 - recipe.holdout))
-    n = sample_rows(recipe, n_source)
+    n = sample_rows(recipe, n_source, schema)
     with clock.stage("sample", f"sampling {n:,} rows"):
         syn = gen.sample(
             n,
@@ -469,6 +478,35 @@ def _write_run_dir(
     write_report_files(run_dir, report, train, syn, schema)
 
 
+class RunSettings(BaseModel):
+    """run.json in a model folder: what `synthgen sample` needs from the run that saved it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    pii: PiiSpec
+    recipe: str = Field(max_length=200)
+    seed: int = Field(ge=0, le=2**32 - 1)
+
+
+def load_run_settings(model_dir: Path) -> RunSettings | None:
+    """The model folder's run.json, checked (a pickle or a damaged file is a UsageError
+    naming it); None when there is none (a model saved from the Python API)."""
+    from synthgen.errors import pydantic_problems
+    from synthgen.generators.folder import damaged
+    from synthgen.io.jsonfile import BadJson, MiB, read_json
+
+    p = Path(model_dir) / "run.json"
+    if not p.exists():
+        return None
+    try:
+        return RunSettings.model_validate(read_json(p, max_bytes=16 * MiB))
+    except BadJson as err:
+        raise damaged(Path(model_dir), [f"run.json: {err.reason}"]) from None
+    except ValidationError as err:
+        problems = [f"run.json: {x}" for x in pydantic_problems(err)]
+        raise damaged(Path(model_dir), problems) from None
+
+
 def write_report_files(
     folder: Path,
     report: dict[str, Any],
@@ -499,24 +537,27 @@ def validate_files(
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
     """Validate any synthetic table (ours, SDV's, anyone's) against the real one it imitates."""
-    the_suite = validate.load_suite(suite, Path.cwd())
+    the_suite = validate.load_suite(suite, Path.cwd(), given_by="--suite")
     check_replaceable(out, "validation folder")
     check_writable([out])
     clock = _Clock(say)
     with clock.stage("read", "reading tables"):
-        train = read_table(real)
-        syn = read_table(synthetic)
-        hold = read_table(holdout) if holdout is not None else train.iloc[:0]
+        train = read_table(real, origin=option("--real"))
+        syn = read_table(synthetic, origin=option("--synthetic"))
+        hold = (
+            read_table(holdout, origin=option("--holdout"))
+            if holdout is not None
+            else train.iloc[:0]
+        )
         _check_columns(
             train, syn, synthetic, hold, holdout, [target] if target else [], sensitive or []
         )
     with clock.stage("schema", "schema"):
-        schema = Schema.load(schema_path) if schema_path is not None else detect(train, seed=seed)
-        missing = [c for c in schema.names if c not in train.columns]
-        if missing:
-            raise DataError(
-                f"schema {schema_path} names columns {real} lacks: {', '.join(missing)}"
-            )
+        if schema_path is None:
+            schema = detect(train, seed=seed)
+        else:
+            schema = Schema.load(schema_path, what="--schema file")
+            _check_schema_fits(schema, schema_path, train, real)
     with clock.stage("validate", f"validating with suite '{the_suite.name}'"):
         verdict = validate.run(
             the_suite, train, hold, syn, schema, target=target, seed=seed, sensitive=sensitive
@@ -546,6 +587,27 @@ def validate_files(
     with exclusive([out]), atomic_dir(out, "validation folder") as tmp:
         write_report_files(tmp, report, train, syn, schema)
     return report
+
+
+def _check_schema_fits(schema: Schema, path: Path, df: pd.DataFrame, real: Path) -> None:
+    """A given schema must name the real table's columns and read their values as its kinds
+    (a numeric kind on a text column would leave the metrics nothing to compare)."""
+    from synthgen.errors import SchemaError
+    from synthgen.schema.detect import kind_misfit
+
+    problems = [f"{c}: not a column of the --real file {real}" for c in schema.names if c not in df]
+    problems += [
+        f"{c.name}: {why}"
+        for c in schema.columns
+        if c.name in df and (why := kind_misfit(c.kind, df[c.name], c.datetime_format))
+    ]
+    if problems:
+        raise SchemaError(
+            f"--schema file {path} does not fit the --real file {real}:\n"
+            + "\n".join(f"  - {p}" for p in problems[:10]),
+            hint="detect it again with `synthgen inspect REAL --json schema.json`, or leave "
+            "--schema out",
+        )
 
 
 def _check_columns(

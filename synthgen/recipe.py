@@ -12,9 +12,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from synthgen.errors import RecipeError
+from synthgen.errors import RecipeError, pydantic_problems
 from synthgen.schema.spec import Kind, PiiType
 from synthgen.text.synth import TextColumnSpec
 
@@ -22,7 +32,7 @@ RECIPE_VERSION = 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Source(_Strict):
@@ -63,8 +73,11 @@ class GeneratorSpec(_Strict):
 
 
 class SampleSpec(_Strict):
-    rows: int | None = Field(None, gt=0, description="number of synthetic rows")
-    ratio: float | None = Field(None, gt=0, description="rows as a multiple of the source's rows")
+    # strict: `rows: true` is not a count (lax pydantic read it as 1), nor is '1e12' text
+    rows: StrictInt | None = Field(None, gt=0, description="number of synthetic rows")
+    ratio: StrictFloat | None = Field(
+        None, gt=0, description="rows as a multiple of the source's rows"
+    )
     conditions: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="fix column values in every sampled row"
     )
@@ -81,6 +94,14 @@ PiiStrategy = Literal["fake", "null", "drop"]
 
 class PiiSpec(_Strict):
     locale: str = Field("en_US", description="Faker locale for replacement values")
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, v: str) -> str:
+        from synthgen.fake import check_locale
+
+        return check_locale(v)
+
     default: PiiStrategy = "fake"
     strategies: dict[PiiType, PiiStrategy] = Field(
         default_factory=dict, description="per PII subtype: fake (default), null or drop"
@@ -130,7 +151,7 @@ class Output(_Strict):
 class Recipe(_Strict):
     version: Literal[1] = 1
     name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    seed: int = Field(0, ge=0, le=2**32 - 1)
+    seed: StrictInt = Field(0, ge=0, le=2**32 - 1)
     source: Source
     holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share kept aside for validation")
     schema_: dict[str, ColumnOverride] = Field(default_factory=dict, alias="schema")
@@ -149,7 +170,7 @@ class Recipe(_Strict):
     _base_dir: Path = PrivateAttr(default=Path("."))
     _file: Path | None = PrivateAttr(default=None)
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @property
     def base_dir(self) -> Path:
@@ -173,27 +194,10 @@ class Recipe(_Strict):
         return {k: v for k, v in out.items() if v}
 
 
-def _format_loc(loc: tuple[Any, ...], prefix: str = "") -> str:
-    parts = [str(p) for p in loc if p not in ("function-after", "function-before")]
-    text = ".".join(parts)
-    return f"{prefix}.{text}" if prefix and text else (prefix or text or "(top level)")
-
-
 def format_validation_error(err: ValidationError, prefix: str = "") -> list[str]:
-    """Every pydantic problem as 'dotted.path: message', with suggestions for misspelt keys."""
-    out = []
-    for e in err.errors():
-        loc = tuple(e["loc"])
-        msg = e["msg"]
-        if e["type"] == "extra_forbidden" and loc:
-            msg = "unknown key"
-            near = _suggest_key(loc) if not prefix else None
-            if near:
-                msg += f"; did you mean '{near}'?"
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        out.append(f"{_format_loc(loc, prefix)}: {msg}")
-    return out
+    """Every pydantic problem as 'dotted.path: message', with suggestions for misspelt keys
+    (see errors.pydantic_problems: inputs are never quoted, credentials are masked)."""
+    return pydantic_problems(err, prefix, suggest=None if prefix else _suggest_key)
 
 
 def _model_keys(model: type[BaseModel]) -> list[str]:
@@ -237,6 +241,7 @@ def parse_recipe(data: Any, *, where: str = "recipe", base_dir: Path | None = No
         problems.extend(format_validation_error(err))
     gen = data.get("generator") if isinstance(data.get("generator"), dict) else {}
     problems.extend(_check_generator(gen or {}))
+    problems.extend(_check_text_params(data.get("text")))
     if problems:
         raise RecipeError(f"{where} has {len(problems)} problem(s):", problems=problems)
     assert recipe is not None
@@ -268,6 +273,37 @@ def _check_generator(gen: dict[str, Any]) -> list[str]:
     return []
 
 
+def _check_text_params(text: Any) -> list[str]:
+    """Each text column's backend params against the backend's own model, now rather than
+    after the tabular fit (and with any credential in them masked in the messages)."""
+    from synthgen.errors import MissingExtraError, UsageError
+    from synthgen.text.base import backend_class
+
+    if not isinstance(text, dict):
+        return []
+    problems: list[str] = []
+    for col, spec in text.items():
+        if not isinstance(spec, dict):
+            continue  # pydantic reports it
+        name, params = spec.get("backend", "local"), spec.get("params") or {}
+        if not isinstance(name, str) or not isinstance(params, dict):
+            continue
+        try:
+            model = getattr(backend_class(name), "Params", None)
+        except MissingExtraError:
+            continue  # reported when the column is fitted, naming what to install
+        except UsageError as err:
+            problems.append(f"text.{col}.backend: {err.message}")
+            continue
+        if model is None:
+            continue
+        try:
+            model.model_validate(params)
+        except ValidationError as err:
+            problems.extend(format_validation_error(err, prefix=f"text.{col}.params"))
+    return problems
+
+
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file; relative paths inside it resolve against its folder."""
     p = Path(path)
@@ -281,6 +317,8 @@ def load_recipe(path: str | Path) -> Recipe:
         raise RecipeError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise RecipeError(f"{p}: nested too deeply to be a recipe") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -20,7 +20,7 @@ _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt
 
 
 class Gate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a NaN threshold never passes
 
     name: str
     metric: str
@@ -31,7 +31,7 @@ class Gate(BaseModel):
 
 
 class Suite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str
     description: str = ""
@@ -56,9 +56,12 @@ def available_suites() -> dict[str, Path]:
     return found
 
 
-def load_suite(name_or_path: str, base_dir: Path | None = None) -> Suite:
-    """A suite by name (validators/NAME.yaml) or by path (relative to ``base_dir``)."""
-    where = "validate.suite"
+def load_suite(
+    name_or_path: str, base_dir: Path | None = None, *, given_by: str = "validate.suite"
+) -> Suite:
+    """A suite by name (validators/NAME.yaml) or by path (relative to ``base_dir``);
+    ``given_by`` is the recipe key or command-line option that named it, for messages."""
+    where = given_by
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
         path = path if path.is_absolute() or base_dir is None else base_dir / path
@@ -77,12 +80,16 @@ def load_suite(name_or_path: str, base_dir: Path | None = None) -> Suite:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         suite = Suite.model_validate(data)
     except yaml.YAMLError as err:
-        raise RecipeError(f"{path}: not valid YAML: {err}") from None
+        raise RecipeError(f"{where}: {path}: not valid YAML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise RecipeError(f"{where}: {path}: not UTF-8 text (byte {err.start})") from None
+    except RecursionError:
+        raise RecipeError(f"{where}: {path}: nested too deeply to be a suite") from None
     except ValidationError as err:
         from synthgen.recipe import format_validation_error
 
         raise RecipeError(
-            f"{path}: not a valid suite:", problems=format_validation_error(err)
+            f"{where}: {path}: not a valid suite:", problems=format_validation_error(err)
         ) from None
     unknown = [
         f"gates.{i}.metric: unknown metric '{g.metric}'"
@@ -90,7 +97,7 @@ def load_suite(name_or_path: str, base_dir: Path | None = None) -> Suite:
         if g.metric not in REGISTRY
     ]
     if unknown:
-        raise RecipeError(f"{path}: not a valid suite:", problems=unknown)
+        raise RecipeError(f"{where}: {path}: not a valid suite:", problems=unknown)
     return suite
 
 

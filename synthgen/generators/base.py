@@ -85,6 +85,7 @@ class Generator(ABC):
         ]
         self.side_ = colmod.fit_side_columns(data, schema)
         frame = colmod.to_model_frame(data, schema, self.modelled_)
+        _refuse_infinity(frame)
         rng = np.random.default_rng(seed)
         if privacy is None:
             self._fit(frame, schema, rng)
@@ -119,6 +120,10 @@ class Generator(ABC):
         :meth:`iter_sample` with the same arguments, put together; to keep memory flat for
         a large ``n``, iterate over that instead.
         """
+        from synthgen.generators.memory import check_rows
+
+        self._check_fitted()
+        n = check_rows(float(_whole_rows(n)), self.schema_, self.side_, what="rows to sample")
         parts = list(
             self.iter_sample(
                 n,
@@ -153,8 +158,7 @@ class Generator(ABC):
         filter of at most 32 MB per unique PII column).
         Arguments are checked now, rows drawn as the chunks are asked for."""
         self._check_fitted()
-        if int(n) != n or n < 0:
-            raise UsageError(f"number of rows must be a whole number >= 0, got {n}")
+        n = _whole_rows(n)
         if int(chunk_size) != chunk_size or chunk_size < 1:
             raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size}")
         n, chunk_size = int(n), int(chunk_size)
@@ -214,35 +218,28 @@ class Generator(ABC):
 
     @classmethod
     def load(cls, path: str | Path) -> Generator:
-        """Load a saved model. Reads JSON and safetensors only: loading runs no code."""
-        from synthgen.generators.registry import get_class
-        from synthgen.io.weights import load_arrays
+        """Load a saved model. Reads JSON and safetensors only: loading runs no code. Every
+        file is checked first (generators.folder, then ``_check_saved``): a damaged folder
+        is a UsageError naming the file and the place in it."""
+        from synthgen.generators.folder import damaged, read_model_folder
 
         p = Path(path)
-        try:
-            config = json.loads((p / "config.json").read_text(encoding="utf-8"))
-            schema = Schema.load(p / "schema.json")
-            encoder = json.loads((p / "encoder.json").read_text(encoding="utf-8"))
-            arrays = load_arrays(p / "weights.safetensors")
-        except FileNotFoundError as err:
-            raise UsageError(
-                f"{p} is not a synthgen model folder (missing {Path(err.filename).name})",
-                hint="point at the model/ folder of a run, e.g. runs/adult/model",
-            ) from None
-        except (ValueError, KeyError) as err:
-            raise UsageError(f"{p}: model files are damaged or from another tool: {err}") from None
-        if config.get("format_version") != MODEL_FORMAT_VERSION:
-            raise UsageError(f"{p}: model format {config.get('format_version')} is not supported")
-        klass = get_class(config["generator"])
+        saved = read_model_folder(p)
+        klass, config = saved.klass, saved.config
         if cls is not Generator and not issubclass(klass, cls):
-            raise UsageError(f"{p} holds a '{config['generator']}' model, not a {cls.__name__}")
-        gen = klass(**config["params"])
-        gen.schema_ = schema
-        gen.n_rows_ = int(config["n_rows"])
-        gen.modelled_ = list(config["modelled_columns"])
-        gen.side_ = encoder["side_columns"]
-        gen.privacy_ = config.get("privacy")
-        gen._set_state(encoder["generator_state"], arrays)
+            raise UsageError(f"{p} holds a '{config.generator}' model, not a {cls.__name__}")
+        gen = klass(**saved.params.model_dump())
+        problems = gen._check_saved(
+            saved.state, saved.arrays, saved.schema, config.modelled_columns
+        )
+        if problems:
+            raise damaged(p, problems)
+        gen.schema_ = saved.schema
+        gen.n_rows_ = config.n_rows
+        gen.modelled_ = list(config.modelled_columns)
+        gen.side_ = saved.side
+        gen.privacy_ = config.privacy
+        gen._set_state(saved.state, saved.arrays)
         gen.fitted_ = True
         return gen
 
@@ -271,6 +268,18 @@ class Generator(ABC):
 
     @abstractmethod
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None: ...
+
+    def _check_saved(
+        self,
+        state: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        schema: Schema,
+        modelled: list[str],
+    ) -> list[str]:
+        """What is wrong with a saved state before ``_set_state`` trusts it: the JSON state
+        against its schema and ``modelled`` (already checked against ``schema``), every tensor's
+        name, shape and dtype as the JSON state implies them. One 'file: where: what' each."""
+        return []
 
     def _sample_conditional(
         self, n: int, rng: np.random.Generator, conditions: dict[str, Any]
@@ -336,6 +345,22 @@ class Generator(ABC):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
 
 
+def _refuse_infinity(frame: pd.DataFrame) -> None:
+    """Infinity cannot be learned (read_table refuses it in files; a DataFrame passed in, or
+    a text column read as numbers, can still hold it): name each column and the fix."""
+    problems = []
+    for c in frame.columns:
+        if pd.api.types.is_float_dtype(frame[c]):
+            n_inf = int(np.isinf(frame[c].to_numpy()).sum())
+            if n_inf:
+                problems.append(f"column '{c}' holds {n_inf:,} infinite value(s)")
+    if problems:
+        raise DataError(
+            "; ".join(problems) + "; infinity cannot be modelled",
+            hint="replace them with missing values (NaN) or finite numbers before fitting",
+        )
+
+
 def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: ignore[no-untyped-def]
     if not show or n <= chunk_size:
         yield from chunks
@@ -347,3 +372,13 @@ def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: igno
         for start in chunks:
             yield start
             bar.update(task, completed=min(n, start + chunk_size))
+
+
+def _whole_rows(n: Any) -> int:
+    """A row count: a whole number >= 0 (a bool or 2.5 is refused)."""
+    whole = isinstance(n, (int, np.integer)) or (
+        isinstance(n, (float, np.floating)) and float(n).is_integer()
+    )
+    if isinstance(n, (bool, np.bool_)) or not whole or n < 0:
+        raise UsageError(f"number of rows must be a whole number >= 0, got {n!r}")
+    return int(n)

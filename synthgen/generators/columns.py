@@ -12,6 +12,11 @@ import pandas as pd
 from synthgen.schema.spec import ColumnSpec, Schema
 
 _EPOCH = np.datetime64("1970-01-01T00:00:00")
+# side-column states are bounded (a saved model is checked against these on load): the
+# width of a patterned id and the length of a hex id, an id's prefix, placeholder text length
+MAX_ID_WIDTH = 1000
+MAX_PREFIX = 1000
+MAX_TEXT_CHARS = 1_000_000
 
 
 def _to_datetime(s: pd.Series, spec: ColumnSpec) -> pd.Series:
@@ -156,7 +161,7 @@ def fit_side_columns(data: pd.DataFrame, schema: Schema) -> dict[str, dict[str, 
             side[spec.name] = {
                 "how": "text",
                 "null_fraction": null_fraction,
-                "length_quantiles": [float(q) for q in qs],
+                "length_quantiles": [float(min(q, MAX_TEXT_CHARS)) for q in qs],
             }
     return side
 
@@ -187,12 +192,15 @@ def _fit_id(s: pd.Series) -> dict[str, Any]:
     parts = text.str.extract(_PATTERN_ID)
     if len(text) and parts[0].notna().all() and parts[0].nunique() == 1:
         widths = parts[1].str.len()
-        return {
-            "how": "id_pattern",
-            "prefix": str(parts[0].iloc[0]),
-            "width": int(widths.min()) if widths.nunique() == 1 else 0,
-        }
-    return {"how": "id_hex", "length": int(text.str.len().median()) if len(text) else 12}
+        prefix = str(parts[0].iloc[0])
+        if len(prefix) <= MAX_PREFIX:
+            return {
+                "how": "id_pattern",
+                "prefix": prefix,
+                "width": min(int(widths.min()), MAX_ID_WIDTH) if widths.nunique() == 1 else 0,
+            }
+    length = int(text.str.len().median()) if len(text) else 12
+    return {"how": "id_hex", "length": min(length, MAX_ID_WIDTH)}
 
 
 class SideColumns:

@@ -10,14 +10,24 @@ through the inverse marginal, so every marginal is reproduced by construction.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 from scipy.special import ndtr, ndtri
 
+from synthgen.errors import pydantic_problems
 from synthgen.generators.base import Generator
+from synthgen.generators.folder import (
+    Expected,
+    Label,
+    SavedState,
+    Share,
+    check_arrays,
+    label_problems,
+    out_of_bounds,
+)
 from synthgen.privacy.marginals import LabelSummary, NumericSummary, TableSummary
 from synthgen.privacy.plan import DPPlan
 from synthgen.schema.spec import Schema
@@ -62,7 +72,7 @@ class CopulaGenerator(Generator):
         missing = np.isnan(x)
         values = np.sort(x[~missing])
         k = int(min(self.params.max_knots, len(values)))
-        self.arrays_[f"knots.{i}"] = np.quantile(values, np.linspace(0.0, 1.0, k))
+        self.arrays_[f"knots.{i}"] = _quantiles(values, np.linspace(0.0, 1.0, k))
         z = rng.standard_normal(len(x))
         z[~missing] = _ecdf_scores(x[~missing], values, rng)
         var = {"name": name, "type": "numeric", "index": i, "missing_rate": float(missing.mean())}
@@ -152,8 +162,7 @@ class CopulaGenerator(Generator):
         for j, var in enumerate(self.vars_):
             i, name = var["index"], var["name"]
             if var["type"] == "numeric":
-                knots = self.arrays_[f"knots.{i}"]
-                cols[name] = np.interp(u[:, j], np.linspace(0.0, 1.0, len(knots)), knots)
+                cols[name] = _interp(u[:, j], self.arrays_[f"knots.{i}"])
             elif var["type"] == "missing":
                 cols[name] = np.where(u[:, j] > 1 - var["missing_rate"], np.nan, cols[name])
             else:
@@ -172,6 +181,56 @@ class CopulaGenerator(Generator):
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.vars_ = list(state["variables"])
         self.arrays_ = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
+
+    def _check_saved(
+        self,
+        state: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        schema: Schema,
+        modelled: list[str],
+    ) -> list[str]:
+        """One variable per modelled column in order (numbers: knots, and a missing
+        indicator right after when some are missing; labels: their probabilities); a
+        positive definite correlation over all variables."""
+        try:
+            variables = _CopulaState.model_validate(state).variables
+        except ValidationError as err:
+            return [f"encoder.json: {p}" for p in pydantic_problems(err, "generator_state")]
+        problems = _variable_problems(variables, schema, modelled)
+        if problems:
+            return problems
+        expected: dict[str, Expected] = {}
+        for v in variables:
+            if isinstance(v, _Numeric):  # 1 to max_knots quantiles
+                expected[f"knots.{v.index}"] = ((None,), F64)
+            elif isinstance(v, _Labels):
+                expected[f"probs.{v.index}"] = ((len(v.labels),), F64)
+        expected["corr"] = ((len(variables), len(variables)), F64)
+        problems = check_arrays(arrays, expected)
+        return problems or _array_content_problems(variables, arrays, schema, self.params.max_knots)
+
+
+def _quantiles(values: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """np.quantile, but finite for any finite values: when neighbours are so far apart that
+    interpolating between them overflows (-1e308 next to 1e308), interpolate in units of the
+    largest magnitude instead (only then, so other columns keep their exact knots)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        knots = np.quantile(values, q)
+    if len(values) and not np.isfinite(knots).all():
+        unit = float(np.max(np.abs(values)))
+        knots = np.quantile(values / unit, q) * unit
+    return knots
+
+
+def _interp(u: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Values at probabilities ``u`` between evenly spaced knots, overflow-safe as above."""
+    grid = np.linspace(0.0, 1.0, len(knots))
+    with np.errstate(over="ignore", invalid="ignore"):
+        steps_ok = bool(np.isfinite(np.diff(knots)).all())
+    if steps_ok:
+        return np.interp(u, grid, knots)
+    unit = float(np.max(np.abs(knots)))
+    return np.interp(u, grid, knots / unit) * unit
 
 
 def _ecdf_scores(x: np.ndarray, sorted_values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -250,3 +309,86 @@ def _correlation(z: np.ndarray, shrinkage: float) -> np.ndarray:
     corr = (v * np.maximum(w, 1e-6)) @ v.T
     s = np.sqrt(np.diag(corr))
     return corr / np.outer(s, s)
+
+
+# ---- the saved state, as load checks it --------------------------------------------------------
+F64 = np.dtype(np.float64)
+
+
+class _Var(SavedState):
+    name: StrictStr
+    index: StrictInt = Field(ge=0)
+
+
+class _Numeric(_Var):
+    type: Literal["numeric"]
+    missing_rate: Share
+
+
+class _Missing(_Var):
+    type: Literal["missing"]
+    missing_rate: Share
+
+
+class _Labels(_Var):
+    type: Literal["labels"]
+    labels: list[Label] = Field(min_length=1)
+
+
+class _CopulaState(SavedState):
+    variables: list[Annotated[_Numeric | _Missing | _Labels, Field(discriminator="type")]]
+
+
+def _variable_problems(
+    variables: list[_Numeric | _Missing | _Labels], schema: Schema, modelled: list[str]
+) -> list[str]:
+    where = "encoder.json: generator_state.variables"
+    primary = [v for v in variables if not isinstance(v, _Missing)]
+    if [v.name for v in primary] != modelled or [v.index for v in primary] != list(
+        range(len(modelled))
+    ):
+        return [f"{where}: not one variable per modelled column, in config.json's order"]
+    problems = []
+    for j, v in enumerate(variables):
+        spec = schema[v.name]
+        numeric = spec.kind in ("numeric", "integer", "datetime")
+        if isinstance(v, _Missing):
+            before = variables[j - 1] if j else None
+            if not isinstance(before, _Numeric) or before.name != v.name:
+                problems.append(f"{where}.{j}: a missing indicator not after its column")
+        elif isinstance(v, _Numeric) != numeric:
+            problems.append(f"{where}.{j}: a {v.type} variable for a {spec.kind} column")
+        elif isinstance(v, _Labels):
+            problems += label_problems(v.labels, spec, f"{where}.{j}.labels")
+    return problems
+
+
+def _array_content_problems(
+    variables: list[_Numeric | _Missing | _Labels],
+    arrays: dict[str, np.ndarray],
+    schema: Schema,
+    max_knots: int,
+) -> list[str]:
+    problems = []
+    for v in variables:
+        if isinstance(v, _Numeric):
+            knots, where = arrays[f"knots.{v.index}"], f"weights.safetensors: knots.{v.index}"
+            if len(knots) > max_knots:
+                problems.append(f"{where}: {len(knots)} quantiles, more than max_knots")
+            if (np.diff(knots) < 0).any():
+                problems.append(f"{where}: quantiles out of order")
+            problems += out_of_bounds(knots, schema[v.name], where)
+        elif isinstance(v, _Labels):
+            probs = arrays[f"probs.{v.index}"]
+            if (probs < 0).any() or abs(float(probs.sum()) - 1.0) > 1e-6:
+                problems.append(f"weights.safetensors: probs.{v.index}: not probabilities")
+    corr = arrays["corr"]
+    ok = np.allclose(corr, corr.T, atol=1e-8) and np.allclose(np.diag(corr), 1.0, atol=1e-6)
+    if ok and len(corr):
+        try:
+            np.linalg.cholesky(corr)
+        except np.linalg.LinAlgError:
+            ok = False
+    if not ok:
+        problems.append("weights.safetensors: corr: not a positive definite correlation matrix")
+    return problems

@@ -8,12 +8,12 @@ activations are vectorised (no Python loop per row or per column in the hot path
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
 from torch.func import grad
 
@@ -44,6 +44,12 @@ class CTGANParams(NeuralParams):
                 f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac})"
             )
         return self
+
+
+class _SamplerState(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+    counts: list[list[Annotated[float, Field(ge=0.0)]]]
 
 
 class _Residual(nn.Module):
@@ -261,6 +267,16 @@ class CTGANGenerator(NeuralGenerator):
 
     def _extra_state(self) -> dict[str, Any]:
         return {"sampler": self.sampler_.to_json()}
+
+    class _State(NeuralGenerator._State):
+        sampler: _SamplerState
+
+    def _extra_state_problems(self, state: dict[str, Any]) -> list[str]:
+        counts = state["sampler"]["counts"]
+        widths = [s.width for s in self.encoder_.discrete_spans]
+        if [len(c) for c in counts] != widths:
+            return ["encoder.json: generator_state.sampler.counts: not one count per label slot"]
+        return []
 
     def _load_extra_state(self, state: dict[str, Any]) -> None:
         self.sampler_ = CondSampler.from_json(state["sampler"], self.encoder_.discrete_spans)

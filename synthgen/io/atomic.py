@@ -330,12 +330,20 @@ def deferred_signals() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def on_signal(handler: Callable[[int], None]) -> None:
-    """Install ``handler(signum)`` for SIGINT and SIGTERM (main thread only)."""
+def on_signal(handler: Callable[[int], None]) -> Callable[[], None]:
+    """Install ``handler(signum)`` for SIGINT and SIGTERM (main thread only); returns a
+    function that restores the previous handlers."""
     if threading.current_thread() is not threading.main_thread():
-        return
+        return lambda: None
+    previous = {s: signal.getsignal(s) for s in _HELD}
     for s in _HELD:
         signal.signal(s, lambda signum, _frame: handler(signum))
+
+    def restore() -> None:
+        for s, h in previous.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+    return restore
 
 
 # ---- one writer per destination -------------------------------------------------------------

@@ -111,7 +111,7 @@ def _codes(real: pd.Series, synth: pd.Series, numeric: bool) -> tuple[np.ndarray
     if numeric:
         r, s = real.to_numpy(float), synth.to_numpy(float)
         present = r[~np.isnan(r)]
-        edges = np.histogram_bin_edges(present if len(present) else [0.0], bins=PAIR_BINS)
+        edges = equal_width_edges(present, PAIR_BINS)
         inner = edges[1:-1]  # open-ended outer bins, like SDMetrics' discretize_column
         code = [np.where(np.isnan(x), PAIR_BINS, np.digitize(x, inner)) for x in (r, s)]
         return code[0], code[1], PAIR_BINS + 1
@@ -120,6 +120,20 @@ def _codes(real: pd.Series, synth: pd.Series, numeric: bool) -> tuple[np.ndarray
     codes, uniques = pd.factorize(text)
     codes = np.where(codes < 0, len(uniques), codes)
     return codes[: len(real)], codes[len(real) :], len(uniques) + 1
+
+
+def equal_width_edges(values: np.ndarray, bins: int) -> np.ndarray:
+    """``bins + 1`` equal-width edges over the finite values' range, as np.histogram_bin_edges
+    gives them, but for any finite range: each edge is a convex combination of the ends, so a
+    column spanning -1e308..1e308 (whose width overflows) still gets finite, ordered edges."""
+    x = values[np.isfinite(values)]
+    lo, hi = (float(x.min()), float(x.max())) if len(x) else (0.0, 0.0)
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    if np.isfinite(hi - lo):
+        return np.histogram_bin_edges([lo, hi], bins=bins)
+    t = np.linspace(0.0, 1.0, bins + 1)
+    return lo * (1.0 - t) + hi * t
 
 
 def _joint_tvd(
@@ -238,6 +252,10 @@ def _range_cover(real: np.ndarray, synth: np.ndarray) -> float | None:
     lo, hi, slo, shi = real.min(), real.max(), synth.min(), synth.max()
     if hi == lo:
         return 1.0 if slo <= lo <= shi else 0.0
+    # in units of the largest magnitude, so a range near 1e308 wide cannot overflow
+    with np.errstate(over="ignore"):
+        unit = max(abs(lo), abs(hi), 1.0) if not np.isfinite(hi - lo) else 1.0
+    lo, hi, slo, shi = lo / unit, hi / unit, slo / unit, shi / unit
     missed = max(slo - lo, 0.0) + max(hi - shi, 0.0)
     return float(np.clip(1.0 - missed / (hi - lo), 0.0, 1.0))
 

@@ -104,7 +104,7 @@ class RowEncoder:
                 centre, scale, has_na = self.numeric[c]
                 x = frame[c].to_numpy(float)
                 miss = np.isnan(x)
-                out[:, a] = np.where(miss, 0.0, (x - centre) / scale)
+                out[:, a] = np.where(miss, 0.0, _standardise(x, centre, scale))
                 if has_na:
                     out[:, a + 1] = miss
             else:
@@ -135,9 +135,27 @@ def _centre_scale(x: np.ndarray) -> tuple[float, float]:
     x = x[~np.isnan(x)]
     if len(x) == 0:
         return 0.0, 1.0
-    lo, hi = np.quantile(x, [0.01, 0.99])
-    scale = hi - lo if hi > lo else float(x.max() - x.min())
-    return float(np.median(x)), float(scale) if scale > 0 else 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        lo, hi = np.quantile(x, [0.01, 0.99])
+        scale = hi - lo if hi > lo else float(x.max() - x.min())
+        centre = float(np.median(x))
+    if not np.isfinite([lo, hi, scale, centre]).all():
+        # a range too wide for float64 (values near +-1e308): found in units of the largest
+        # magnitude; the scale is then capped at the largest float (distances stay relative)
+        unit = float(np.max(np.abs(x)))
+        c, s = _centre_scale(x / unit)
+        return c * unit, min(s * unit, float(np.finfo(np.float64).max))
+    return centre, float(scale) if scale > 0 else 1.0
+
+
+def _standardise(x: np.ndarray, centre: float, scale: float) -> np.ndarray:
+    """(x - centre) / scale; where the difference overflows, x / scale - centre / scale."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = (x - centre) / scale
+    bad = np.isinf(z) | (np.isnan(z) & ~np.isnan(x))
+    if bad.any():
+        z[bad] = x[bad] / scale - centre / scale
+    return z
 
 
 @dataclass

@@ -36,7 +36,7 @@ def row_hashes(df: pd.DataFrame, ctx: Context, cols: list[str]) -> np.ndarray:
     norm = pd.DataFrame(
         {
             c: (
-                frame[c].round(9)
+                _round9(frame[c])
                 if ctx.schema[c].kind in NUMERIC_KINDS
                 else canonical_labels(df[c], ctx.schema[c].kind).fillna("\0NA")
             )
@@ -45,6 +45,13 @@ def row_hashes(df: pd.DataFrame, ctx: Context, cols: list[str]) -> np.ndarray:
         index=df.index,
     )
     return pd.util.hash_pandas_object(norm, index=False).to_numpy()
+
+
+def _round9(s: pd.Series) -> pd.Series:
+    """Rounded to 9 decimals; values from 2**52 up are whole already and left as they are
+    (rounding multiplies by 1e9, which turns values near 1e308 into infinity)."""
+    big = s.abs() >= 2.0**52
+    return s.round(9) if not big.any() else s.where(big, s.where(~big, 0.0).round(9))
 
 
 @register(

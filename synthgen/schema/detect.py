@@ -425,7 +425,58 @@ def _check_fields(path: str, fields: dict, s: pd.Series) -> tuple[dict, list[str
     kind = upd.get("kind")
     if upd.get("pii_type") is not None and kind not in (None, "pii"):
         errs.append(f"{path}.pii_type: only allowed with kind: pii (kind is {kind!r})")
+    bad_format = any(e.startswith(f"{path}.datetime_format") for e in errs)
+    if kind in ("numeric", "integer", "datetime") and not bad_format:
+        misfit = kind_misfit(kind, s, upd.get("datetime_format"))
+        if misfit:
+            errs.append(f"{path}.kind: {misfit}")
     return upd, errs
+
+
+MIN_FIT_SHARE = 0.5  # an override must read at least half the values; the rest become missing
+
+
+def kind_misfit(kind: str, s: pd.Series, fmt: str | None) -> str | None:
+    """Why a number or date kind cannot hold this column (None when it can, or for any other
+    kind): the column's values must mostly read as that kind, else the model would learn
+    from next to nothing."""
+    if kind not in ("numeric", "integer", "datetime"):
+        return None
+    present = s.dropna()
+    if present.empty:
+        return None
+    if kind == "datetime":
+        if pdt.is_datetime64_any_dtype(s):
+            return None
+        if pdt.is_numeric_dtype(s) or pdt.is_bool_dtype(s):
+            return (
+                f"datetime does not fit: the column holds numbers (e.g. {_plain(present.iloc[0])!r}), "
+                "not dates; use kind: numeric, or give dates as text such as 2024-01-31"
+            )
+        sample = present.head(20_000).astype(str).str.strip()
+        found = fmt or (_datetime_format(sample) or (None, 0.0))[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                parsed = pd.to_datetime(sample, format=found, errors="coerce", utc=True)
+            except (ValueError, TypeError):
+                parsed = pd.Series(pd.NaT, index=sample.index)
+        what, ok = "dates", parsed.notna()
+        fix = "set datetime_format to the values' strftime format, or use kind: categorical"
+    else:
+        if pdt.is_datetime64_any_dtype(s):
+            return f"{kind} does not fit: the column holds dates; use kind: datetime"
+        if pdt.is_numeric_dtype(s) or pdt.is_bool_dtype(s):
+            return None
+        ok = pd.to_numeric(present, errors="coerce").notna()
+        what, fix = "numbers", "use kind: categorical (or text), or clean the column"
+    if ok.mean() >= MIN_FIT_SHARE:
+        return None
+    bad = _plain(present[~ok.to_numpy()].iloc[0] if (~ok).any() else present.iloc[0])
+    return (
+        f"{kind} does not fit: only {int(ok.sum()):,} of {len(ok):,} values read as {what} "
+        f"(e.g. {bad!r} does not); {fix}"
+    )
 
 
 def _check_format(fmt: object, s: pd.Series) -> str | None:
@@ -453,7 +504,7 @@ def _apply(col: ColumnSpec, upd: dict[str, Any], s: pd.Series) -> ColumnSpec:
         data["pii_type"] = None
     if data["kind"] == "datetime" and not data["datetime_format"]:
         s = s.dropna().head(20_000)
-        strs = s[s.map(type).eq(str)].str.strip()
+        strs = s[s.map(type).eq(str)].astype(object).str.strip()
         found = _datetime_format(strs) if len(strs) == len(s) and len(s) else None
         data["datetime_format"] = found[0] if found else None
     elif data["kind"] not in ("datetime", "pii"):

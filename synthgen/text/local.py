@@ -90,6 +90,7 @@ class LocalBackend:
     """Small causal transformer + byte-level BPE, trained on the column itself."""
 
     name = "local"
+    Params = LocalParams  # what a recipe's text.<column>.params are checked against
 
     def __init__(self, *, progress: bool = False, **params: Any) -> None:
         try:

@@ -8,10 +8,11 @@ labels (categorical, boolean) get a capped one-hot ``labels`` span. The state is
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from synthgen.schema.spec import Schema
 
@@ -183,3 +184,92 @@ class TableEncoder:
         enc.discrete_ = {k: DiscreteEncoder.from_json(v) for k, v in state["discrete"].items()}
         enc._build_spans()
         return enc
+
+
+# ---- the JSON state, as a saved model is checked against it ----------------------------------
+class _Saved(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+_Label = StrictStr | StrictBool | StrictInt | float | None
+_NonNeg = Annotated[float, Field(ge=0.0)]
+
+
+class ContinuousState(_Saved):
+    min: float
+    max: float
+    integer: StrictBool
+    means: list[float] = Field(min_length=1, max_length=1000)
+    stds: list[Annotated[float, Field(gt=0.0, lt=1e307)]] = Field(min_length=1, max_length=1000)
+    weights: list[_NonNeg] = Field(min_length=1, max_length=1000)
+
+
+class DiscreteState(_Saved):
+    max_width: StrictInt = Field(ge=2, le=1_000_000)
+    labels: list[_Label] = Field(min_length=1)
+    na_label: StrictBool
+    rare: list[_Label]
+    rare_probs: list[_NonNeg]
+    freq: list[_NonNeg]
+
+
+class _ColumnState(_Saved):
+    name: StrictStr
+    type: Literal["numeric", "labels"]
+    missing: StrictBool
+
+
+class _SpanState(_Saved):
+    column: StrictStr
+    kind: Literal["alpha", "modes", "missing", "labels"]
+    start: StrictInt = Field(ge=0)
+    width: StrictInt = Field(ge=1)
+
+
+class TableEncoderState(_Saved):
+    max_modes: StrictInt = Field(ge=1, le=1000)
+    max_categories: StrictInt = Field(ge=2, le=1_000_000)
+    subsample: StrictInt = Field(ge=1)
+    columns: list[_ColumnState]
+    numeric: dict[str, ContinuousState]
+    discrete: dict[str, DiscreteState]
+    spans: list[_SpanState]
+
+
+def state_problems(state: TableEncoderState, schema: Schema, modelled: list[str]) -> list[str]:
+    """What makes a (pydantic-valid) encoder state unusable for these modelled columns."""
+    from synthgen.transforms.discrete import OTHER
+
+    names = [c.name for c in state.columns]  # any order: a DP fit orders them its own way
+    if len(set(names)) != len(names) or set(names) != set(modelled):
+        return ["columns: not the modelled columns of config.json, each once"]
+    problems = []
+    for i, c in enumerate(state.columns):
+        want = "numeric" if schema[c.name].kind in NUMERIC_KINDS else "labels"
+        if c.type != want:
+            problems.append(f"columns.{i}.type: {c.type} for a {schema[c.name].kind} column")
+    numeric = {c.name for c in state.columns if c.type == "numeric"}
+    if (
+        set(state.numeric) != numeric
+        or set(state.discrete) != {c.name for c in state.columns} - numeric
+    ):
+        return [*problems, "numeric / discrete: not one encoder per column of its type"]
+    for name, n in state.numeric.items():
+        if not len(n.means) == len(n.stds) == len(n.weights) or n.min > n.max or not sum(n.weights):
+            problems.append(f"numeric.{name}: mixture lists of unequal length, or min > max")
+    for name, d in state.discrete.items():
+        other = OTHER in d.labels
+        if (
+            len(d.freq) != len(d.labels)
+            or len(d.rare_probs) != len(d.rare)
+            or other != bool(d.rare)
+        ):
+            problems.append(f"discrete.{name}: labels, frequencies and rare labels disagree")
+        elif d.rare and abs(sum(d.rare_probs) - 1.0) > 1e-6:
+            problems.append(f"discrete.{name}.rare_probs: do not sum to 1")
+    if problems:
+        return problems
+    rebuilt = [asdict(s) for s in TableEncoder.from_json(state.model_dump()).spans_]
+    if rebuilt != [s.model_dump() for s in state.spans]:
+        problems.append("spans: do not follow from the columns' encoders")
+    return problems

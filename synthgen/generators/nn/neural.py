@@ -13,21 +13,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from synthgen.errors import DataError, pydantic_problems
 from synthgen.generators.base import Generator
+from synthgen.generators.folder import Expected, check_arrays, label_problems, out_of_bounds
 from synthgen.generators.nn.dpsgd import DPSGD
 from synthgen.generators.nn.loop import Trainer, marginal_score, torch_threads
 from synthgen.generators.nn.spans import SpanIndex
 from synthgen.generators.seeding import seeded
 from synthgen.schema.spec import Schema
-from synthgen.transforms.table import TableEncoder
+from synthgen.transforms.table import TableEncoder, TableEncoderState, state_problems
 
 if TYPE_CHECKING:
     from synthgen.privacy.marginals import TableSummary
     from synthgen.privacy.plan import DPPlan
 
 
+MAX_MAGNITUDE = 1e150  # larger numbers overflow the mixture fit's squared distances
 SAMPLE_STEP = 8192  # rows per forward pass when sampling: fixed, so a seed gives the same rows
 
 
@@ -88,11 +91,27 @@ class NeuralGenerator(Generator):
     # ---- Generator implementation ---------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None:
         p = self.params
+        self._check_magnitudes(data)
         self.encoder_ = TableEncoder(p.max_modes, p.max_categories).fit(data, schema, rng)
         holdout = data.sample(
             min(len(data), p.validation_rows), random_state=int(rng.integers(2**31))
         )
         self._train(data, holdout, rng)
+
+    def _check_magnitudes(self, data: pd.DataFrame) -> None:
+        """The mixture encoding squares distances: values beyond MAX_MAGNITUDE overflow it."""
+        for c in data.columns:
+            if not pd.api.types.is_float_dtype(data[c]):
+                continue
+            x = np.abs(data[c].to_numpy())
+            top = float(np.nanmax(x)) if (~np.isnan(x)).any() else 0.0
+            if top > MAX_MAGNITUDE:
+                raise DataError(
+                    f"column '{c}' holds values as large as {top:.3g}: too large for "
+                    f"{self.name}'s encoding (at most {MAX_MAGNITUDE:g} in size)",
+                    hint="rescale the column (e.g. to thousands or millions), or use "
+                    "generator copula, which takes any finite range",
+                )
 
     def _fit_dp(
         self,
@@ -186,6 +205,64 @@ class NeuralGenerator(Generator):
         }
         return state, arrays
 
+    class _State(BaseModel):
+        """generator_state in encoder.json (the encoder's own part checked by its model)."""
+
+        model_config = ConfigDict(extra="forbid", strict=True)
+
+        encoder: TableEncoderState
+        history: list[dict[str, Any]]
+        epochs_trained: int = Field(ge=0)
+
+    def _check_saved(
+        self,
+        state: dict[str, Any],
+        arrays: dict[str, np.ndarray],
+        schema: Schema,
+        modelled: list[str],
+    ) -> list[str]:
+        """The encoder state against the schema, then every tensor of the sampling modules
+        as this encoder and these params build them (on torch's meta device: no memory, so
+        a damaged embedding_dim cannot allocate anything), all finite."""
+        where = "encoder.json: generator_state"
+        try:
+            saved = self._State.model_validate(state)
+        except ValidationError as err:
+            return [f"encoder.json: {p}" for p in pydantic_problems(err, "generator_state")]
+        problems = [f"{where}.encoder.{p}" for p in state_problems(saved.encoder, schema, modelled)]
+        if problems:
+            return problems
+        for name, d in saved.encoder.discrete.items():
+            problems += label_problems(
+                d.labels + d.rare, schema[name], f"{where}.encoder.discrete.{name}"
+            )
+        for name, n in saved.encoder.numeric.items():
+            problems += out_of_bounds(
+                [n.min, n.max], schema[name], f"{where}.encoder.numeric.{name}"
+            )
+        if problems:
+            return problems
+        self.encoder_ = TableEncoder.from_json(state["encoder"])
+        problems = self._extra_state_problems(state)
+        if problems:
+            return problems
+        with torch.device("meta"):
+            self._build(self.encoder_.width_)
+        expected: dict[str, Expected] = {
+            f"{name}.{key}": (tuple(t.shape) or (1,), _numpy_dtype(t.dtype))  # saved >= 1-d
+            for name, m in self._sampling_modules().items()
+            for key, t in m.state_dict().items()
+        }
+        problems = check_arrays(arrays, expected)
+        for name in expected:
+            if name.endswith("running_var") and not problems and (arrays[name] < 0).any():
+                problems.append(f"weights.safetensors: {name}: negative variances")
+        return problems
+
+    def _extra_state_problems(self, state: dict[str, Any]) -> list[str]:
+        """What is wrong with ``_extra_state``'s part of a saved state (``encoder_`` is set)."""
+        return []
+
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.encoder_ = TableEncoder.from_json(state["encoder"])
         self.index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_)
@@ -201,6 +278,10 @@ class NeuralGenerator(Generator):
                 if k.startswith(prefix)
             }
             m.load_state_dict(sd)
+
+
+def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
+    return torch.empty(0, dtype=dtype).numpy().dtype
 
 
 def _epochs(trainer: Trainer):  # type: ignore[no-untyped-def]
