@@ -117,6 +117,11 @@ def detect_keys(dataset: Dataset) -> Dataset:
     return Dataset(DatasetSpec(tables=tables), dataset.tables)
 
 
+def count(n: int, word: str) -> str:
+    """``1 value``, ``2,240 values``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def pct(share: float) -> str:
     """A share as ``100 %`` only when whole, else floored to one decimal (99.96 -> 99.9 %)."""
     return "100 %" if share >= 1 else f"{np.floor(share * 1000) / 10:.1f} %"
@@ -311,8 +316,8 @@ def _evidence(table: str, f: Column, c: _Candidate, also: list[str]) -> str:
     if len(c.orphans):
         examples = ", ".join(str(v) for v in list(c.orphans.index[:EXAMPLES]))
         parts.append(
-            f"{int(c.orphans.sum()):,} orphaned references to {len(c.orphans):,} values "
-            f"missing from {c.ref_table} (e.g. {examples})"
+            f"{count(int(c.orphans.sum()), 'orphaned reference')} to "
+            f"{count(len(c.orphans), 'value')} missing from {c.ref_table} (e.g. {examples})"
         )
     if f.nulls:
         parts.append(f"{f.nulls:,} of {f.rows:,} rows empty")

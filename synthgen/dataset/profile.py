@@ -12,7 +12,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from synthgen.dataset.data import Dataset
-from synthgen.dataset.keys import EXAMPLES, key_values, pct
+from synthgen.dataset.keys import EXAMPLES, count, key_values, pct
 from synthgen.dataset.spec import ForeignKey, Origin
 from synthgen.errors import SchemaError
 
@@ -105,8 +105,8 @@ def profile(dataset: Dataset) -> DatasetProfile:
 def _orphan_warning(r: RelationshipProfile) -> str:
     share = pct(r.orphans / r.references) if r.references else "0 %"
     return (
-        f"{r.describe()}: {r.orphans:,} orphaned references ({share} of {r.references:,}) to "
-        f"{r.orphan_values:,} values missing from {r.parent} (e.g. {', '.join(r.orphan_examples)})"
+        f"{r.describe()}: {count(r.orphans, 'orphaned reference')} ({share} of "
+        f"{r.references:,}) to {count(r.orphan_values, 'value')} missing from {r.parent} (e.g. {', '.join(r.orphan_examples)})"
     )
 
 
