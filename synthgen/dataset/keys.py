@@ -314,7 +314,8 @@ def _evidence(table: str, f: Column, c: _Candidate, also: list[str]) -> str:
         c.reasons[0],  # the strongest; the others mostly say it again
     ]
     if len(c.orphans):
-        examples = ", ".join(str(v) for v in list(c.orphans.index[:EXAMPLES]))
+        first = sorted(c.orphans.index, key=lambda v: (-c.orphans[v], v))[:EXAMPLES]
+        examples = ", ".join(str(v) for v in first)
         parts.append(
             f"{count(int(c.orphans.sum()), 'orphaned reference')} to "
             f"{count(len(c.orphans), 'value')} missing from {c.ref_table} (e.g. {examples})"

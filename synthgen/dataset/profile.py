@@ -123,13 +123,19 @@ def _as_text(df: pd.DataFrame, columns: list[str]) -> pd.Series:
     return joined.iloc[:, 0] if len(columns) == 1 else joined.agg(_JOIN.join, axis=1)
 
 
+def _by_count(counts: pd.Series) -> pd.Series:
+    """Most frequent first, ties in natural order (9 before 11)."""
+    order = sorted(counts.index, key=lambda v: (-counts[v], len(str(v)), str(v)))
+    return counts.reindex(order)
+
+
 def _relationship(dataset: Dataset, child: str, fk: ForeignKey) -> RelationshipProfile:
     cdf, pdf = dataset[child], dataset[fk.ref_table]
     refs = _as_text(cdf, fk.columns)
     keys = pd.Index(_as_text(pdf, fk.ref_columns).unique())
     counts = refs.value_counts()
     inside = counts.index.isin(keys)
-    orphans = counts[~inside]
+    orphans = _by_count(counts[~inside])
     per_parent = counts[inside].reindex(keys, fill_value=0).to_numpy()
     if len(per_parent) == 0:
         per_parent = np.zeros(1, dtype=int)
