@@ -22,6 +22,7 @@ Keys a spec already has (reflected or declared) are kept; only what is missing i
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from dataclasses import dataclass
 
@@ -71,6 +72,8 @@ def key_values(s: pd.Series) -> tuple[str, pd.Series] | None:
     if pdt.is_bool_dtype(s.dtype) or pdt.is_datetime64_any_dtype(s.dtype):
         return None
     nn = s.dropna()
+    if pdt.is_integer_dtype(s.dtype):  # exact, however large (no detour through floats)
+        return "int", nn.astype(np.int64)
     if pdt.is_numeric_dtype(s.dtype):
         a = nn.to_numpy(dtype=float)
         if not (np.isfinite(a).all() and (np.abs(a) < 2**53).all() and (a == np.round(a)).all()):
@@ -107,7 +110,7 @@ def detect_keys(dataset: Dataset) -> Dataset:
     for t in tables:
         if not t.primary_key:
             _set_primary_key(t, facts[t.name])
-        t.unique += _unique_keys(t, facts[t.name])
+        t.unique += _unique_keys(t, facts[t.name], [x.name for x in tables if x is not t])
     targets = [(t.name, col, col in t.primary_key) for t in tables for col in _single_keys(t)]
     for t in tables:
         t.foreign_keys += _foreign_keys(t, facts, targets, [x.name for x in tables])
@@ -152,11 +155,15 @@ def _rows(cols: dict[str, Column]) -> str:
     return f"{next(iter(cols.values())).rows:,}" if cols else "0"
 
 
-def _unique_keys(t: TableSpec, cols: dict[str, Column]) -> list[UniqueKey]:
+def _unique_keys(t: TableSpec, cols: dict[str, Column], others: list[str]) -> list[UniqueKey]:
+    """Unique columns that look like keys of their own: not one-to-one references, whose
+    name holds a role or another table (``manager_id``, ``patient_id``)."""
     taken = {tuple(t.primary_key)} | {tuple(u.columns) for u in t.unique}
     out = []
     for name, f in cols.items():
         if f.kind is None or not f.unique or f.distinct < 2 or (name,) in taken:
+            continue
+        if nm.role_word(name) or any(nm.contains_table(name, o) for o in others):
             continue
         word = nm.unique_key_word(name)
         if word is not None:
@@ -291,7 +298,7 @@ def _name_evidence(table: str, column: str, key: Column) -> tuple[int, list[str]
     if nm.named_as_key_of(column, parent) and parent != table:
         found.append((NAMED_AFTER, f"named after {parent}"))
     pointer = nm.ends_like_key(column) or nm.ends_with_role(column)
-    hier = nm.hierarchy_word(column)
+    hier = nm.hierarchy_word(column, table)
     if parent == table and hier and pointer:
         found.append((HIERARCHY, f"'{hier}' points to another row of the same table"))
     if (
@@ -314,8 +321,8 @@ def _evidence(table: str, f: Column, c: _Candidate, also: list[str]) -> str:
         c.reasons[0],  # the strongest; the others mostly say it again
     ]
     if len(c.orphans):
-        first = sorted(c.orphans.index, key=lambda v: (-c.orphans[v], v))[:EXAMPLES]
-        examples = ", ".join(str(v) for v in first)
+        first = heapq.nsmallest(EXAMPLES, c.orphans.items(), key=lambda vn: (-vn[1], vn[0]))
+        examples = ", ".join(str(v) for v, _ in first)
         parts.append(
             f"{count(int(c.orphans.sum()), 'orphaned reference')} to "
             f"{count(len(c.orphans), 'value')} missing from {c.ref_table} (e.g. {examples})"

@@ -24,8 +24,10 @@ ROLE_WORDS = _set(
     "employee user person operator editor modifier reporter"
 )
 ROLE_PHRASES = (("created", "by"), ("updated", "by"), ("modified", "by"), ("assigned", "to"))
-# Hierarchy words: a column so named refers to another row of its own table.
+# Hierarchy words: a column so named refers to another row of its own table; the people
+# ones (manager, reports to) only in a table of people: a department's manager is a person.
 HIERARCHY_WORDS = _set("manager supervisor parent boss superior predecessor")
+ANY_TABLE_HIERARCHY = _set("parent predecessor")
 HIERARCHY_PHRASES = (("report", "to"), ("parent",), ("managed", "by"))  # words are singular
 PERSON_TABLE_WORDS = _set(
     "person people employee staff user member agent worker personnel operator author"
@@ -46,7 +48,7 @@ def singular(word: str) -> str:
     w = word.lower()
     if len(w) > 3 and w.endswith("ies"):
         return w[:-3] + "y"
-    if len(w) > 4 and w.endswith(("sses", "xes", "ches", "shes", "zes")):
+    if len(w) > 4 and w.endswith(("sses", "xes", "ches", "shes", "zes", "uses")):
         return w[:-2]
     if w == "people":
         return "person"
@@ -129,9 +131,12 @@ def role_word(column: str) -> str | None:
     return _find(column, ROLE_PHRASES + HIERARCHY_PHRASES, ROLE_WORDS | HIERARCHY_WORDS)
 
 
-def hierarchy_word(column: str) -> str | None:
-    """The word that makes ``column`` a reference within its own table (``reports to``)."""
-    return _find(column, HIERARCHY_PHRASES, HIERARCHY_WORDS)
+def hierarchy_word(column: str, table: str) -> str | None:
+    """The word that makes ``column`` a reference to another row of ``table``: ``parent``
+    in any table, ``reports to`` or ``manager`` in a table of people."""
+    if is_person_table(table):
+        return _find(column, HIERARCHY_PHRASES, HIERARCHY_WORDS)
+    return _find(column, (("parent",),), ANY_TABLE_HIERARCHY)
 
 
 def is_person_table(table: str) -> bool:

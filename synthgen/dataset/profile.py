@@ -7,6 +7,8 @@ a reflected key whose two sides differ in type is still compared sensibly.
 
 from __future__ import annotations
 
+import heapq
+
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -123,10 +125,10 @@ def _as_text(df: pd.DataFrame, columns: list[str]) -> pd.Series:
     return joined.iloc[:, 0] if len(columns) == 1 else joined.agg(_JOIN.join, axis=1)
 
 
-def _by_count(counts: pd.Series) -> pd.Series:
-    """Most frequent first, ties in natural order (9 before 11)."""
-    order = sorted(counts.index, key=lambda v: (-counts[v], len(str(v)), str(v)))
-    return counts.reindex(order)
+def _examples(counts: pd.Series) -> list[str]:
+    """The most frequent values, ties in natural order (9 before 11)."""
+    first = heapq.nsmallest(EXAMPLES, counts.items(), key=lambda vn: (-vn[1], len(vn[0]), vn[0]))
+    return [str(v).replace(_JOIN, ", ") for v, _ in first]
 
 
 def _relationship(dataset: Dataset, child: str, fk: ForeignKey) -> RelationshipProfile:
@@ -135,7 +137,7 @@ def _relationship(dataset: Dataset, child: str, fk: ForeignKey) -> RelationshipP
     keys = pd.Index(_as_text(pdf, fk.ref_columns).unique())
     counts = refs.value_counts()
     inside = counts.index.isin(keys)
-    orphans = _by_count(counts[~inside])
+    orphans = counts[~inside]
     per_parent = counts[inside].reindex(keys, fill_value=0).to_numpy()
     if len(per_parent) == 0:
         per_parent = np.zeros(1, dtype=int)
@@ -154,5 +156,5 @@ def _relationship(dataset: Dataset, child: str, fk: ForeignKey) -> RelationshipP
         childless_share=float((per_parent == 0).mean()) if len(keys) else 0.0,
         orphans=int(orphans.sum()),
         orphan_values=len(orphans),
-        orphan_examples=[str(v).replace(_JOIN, ", ") for v in orphans.index[:EXAMPLES]],
+        orphan_examples=_examples(orphans),
     )

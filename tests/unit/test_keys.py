@@ -82,6 +82,7 @@ def test_chinook_evidence_reads_as_a_reason(chinook: Dataset):
 
 def test_nullable_integers_read_as_floats_match_whole_numbers():
     assert key_values(pd.Series([1.0, None, 3.0]))[1].tolist() == [1, 3]  # type: ignore[index]
+    assert key_values(pd.Series([2**60 + 1]))[1].tolist() == [2**60 + 1]  # type: ignore[index]
     assert key_values(pd.Series([1.5, 2.0])) is None
     assert key_values(pd.Series([True, False])) is None
     assert key_values(pd.Series(pd.to_datetime(["2020-01-01"]))) is None
@@ -91,9 +92,16 @@ def test_nullable_integers_read_as_floats_match_whole_numbers():
 def test_names_split_camel_and_snake_case_and_plurals():
     assert nm.words("SupportRepId") == ["support", "rep", "id"]
     assert nm.words("lab_events") == ["lab", "event"] and nm.singular("categories") == "category"
+    assert [nm.singular(w) for w in ("statuses", "addresses", "people")] == [
+        "status",
+        "address",
+        "person",
+    ]
     assert nm.named_as_key_of("patient_id", "patients") and nm.named_as_key_of("AlbumId", "Album")
     assert not nm.named_as_key_of("AlbumId", "Artist")
-    assert nm.hierarchy_word("ReportsTo") == "reports to" and nm.role_word("created_by")
+    assert nm.hierarchy_word("ReportsTo", "Employee") == "reports to" and nm.role_word("created_by")
+    assert nm.hierarchy_word("manager_id", "departments") is None  # a department's is a person
+    assert nm.hierarchy_word("parent_id", "departments") == "parent"
     assert not nm.ends_like_key("PostalCode") and nm.unique_key_word("phone_no") is None
 
 
@@ -238,6 +246,26 @@ def test_role_words_point_to_people_not_to_any_table_that_fits():
         ("tickets", "project_id", "projects", "project_id"),
         ("tickets", "assignee", "users", "user_id"),
         ("tickets", "created_by", "users", "user_id"),
+    }
+
+
+def test_a_manager_is_a_person_not_another_row_of_a_non_person_table():
+    rng = np.random.default_rng(5)
+    departments = pd.DataFrame(
+        {"department_id": range(1, 11), "manager_id": rng.permutation(10) + 1}  # also in 1..10
+    )
+    employees = pd.DataFrame(
+        {
+            "employee_id": range(1, 61),
+            "department_id": rng.integers(1, 11, 60),
+            "manager_id": [None] * 10 + list(rng.integers(1, 11, 50)),
+        }
+    )
+    ds = detect(departments=departments, employees=employees)
+    assert fks(ds) == {
+        ("departments", "manager_id", "employees", "employee_id"),
+        ("employees", "department_id", "departments", "department_id"),
+        ("employees", "manager_id", "employees", "employee_id"),
     }
 
 
