@@ -190,6 +190,20 @@ def _pattern(f: Column) -> str | None:
     return None
 
 
+def _code_like(f: Column) -> bool:
+    """Strings that rarely match by chance: one pattern with digits, UUIDs, or every value
+    holding both letters and digits (``PAT-00017``, ``a3f9...``), not words like ``A``."""
+    if _pattern(f) is not None:
+        return True
+    values = f.counts.index.astype(str)
+    return bool(
+        len(values)
+        and values.str.contains(r"\d").all()
+        and values.str.contains(r"[^\W\d_]").all()
+        and (values.str.len() >= 3).all()
+    )
+
+
 def _single_keys(t: TableSpec) -> list[str]:
     """Columns that are a key on their own: what a single-column foreign key can reference."""
     keys = [t.primary_key[0]] if len(t.primary_key) == 1 else []
@@ -277,9 +291,9 @@ def _candidate(table: str, f: Column, key: Column, to_pk: bool) -> _Candidate | 
         return None
     score, reasons = _name_evidence(table, f.name, key)
     if score == 0:
-        if not (f.kind == "str" and key.table != table and f.distinct >= 2):
-            return None  # a name-less match only for strings, never for numbers or constants
-        score, reasons = NAMELESS, ["no name evidence, but every value is a string in a key"]
+        if not (f.kind == "str" and key.table != table and f.distinct >= 2 and _code_like(key)):
+            return None  # a name-less match only for codes: never numbers, words or constants
+        score, reasons = NAMELESS, ["no name evidence, but the values are codes of that key"]
     inside = f.counts.index.isin(key.counts.index)
     share = float(f.counts[inside].sum() / f.counts.sum())
     if share < 1 and (score < STRONG or share < PARTIAL_SHARE):

@@ -123,7 +123,7 @@ def test_string_codes_match_without_a_name_and_give_a_unique_key():
     assert ds.spec["patients"].primary_key == ["code"]
     assert ds.spec["visits"].primary_key == ["visit"]
     assert fks(ds) == {("visits", "subject", "patients", "code")}
-    assert "no name evidence, but every value is a string in a key" in str(
+    assert "no name evidence, but the values are codes of that key" in str(
         fk_of(ds, "visits", "subject").evidence
     )
 
@@ -278,6 +278,14 @@ def test_independent_tables_of_small_integers_get_no_keys():
     c = pd.DataFrame({"grade": rng.integers(1, 3, 30), "one": np.ones(30, dtype=int)})
     ds = detect(a=a, b=b, c=c)
     assert all(not t.primary_key and not t.foreign_keys and not t.unique for t in ds.spec)
+
+
+def test_short_words_are_not_codes_to_match_without_a_name():
+    letters = pd.DataFrame({"letter": list("ABCDF"), "points": [4, 3, 2, 1, 0]})
+    d = pd.DataFrame({"section": ["A", "B"] * 15, "room": [f"R{i}" for i in range(30)]})
+    ds = detect(letters=letters, d=d)
+    assert ds.spec["letters"].primary_key == ["letter"]  # the first column: a key of its own
+    assert fks(ds) == set()
 
 
 def test_declared_keys_are_kept_and_not_detected_again():
