@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from synthgen.dataset.keys import count
 from synthgen.dataset.profile import DatasetProfile, RelationshipProfile
 from synthgen.dataset.spec import DatasetSpec
 from synthgen.report.graph import relationship_graph
@@ -71,27 +72,28 @@ RELATIONSHIP_HEADERS = [
 
 def print_dataset(console: Console, spec: DatasetSpec, prof: DatasetProfile, title: str) -> None:
     """The tables, the relationships and the warnings, for the terminal."""
-    for t in console_tables(spec, prof, title):
-        console.print(t)
+    tables, rels = console_tables(spec, prof, title)
+    console.print(tables)
+    console.print(rels if prof.relationships else "relationships: no foreign keys found")
     for w in prof.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
 
 
-def console_tables(spec: DatasetSpec, prof: DatasetProfile, title: str) -> list[Table]:
+def console_tables(spec: DatasetSpec, prof: DatasetProfile, title: str) -> tuple[Table, Table]:
     """The tables and relationships tables for the terminal."""
-    tables = Table(title=f"{title}: {len(prof.tables)} tables")
+    tables = Table(title=f"{title}: {count(len(prof.tables), 'table')}")
     for h in TABLE_HEADERS:
         tables.add_column(
             h, overflow="fold", justify="right" if h in ("rows", "columns") else "left"
         )
     for row in _table_rows(spec, prof):
         tables.add_row(*row, style=None if row[3] != "(none)" else "yellow")
-    rels = Table(title=f"relationships: {len(prof.relationships)} foreign keys")
+    rels = Table(title=f"relationships: {count(len(prof.relationships), 'foreign key')}")
     for h in RELATIONSHIP_HEADERS:
         rels.add_column(h, overflow="fold")
     for row in _relationship_rows(prof):
         rels.add_row(*row)
-    return [tables, rels]
+    return tables, rels
 
 
 def render_dataset_html(

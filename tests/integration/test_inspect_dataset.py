@@ -76,6 +76,7 @@ def test_warnings_for_a_table_without_key_and_orphans(tmp_path: Path):
     res = invoke("inspect", tmp_path)
     assert res.exit_code == 0, res.output
     text = " ".join(res.output.split())
+    assert "relationships: 1 foreign key " in text
     assert "warning: sales has no primary key" in text
     assert (
         "warning: sales.store_id -> stores.store_id: 5 orphaned references (5.0 % of 100)" in text
@@ -87,6 +88,7 @@ def test_bad_folders_and_html_for_a_file_are_exit_2(tmp_path: Path):
     res = invoke("inspect", tmp_path)
     assert res.exit_code == 2 and "has no table files" in res.output
     (tmp_path / "a.csv").write_text("x\n1\n")
+    assert "relationships: no foreign keys found" in invoke("inspect", tmp_path).output
     (tmp_path / "a.tsv").write_text("x\n1\n")
     res = invoke("inspect", tmp_path)
     assert res.exit_code == 2 and "same table: a.csv and a.tsv" in res.output
