@@ -14,8 +14,9 @@ Keys a spec already has (reflected or declared) are kept; only what is missing i
   every 1..n key). Name evidence, strongest first: the same name as the key, the column
   named after the table (``CustomerId``), a hierarchy word pointing into its own table
   (``ReportsTo``, ``parent_id``), the table's name inside the column's, a role word
-  (``rep``, ``owner``, ``created_by``) pointing to a table of people. Strings that are all
-  in a key count without a name (codes and UUIDs rarely fit by chance); numbers never do.
+  (``rep``, ``owner``, ``created_by``) pointing to a table of people. Codes (``PAT-00017``,
+  UUIDs) that are all in a key count without a name, as they rarely fit by chance; numbers,
+  words and constant columns never do.
   With strong name evidence, 90 % of the references in the key is enough: the rest are
   reported as orphans.
 """
