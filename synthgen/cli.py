@@ -163,7 +163,13 @@ def validate(
     "--json",
     "json_out",
     type=click.Path(path_type=Path, allow_dash=True),
-    help="write the schema as JSON to this file ('-' for stdout)",
+    help="write the schema (for a folder: keys, profile, schemas) as JSON ('-' for stdout)",
+)
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(path_type=Path),
+    help="for a folder: write a page with the relationship graph and the tables",
 )
 @click.option("--na-values", multiple=True, help="extra string read as missing (repeatable)")
 @click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
@@ -172,22 +178,36 @@ def validate(
 def inspect(
     path: Path,
     json_out: Path | None,
+    html_out: Path | None,
     na_values: tuple[str, ...],
     strip_whitespace: bool,
     sep: str | None,
     encoding: str,
 ) -> None:
-    """Detect and show the schema of a CSV or Parquet file: kinds, PII, and why."""
+    """Detect and show the schema of a CSV or Parquet file: kinds, PII, and why.
+
+    PATH may be a folder of such files (one table each): then its keys are detected and
+    shown with their evidence, with the relationships between the tables."""
     from synthgen.io import read_table, write_text
     from synthgen.io.sources import option
     from synthgen.schema import detect
 
+    reading: dict[str, Any] = {
+        "na_values": list(na_values),
+        "strip_whitespace": strip_whitespace,
+        "sep": sep,
+        "encoding": encoding,
+    }
+    if path.is_dir():
+        from synthgen.inspection import inspect_folder
+
+        _print_dataset(inspect_folder(path, **reading), json_out, html_out)
+        return
+    if html_out is not None:
+        raise UsageError("--html draws a dataset's relationships: give a folder, not a file")
     df = read_table(
         path,
-        na_values=list(na_values),
-        strip_whitespace=strip_whitespace,
-        sep=sep,
-        encoding=encoding,
+        **reading,
         origin=option(
             "PATH", "source file", encoding="--encoding", sep="--sep", na_values="--na-values"
         ),
@@ -215,6 +235,24 @@ def inspect(
     if json_out is not None:
         write_text(json_out, schema.to_json())
         err_console.print(f"wrote {json_out}")
+
+
+def _print_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> None:
+    """The dataset view (tables, relationships with their evidence, warnings); files."""
+    from synthgen.io import write_text
+    from synthgen.report.dataset import print_dataset, render_dataset_html
+
+    if json_out is not None and str(json_out) == "-":
+        click.echo(found.to_json())
+        return
+    print_dataset(Console(highlight=False), found.dataset.spec, found.profile, found.name)
+    if json_out is not None:
+        write_text(json_out, found.to_json())
+        err_console.print(f"wrote {json_out}")
+    if html_out is not None:
+        page = render_dataset_html(found.dataset.spec, found.profile, found.schemas, found.name)
+        write_text(html_out, page)
+        err_console.print(f"wrote {html_out}")
 
 
 def _print_embedded_pii(df: Any, schema: Any) -> None:

@@ -1,0 +1,59 @@
+"""Inspecting a dataset before synthesis: read a folder of tables, detect its keys, profile
+them, and detect each table's column schema. One result, as one JSON document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthgen import __version__
+from synthgen.dataset import Dataset
+from synthgen.dataset.keys import detect_keys
+from synthgen.dataset.profile import DatasetProfile, profile
+from synthgen.io.folder import read_folder
+from synthgen.schema import detect
+from synthgen.schema.spec import Schema
+
+INSPECTION_FORMAT_VERSION = 1
+
+
+@dataclass
+class DatasetInspection:
+    name: str
+    dataset: Dataset
+    schemas: dict[str, Schema]
+    profile: DatasetProfile
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": INSPECTION_FORMAT_VERSION,
+            "kind": "synthgen dataset inspection",
+            "synthgen_version": __version__,
+            "name": self.name,
+            "dataset": self.dataset.spec.model_dump(mode="json"),
+            "schemas": {t: s.model_dump(mode="json") for t, s in self.schemas.items()},
+            "profile": self.profile.model_dump(mode="json"),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def inspect_folder(
+    folder: str | Path,
+    *,
+    na_values: list[str] | None = None,
+    strip_whitespace: bool = False,
+    sep: str | None = None,
+    encoding: str = "utf-8",
+) -> DatasetInspection:
+    """Read every table of ``folder``, detect the keys it lacks, profile them and detect
+    each table's columns."""
+    raw = read_folder(
+        folder, na_values=na_values, strip_whitespace=strip_whitespace, sep=sep, encoding=encoding
+    )
+    ds = detect_keys(raw)
+    schemas = {name: detect(ds[name]) for name in ds.names}
+    return DatasetInspection(Path(folder).resolve().name, ds, schemas, profile(ds))
