@@ -4,6 +4,7 @@ column or several), foreign keys, unique keys and checks, as TableSpecs."""
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,11 +31,16 @@ def reflect_table(
     dialect = conn.dialect.name
     pk = insp.get_pk_constraint(name, schema=schema).get("constrained_columns") or []
     cols: list[ColumnInfo] = []
-    for col in insp.get_columns(name, schema=schema):
+    with warnings.catch_warnings():  # "did not recognize type": we say so ourselves, below
+        warnings.filterwarnings("ignore", "Did not recognize type", sa.exc.SAWarning)
+        reflected = insp.get_columns(name, schema=schema)
+    for col in reflected:
         try:
             cols.append(column_info(col["name"], dict(col), dialect, col["name"] in pk))
-        except UnmappableType as err:
-            problems.append(f"{name}.{col['name']} ({err.what})")
+        except UnmappableType:
+            problems.append(
+                f"{name}.{col['name']} ({native_type(conn, schema, name, col['name'])})"
+            )
     fks = []
     for fk in insp.get_foreign_keys(name, schema=schema):
         key = ForeignKey(
@@ -64,6 +70,24 @@ def reflect_table(
         unique=_uniques(conn, insp, schema, name, pk),
         checks=checks,
     )
+
+
+def native_type(conn: sa.Connection, schema: str | None, table: str, column: str) -> str:
+    """The column's type as the database itself names it."""
+    if conn.dialect.name == "postgresql":
+        rel = (f"{_q(conn, schema)}." if schema else "") + _q(conn, table)
+        found = conn.execute(
+            sa.text(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = CAST(:rel AS regclass) AND attname = :col"
+            ),
+            {"rel": rel, "col": column},
+        ).scalar()
+    else:
+        pre = f"{_q(conn, schema)}." if schema else ""
+        rows = conn.exec_driver_sql(f"PRAGMA {pre}table_info({_q(conn, table)})").fetchall()
+        found = next((r[2] for r in rows if r[1] == column), None)
+    return str(found or "unknown type")
 
 
 def _uniques(

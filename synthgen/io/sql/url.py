@@ -91,8 +91,11 @@ def _parse(text: str) -> URL:
     try:
         return make_url(text)
     except (sa.exc.ArgumentError, ValueError):
+        # shown no further than its scheme: the rest may hold a password we cannot find
+        scheme = text.split("://", 1)[0] if "://" in text else ""
         raise UsageError(
-            f"not a database URL: {mask_url(text)}",
+            "not a database URL"
+            + (f" ({scheme}://..., the rest not shown)" if scheme.isidentifier() else ""),
             hint="write e.g. sqlite:///path/to/file.db or postgresql+psycopg://user@host:5432/db",
         ) from None
 

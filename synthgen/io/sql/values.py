@@ -183,6 +183,7 @@ def _ints(s: pd.Series, where: str) -> np.ndarray:
     ok = np.isnan(f) | (np.mod(f, 1) == 0)
     if not ok.all():
         bad = s[~ok].iloc[0]
+        bad = bad.item() if isinstance(bad, np.generic) else bad
         raise _bad(
             where,
             f"goes to an integer column but holds {bad!r}",
