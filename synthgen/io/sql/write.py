@@ -260,6 +260,19 @@ def _empty(
     """Empty the tables we are about to write, children first; a reference cut to break a
     cycle is emptied before any table is."""
     q = conn.dialect.identifier_preparer.quote_identifier
+    if conn.dialect.name == "postgresql":
+        # one TRUNCATE of them all: DELETE checks every row against each referencing table
+        # (seconds for Chinook). Without CASCADE it fails, touching nothing, when a table
+        # outside the dataset references one of them: then DELETE says which row is held.
+        step[0] = "emptying the tables"
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(
+                    "TRUNCATE " + ", ".join(bulk.quoted(conn, schema, n) for n in existing)
+                )
+            return
+        except sa.exc.DBAPIError:
+            pass
     for name, fk, _mask in plan.later:
         if name in existing:
             step[0] = f"emptying {fk.describe(name)}"
