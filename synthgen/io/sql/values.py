@@ -158,6 +158,8 @@ def db_values(s: pd.Series, kind: str, dialect: str, where: str) -> list[Any]:
             out = [Decimal(repr(x)) for x in out]
         return _nones(out, missing)
     if kind == "bool":
+        if pd.api.types.is_bool_dtype(s.dtype):  # bool / boolean: Python bools as they are
+            return list(s.to_numpy(dtype=object, na_value=None).tolist())
         return [None if m else _bool(v, where) for v, m in zip(s.tolist(), missing, strict=True)]
     if kind in ("date", "timestamp", "timestamptz"):
         return _datetimes(s, kind, sqlite, where)
@@ -233,8 +235,12 @@ def _datetimes(s: pd.Series, kind: str, sqlite: bool, where: str) -> list[Any]:
 
 
 def _iso(arr: np.ndarray, unit: str) -> list[Any]:
-    text = np.datetime_as_string(arr, unit=unit).tolist()  # type: ignore[call-overload]
-    return [None if t == "NaT" else t.replace("T", " ") for t in text]
+    """ISO text as SQLite keeps it (``2024-01-31 12:00:00``), None where missing."""
+    text = np.datetime_as_string(arr, unit=unit)  # type: ignore[call-overload]
+    if unit != "D" and len(text):  # the T at position 10 becomes a space, in place
+        codes = text.view(np.uint32).reshape(len(text), -1)
+        codes[:, 10] = ord(" ")
+    return _nones(text.tolist(), np.isnat(arr))
 
 
 def _uuid(v: Any, sqlite: bool, where: str) -> Any:

@@ -190,10 +190,13 @@ def _write_in(
     missing = [n for n in plan.order if n not in existing]
     warnings: list[str] = []
     step[0] = "creating tables"
+    # PostgreSQL: the keys of new tables are added after their rows (one index build, one
+    # check of each foreign key); then row order does not matter for those tables
+    defer = dialect == "postgresql"
     try:
-        new = build_tables(
+        new, keys = build_tables(
             dataset.spec, dataset.tables, missing, md, dialect=dialect, schema=schema, quote=q,
-            warnings=warnings,
+            warnings=warnings, defer_keys=defer,
         )  # fmt: skip
     except UnmappableType as err:
         raise DataError(
@@ -204,10 +207,18 @@ def _write_in(
     md.create_all(conn, tables=new)
     if mode == "replace" and existing:
         _empty(conn, plan, existing, schema, step)
+    if defer:
+        loose = set(missing)
+        plan = dataclasses.replace(
+            plan,
+            later=[x for x in plan.later if x[0] not in loose],
+            row_order={k: v for k, v in plan.row_order.items() if k not in loose},
+        )
     rows: dict[str, int] = {}
     for name in plan.order:
         step[0] = f"writing table {name}"
         rows[name] = _insert(conn, dataset, plan, name, schema, chunk)
+    _add_keys(conn, md, schema, keys, step)
     for name, fk, mask in plan.later:
         step[0] = f"filling in {fk.describe(name)}"
         _fill(conn, dataset, plan, name, fk, mask, schema)
@@ -217,6 +228,25 @@ def _write_in(
             bulk.move_sequences(conn, bulk.quoted(conn, schema, name))
     step[0] = "committing"
     return SqlWriteResult(url=db.shown, rows=rows, created=missing, warnings=warnings)
+
+
+def _add_keys(
+    conn: sa.Connection,
+    md: sa.MetaData,
+    schema: str | None,
+    keys: dict[str, list[sa.Constraint]],
+    step: list[str],
+) -> None:
+    """The deferred keys: primary and unique keys of every table first, as foreign keys
+    need the index of the key they reference."""
+    for fks in (False, True):
+        for name, constraints in keys.items():
+            table = md.tables[f"{schema}.{name}" if schema else name]
+            for c in constraints:
+                if isinstance(c, sa.ForeignKeyConstraint) == fks:
+                    step[0] = f"adding the keys of table {name}"
+                    table.append_constraint(c)
+                    conn.execute(sa.schema.AddConstraint(c))
 
 
 def _check_existing(
