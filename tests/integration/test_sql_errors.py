@@ -68,6 +68,16 @@ def test_unknown_sqlite_file_and_table(tmp_path, chinook_sqlite):
     expect_exit2(lambda: read_sql(chinook_sqlite, schema="nope"), "schema 'nope'", "main")
 
 
+def test_a_file_that_is_not_a_database(tmp_path):
+    bad = tmp_path / "notes.db"
+    bad.write_text("not a database, just text\n" * 100)
+    expect_exit2(lambda: read_sql(f"sqlite:///{bad}"), "notes.db", "not a database")
+    t = TableSpec(name="T", columns=[ColumnInfo(name="n", sql_type="INTEGER")])
+    ds = Dataset(DatasetSpec(tables=[t]), {"T": pd.DataFrame({"n": [1]})})
+    expect_exit2(lambda: write_sql(ds, f"sqlite:///{bad}"), "notes.db")
+    assert bad.read_text().startswith("not a database")
+
+
 def test_foreign_key_to_a_table_not_read(chinook_sqlite):
     expect_exit2(
         lambda: read_sql(chinook_sqlite, tables=["Album"]),
@@ -174,7 +184,7 @@ def test_unreachable_host_fails_fast(secret_env):
 
 # ---- PostgreSQL ---------------------------------------------------------------------------
 @pg
-def test_wrong_password_unknown_database_and_schema(pg_db, secret_env):
+def test_wrong_password_unknown_database_and_schema(pg_db, secret_env, monkeypatch):
     user_host = pg_db.url.split("//", 1)[1].split(":", 1)[0]
     port = pg_db.url.rsplit(":", 1)[1].split("/")[0]
     bad = f"postgresql+psycopg://{user_host}:{secret_env}@127.0.0.1:{port}/{pg_db.name}"
@@ -183,6 +193,15 @@ def test_wrong_password_unknown_database_and_schema(pg_db, secret_env):
     expect_exit2(lambda: read_sql(nodb), "'no_such_db_here' does not exist", "createdb")
     expect_exit2(lambda: read_sql(pg_db.url, schema="nowhere"), "schema 'nowhere'", "public")
     expect_exit2(lambda: read_sql(pg_db.url), "holds no tables")
+    # no password in the URL: libpq takes PGPASSWORD, as psql would
+    monkeypatch.setenv("PGPASSWORD", pg_db.server.password)
+    bare = pg_db.url.replace(":${SYNTHGEN_TEST_PG_PASSWORD}@", "@")
+    with pg_db.connect() as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    assert read_sql(bare).names == ["t"]
+    monkeypatch.setenv("PGPASSWORD", SECRET)
+    text = expect_exit2(lambda: read_sql(bare), "cannot log in")
+    assert SECRET not in text
 
 
 @pg
