@@ -139,7 +139,7 @@ def _time(v: Any, where: str) -> dt.time | None:
 
 
 # ---- writing ------------------------------------------------------------------------------
-def _nones(values: list[Any], missing: np.ndarray) -> list[Any]:
+def put_nones(values: list[Any], missing: np.ndarray) -> list[Any]:
     for i in np.flatnonzero(missing):
         values[i] = None
     return values
@@ -150,13 +150,13 @@ def db_values(s: pd.Series, kind: str, dialect: str, where: str) -> list[Any]:
     missing = s.isna().to_numpy(dtype=bool)
     sqlite = dialect == "sqlite"
     if kind == "int":
-        return _nones(_ints(s, where).tolist(), missing)
+        return put_nones(_ints(s, where).tolist(), missing)
     if kind in ("float", "decimal"):
         f = _to_float(s, where)
         out = np.where(missing, 0.0, f).tolist()
         if kind == "decimal" and not sqlite:
             out = [Decimal(repr(x)) for x in out]
-        return _nones(out, missing)
+        return put_nones(out, missing)
     if kind == "bool":
         if pd.api.types.is_bool_dtype(s.dtype):  # bool / boolean: Python bools as they are
             return list(s.to_numpy(dtype=object, na_value=None).tolist())
@@ -240,7 +240,7 @@ def _iso(arr: np.ndarray, unit: str) -> list[Any]:
     if unit != "D" and len(text):  # the T at position 10 becomes a space, in place
         codes = text.view(np.uint32).reshape(len(text), -1)
         codes[:, 10] = ord(" ")
-    return _nones(text.tolist(), np.isnat(arr))
+    return put_nones(text.tolist(), np.isnat(arr))
 
 
 def _uuid(v: Any, sqlite: bool, where: str) -> Any:
@@ -255,4 +255,4 @@ def _texts(s: pd.Series, missing: np.ndarray) -> list[Any]:
     values = s.astype(object).tolist()
     if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
         values = [v if isinstance(v, str) else str(v) for v in values]
-    return _nones(values, missing)
+    return put_nones(values, missing)

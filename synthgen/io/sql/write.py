@@ -21,10 +21,10 @@ from synthgen.dataset.data import Dataset
 from synthgen.dataset.spec import ColumnInfo, ForeignKey
 from synthgen.errors import DataError, SchemaError, UsageError
 from synthgen.io.atomic import atomic_path
-from synthgen.io.sql import bulk
+from synthgen.io.sql import bulk, target
 from synthgen.io.sql.ddl import build_tables
 from synthgen.io.sql.order import parents_first
-from synthgen.io.sql.types import UnmappableType, from_sqlalchemy
+from synthgen.io.sql.types import UnmappableType
 from synthgen.io.sql.url import (
     DEFAULT_CONNECT_TIMEOUT,
     DbUrl,
@@ -33,7 +33,7 @@ from synthgen.io.sql.url import (
     make_engine,
     parse_url,
 )
-from synthgen.io.sql.values import _nones, db_values
+from synthgen.io.sql.values import db_values, put_nones
 
 Mode = Literal["create", "append", "replace"]
 MODES = ("create", "append", "replace")
@@ -186,7 +186,7 @@ def _write_in(
     md = sa.MetaData()
     for name in existing:
         sa.Table(name, md, schema=schema, autoload_with=conn)
-    _check_existing(conn, db, md, plan, existing, mode, schema)
+    target.check_existing(conn, db.at(schema), md, plan.columns, existing, mode, schema)
     missing = [n for n in plan.order if n not in existing]
     warnings: list[str] = []
     step[0] = "creating tables"
@@ -206,7 +206,7 @@ def _write_in(
         ) from None
     md.create_all(conn, tables=new)
     if mode == "replace" and existing:
-        _empty(conn, plan, existing, schema, step)
+        target.empty(conn, plan.order, plan.later, existing, schema, step)
     if defer:
         loose = set(missing)
         plan = dataclasses.replace(
@@ -218,7 +218,7 @@ def _write_in(
     for name in plan.order:
         step[0] = f"writing table {name}"
         rows[name] = _insert(conn, dataset, plan, name, schema, chunk)
-    _add_keys(conn, md, schema, keys, step)
+    target.add_keys(conn, md, schema, keys, step)
     for name, fk, mask in plan.later:
         step[0] = f"filling in {fk.describe(name)}"
         _fill(conn, dataset, plan, name, fk, mask, schema)
@@ -228,106 +228,6 @@ def _write_in(
             bulk.move_sequences(conn, bulk.quoted(conn, schema, name))
     step[0] = "committing"
     return SqlWriteResult(url=db.shown, rows=rows, created=missing, warnings=warnings)
-
-
-def _add_keys(
-    conn: sa.Connection,
-    md: sa.MetaData,
-    schema: str | None,
-    keys: dict[str, list[sa.Constraint]],
-    step: list[str],
-) -> None:
-    """The deferred keys: primary and unique keys of every table first, as foreign keys
-    need the index of the key they reference."""
-    for fks in (False, True):
-        for name, constraints in keys.items():
-            table = md.tables[f"{schema}.{name}" if schema else name]
-            for c in constraints:
-                if isinstance(c, sa.ForeignKeyConstraint) == fks:
-                    step[0] = f"adding the keys of table {name}"
-                    table.append_constraint(c)
-                    conn.execute(sa.schema.AddConstraint(c))
-
-
-def _check_existing(
-    conn: sa.Connection,
-    db: DbUrl,
-    md: sa.MetaData,
-    plan: _Plan,
-    existing: list[str],
-    mode: str,
-    schema: str | None,
-) -> None:
-    lacking = []
-    for name in existing:
-        have = set(md.tables[f"{schema}.{name}" if schema else name].c.keys())
-        gone = [c.name for c in plan.columns[name] if c.name not in have]
-        if gone:
-            lacking.append(f"{name} has no column {', '.join(gone)}")
-    if lacking:
-        raise DataError(
-            f"the tables in {db.at(schema)} do not fit the data: {'; '.join(lacking)}",
-            hint="write into a fresh database or schema, or drop those tables first",
-        )
-    if mode != "create":
-        return
-    full = [
-        n
-        for n in existing
-        if conn.exec_driver_sql(f"SELECT 1 FROM {bulk.quoted(conn, schema, n)} LIMIT 1").first()
-    ]
-    if full:
-        raise DataError(
-            f"{db.at(schema)} already holds rows in {', '.join(full)}; nothing was written",
-            hint="write with mode='replace' to empty those tables first, or mode='append' to "
-            "add to them",
-        )
-
-
-def _empty(
-    conn: sa.Connection, plan: _Plan, existing: list[str], schema: str | None, step: list[str]
-) -> None:
-    """Empty the tables we are about to write, children first; a reference cut to break a
-    cycle is emptied before any table is."""
-    q = conn.dialect.identifier_preparer.quote_identifier
-    if conn.dialect.name == "postgresql":
-        # one TRUNCATE of them all: DELETE checks every row against each referencing table
-        # (seconds for Chinook). Without CASCADE it fails, touching nothing, when a table
-        # outside the dataset references one of them: then DELETE says which row is held.
-        step[0] = "emptying the tables"
-        try:
-            with conn.begin_nested():
-                conn.exec_driver_sql(
-                    "TRUNCATE " + ", ".join(bulk.quoted(conn, schema, n) for n in existing)
-                )
-            return
-        except sa.exc.DBAPIError:
-            pass
-    for name, fk, _mask in plan.later:
-        if name in existing:
-            step[0] = f"emptying {fk.describe(name)}"
-            sets = ", ".join(f"{q(c)} = NULL" for c in fk.columns)
-            conn.exec_driver_sql(f"UPDATE {bulk.quoted(conn, schema, name)} SET {sets}")
-    for name in reversed(plan.order):
-        if name in existing:
-            step[0] = f"emptying table {name}"
-            conn.exec_driver_sql(f"DELETE FROM {bulk.quoted(conn, schema, name)}")
-
-
-def _kinds(conn: sa.Connection, name: str, schema: str | None, cols: list[str]) -> list[str]:
-    """What each column of the target table holds (as the target says, not the source)."""
-    types = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns(name, schema=schema)}
-    out = []
-    for c in cols:
-        try:
-            out.append(from_sqlalchemy(types[c], conn.dialect.name)[0].kind)
-        except UnmappableType as err:
-            raise DataError(
-                f"cannot write {name}.{c}: its type in the target ({err.what}) is not one "
-                "synthgen can fill",
-                hint="write into a table whose column has a plain type, or leave the column out",
-            ) from None
-    return out
 
 
 def _frame(dataset: Dataset, plan: _Plan, name: str) -> pd.DataFrame:
@@ -341,7 +241,7 @@ def _insert(
 ) -> int:
     frame = _frame(dataset, plan, name)
     cols = [c.name for c in plan.columns[name]]
-    kinds = _kinds(conn, name, schema, cols)
+    kinds = target.kinds(conn, name, schema, cols)
     empty: dict[str, np.ndarray | None] = {}
     for t, fk, mask in plan.later:
         if t == name:
@@ -356,7 +256,7 @@ def _insert(
                 v = db_values(part[c], kind, dialect, f"{name}.{c}")
                 if c in empty:
                     m = empty[c]
-                    v = [None] * len(v) if m is None else _nones(v, m[start : start + chunk])
+                    v = [None] * len(v) if m is None else put_nones(v, m[start : start + chunk])
                 values.append(v)
             put(zip(*values, strict=True))
     return len(frame)
@@ -387,7 +287,7 @@ def _fill(
     if frame.empty:
         return
     cols = list(fk.columns) + list(keys)
-    kinds = _kinds(conn, name, schema, cols)
+    kinds = target.kinds(conn, name, schema, cols)
     dialect = conn.dialect.name
     values: list[Any] = [
         db_values(frame[c], k, dialect, f"{name}.{c}") for c, k in zip(cols, kinds, strict=True)
