@@ -4,13 +4,13 @@ VENV ?= .venv
 # torch first, pinned: a looser spec can pull a multi-GB CUDA build. Override elsewhere, e.g.
 #   make test TORCH_SPEC="torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= dev,sdv,hf
+EXTRAS ?= dev,sdv,hf,postgres
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format typecheck bench clean
+.PHONY: help install demo test test-fast lint format typecheck bench clean pg pg-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	@touch $@
 
-install: $(STAMP) ## create .venv and install synthgen with its dev and sdv extras
+install: $(STAMP) ## create .venv and install synthgen with its dev, sdv, hf and postgres extras
 
 demo: $(STAMP) ## run the demo recipe on the bundled Adult table (writes runs/adult/)
 	$(BIN)/synthgen run recipes/adult.yaml
@@ -48,7 +48,16 @@ typecheck: $(STAMP) ## mypy on synthgen/
 clean: ## remove the virtualenv, caches and run outputs
 	rm -rf $(VENV) runs out .pytest_cache .ruff_cache .mypy_cache .hypothesis
 
-bench: $(STAMP) ## benchmarks: SDV, DP and text (writes benchmarks/results/*.json; ~90 min)
+pg: ## start a throwaway PostgreSQL for the tests (root; PGPORT_TEST=54330 for another port)
+	@bash .ci/postgres.sh >/dev/null
+	@echo "PostgreSQL is up; the tests read its URL from .pgdata/env (make pg-stop to stop it)"
+
+pg-stop: ## stop the test PostgreSQL and remove its env file
+	bash .ci/postgres.sh stop
+
+bench: $(STAMP) ## benchmarks: SDV, DP, text, SQL writes (writes benchmarks/results/*.json; ~100 min)
+	-@bash .ci/postgres.sh >/dev/null  # without it, sql_write.py measures SQLite only
+	$(BIN)/python benchmarks/sql_write.py
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/tabular.py
 	$(BIN)/python benchmarks/privacy.py --epochs 5

@@ -14,6 +14,8 @@ from synthgen.errors import SchemaError
 class Dataset:
     spec: DatasetSpec
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # what the reader noticed and a user should know (e.g. a table without a primary key)
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         missing = [t for t in self.spec.names if t not in self.tables]
