@@ -18,38 +18,12 @@ import pandas as pd
 from synthgen.generators.columns import to_model_frame
 from synthgen.metrics.base import Context, Result, register
 from synthgen.metrics.utility import FeatureEncoder, fit_model, model_threads
+from synthgen.stats import ks_complement, tv_complement
 
 NUMERIC_KINDS = ("numeric", "integer", "datetime")
 PAIR_BINS = 10  # equal-width bins on the real range for a number paired with a label
 MAX_PAIRS_SHOWN = 50  # the report lists the worst pairs; the mean uses every pair
 DETECTION_ROWS = 10_000  # per side
-
-
-def ks_complement(real: np.ndarray, synth: np.ndarray) -> float:
-    """1 - the two-sample Kolmogorov-Smirnov statistic on non-missing values (1 = same).
-    Like SDMetrics' KSComplement, missing values are dropped first; a side with no values at
-    all scores 0 against a side with some (1 when both have none)."""
-    a, b = np.sort(real[~np.isnan(real)]), np.sort(synth[~np.isnan(synth)])
-    if len(a) == 0 or len(b) == 0:
-        return 1.0 if len(a) == len(b) else 0.0
-    grid = np.concatenate([a, b])
-    cdf_a = np.searchsorted(a, grid, side="right") / len(a)
-    cdf_b = np.searchsorted(b, grid, side="right") / len(b)
-    return float(1.0 - np.max(np.abs(cdf_a - cdf_b)))
-
-
-def tv_complement(real: pd.Series, synth: pd.Series) -> float:
-    """1 - total variation distance between the category frequencies (1 = same). Missing
-    values are dropped (as SDMetrics' TVComplement does); categories only the synthetic side
-    has count against it."""
-    real, synth = real.dropna(), synth.dropna()
-    if len(real) == 0 or len(synth) == 0:
-        return 1.0 if len(real) == len(synth) else 0.0
-    p = real.astype(str).value_counts(normalize=True)
-    q = synth.astype(str).value_counts(normalize=True)
-    keys = p.index.union(q.index)
-    diff = p.reindex(keys, fill_value=0.0) - q.reindex(keys, fill_value=0.0)
-    return float(1.0 - 0.5 * np.abs(diff.to_numpy()).sum())
 
 
 def _cached(ctx: Context, key: str, compute: Callable[[Context], Any]) -> Any:

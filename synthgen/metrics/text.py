@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from synthgen.metrics.base import Context, Result, register
-from synthgen.metrics.fidelity import ks_complement
 from synthgen.metrics.textindex import (
     Windows,
     best_jaccard,
@@ -30,6 +29,7 @@ from synthgen.metrics.textindex import (
     normalise,
     word_ids,
 )
+from synthgen.stats import ks_complement
 
 MIN_CHARS = 20  # shorter texts ("none", "n/a") are too common to count as copies
 NEAR_CHARS = 50  # a shared substring this long makes a near-duplicate

@@ -9,8 +9,8 @@ import pytest
 from synthgen.errors import NotFittedError, UsageError
 from synthgen.generators import Generator, create
 from synthgen.generators.copula import CopulaGenerator
-from synthgen.metrics.fidelity import ks_complement
 from synthgen.schema import detect
+from synthgen.stats import ks_complement
 
 
 def test_sample_before_fit_raises_not_fitted():

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synthgen.metrics.fidelity import ks_complement, tv_complement
+from synthgen.stats import ks_complement, tv_complement
 
 
 @contextlib.contextmanager
