@@ -59,9 +59,9 @@ def _fit_ours(kind: str, train, seed: int, epochs: int, batch: int, budget: floa
     import numpy as np
 
     from synthgen.generators import create
-    from synthgen.generators.columns import to_model_frame
     from synthgen.schema import detect
     from synthgen.transforms import TableEncoder
+    from synthgen.transforms.frame import to_model_frame
 
     schema = detect(train)
     parts: dict = {}

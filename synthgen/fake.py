@@ -186,7 +186,7 @@ def side_column(
     key: list[int] | None = None,
 ) -> pd.Series:
     """One side column's rows ``start .. start + n - 1`` from its JSON state (see
-    generators.columns). Sampling a column in chunks, pass the same ``seen`` (unique PII)
+    transforms.side). Sampling a column in chunks, pass the same ``seen`` (unique PII)
     and ``key`` (hex ids: the permutation of row numbers) to every chunk."""
     how = state["how"]
     if how == "null":

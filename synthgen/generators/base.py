@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from synthgen import __version__
 from synthgen.errors import DataError, NotFittedError, RecipeError, SchemaError, UsageError
-from synthgen.generators import columns as colmod
 from synthgen.schema.spec import Schema
+from synthgen.transforms import frame as framemod
+from synthgen.transforms import side as sidemod
 
 if TYPE_CHECKING:
     from synthgen.privacy.marginals import TableSummary
@@ -83,8 +84,8 @@ class Generator(ABC):
         self.modelled_ = [
             c.name for c in schema.columns if c.kind in MODELLED_KINDS and c.null_fraction < 1.0
         ]
-        self.side_ = colmod.fit_side_columns(data, schema)
-        frame = colmod.to_model_frame(data, schema, self.modelled_)
+        self.side_ = sidemod.fit_side_columns(data, schema)
+        frame = framemod.to_model_frame(data, schema, self.modelled_)
         _refuse_infinity(frame)
         rng = np.random.default_rng(seed)
         if privacy is None:
@@ -95,7 +96,7 @@ class Generator(ABC):
             refuse_if_outside(schema, self.name, self.supports_dp, privacy.text_columns)
             side = data[[c for c, st in self.side_.items() if st["how"] != "null"]]
             summary = self._fit_dp(frame, schema, rng, privacy, side)
-            colmod.privatise_side_columns(self.side_, summary.missing)
+            sidemod.privatise_side_columns(self.side_, summary.missing)
             self.n_rows_ = max(1, int(round(summary.n_rows)))
             self.dp_missing_ = summary.missing_rates()
             self.privacy_ = privacy.to_json()
@@ -163,7 +164,7 @@ class Generator(ABC):
             raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size}")
         n, chunk_size = int(n), int(chunk_size)
         model_conditions = self._model_conditions(conditions)
-        side = colmod.SideColumns(self.schema_, self.side_, n, seed, locale, exclude or {})
+        side = sidemod.SideColumns(self.schema_, self.side_, n, seed, locale, exclude or {})
         if n == 0:
             return iter(
                 [self._decode(self._sample_chunk(0, np.random.default_rng(0), None), side, 0)]
@@ -177,7 +178,7 @@ class Generator(ABC):
         model_conditions: dict[str, Any] | None,
         chunk_size: int,
         progress: bool,
-        side: colmod.SideColumns,
+        side: sidemod.SideColumns,
     ) -> Iterator[pd.DataFrame]:
         seeds = np.random.SeedSequence(seed)
         for start in _progress(range(0, n, chunk_size), n, chunk_size, progress):
@@ -185,9 +186,9 @@ class Generator(ABC):
             body = self._sample_chunk(min(chunk_size, n - start), rng, model_conditions)
             yield self._decode(body, side, start)
 
-    def _decode(self, body: pd.DataFrame, side: colmod.SideColumns, start: int) -> pd.DataFrame:
+    def _decode(self, body: pd.DataFrame, side: sidemod.SideColumns, start: int) -> pd.DataFrame:
         """A model chunk in the source's dtypes, side columns added, indexed by row number."""
-        out = colmod.from_model_frame(body.reset_index(drop=True), self.schema_, self.modelled_)
+        out = framemod.from_model_frame(body.reset_index(drop=True), self.schema_, self.modelled_)
         out = side.add(out, start)[self.schema_.names]
         out.index = pd.RangeIndex(start, start + len(out))
         return out
@@ -314,7 +315,7 @@ class Generator(ABC):
                 f"cannot condition on {', '.join(map(repr, unknown))}: not a modelled column",
                 hint=f"modelled columns: {', '.join(self.modelled_)}",
             )
-        return colmod.condition_values(conditions, self.schema_)
+        return framemod.condition_values(conditions, self.schema_)
 
     def _sample_chunk(
         self, n: int, rng: np.random.Generator, model_conditions: dict[str, Any] | None

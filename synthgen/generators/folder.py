@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from synthgen.errors import UsageError, pydantic_problems
 from synthgen.generators.base import MODEL_FORMAT_VERSION, MODELLED_KINDS
-from synthgen.generators.columns import MAX_ID_WIDTH, MAX_PREFIX, MAX_TEXT_CHARS
 from synthgen.io.jsonfile import BadJson, MiB, read_json
 from synthgen.schema.spec import ColumnSpec, PiiType, Schema, cap_problems, parse_schema
+from synthgen.transforms.side import MAX_ID_WIDTH, MAX_PREFIX, MAX_TEXT_CHARS
 
 if TYPE_CHECKING:
     from synthgen.generators.base import Generator

@@ -21,10 +21,10 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.stats import binom, norm
 
-from synthgen.generators.columns import to_model_frame
 from synthgen.metrics.base import Context, Result, register
 from synthgen.metrics.neighbors import NUMERIC_KINDS, canonical_labels, encoded, knn
 from synthgen.metrics.neighbors import not_applicable as _not_applicable
+from synthgen.transforms.frame import to_model_frame
 
 Z95 = 1.959963984540054
 TRUE, ISNA, NOTNA, EQ, NE, LT, GT, LE, GE = range(9)

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.generators.columns import to_model_frame
 from synthgen.metrics.base import Context, Result, register
 from synthgen.metrics.utility import FeatureEncoder, fit_model, model_threads
 from synthgen.stats import ks_complement, tv_complement
+from synthgen.transforms.frame import to_model_frame
 
 NUMERIC_KINDS = ("numeric", "integer", "datetime")
 PAIR_BINS = 10  # equal-width bins on the real range for a number paired with a label

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from synthgen.generators.columns import to_model_frame
 from synthgen.metrics.base import NEEDS_HOLDOUT, Context
 from synthgen.schema.spec import Schema
+from synthgen.transforms.frame import to_model_frame
 
 NUMERIC_KINDS = ("numeric", "integer", "datetime")
 MAX_LEVELS = 50  # one-hot width cap per categorical column (+ "other")

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from synthgen.generators.columns import to_model_frame
 from synthgen.metrics.anonymity import wilson
 from synthgen.metrics.base import Context, Result, register
 from synthgen.metrics.neighbors import (
@@ -25,6 +24,7 @@ from synthgen.metrics.neighbors import (
     not_applicable,
     shared_neighbours,
 )
+from synthgen.transforms.frame import to_model_frame
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 

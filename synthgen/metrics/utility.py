@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.generators.columns import to_model_frame
 from synthgen.metrics.base import NEEDS_HOLDOUT, Context, Result, register
 from synthgen.schema.spec import Schema
+from synthgen.transforms.frame import to_model_frame
 
 NUMERIC_KINDS = ("numeric", "integer", "datetime")
 MAX_CATEGORIES = 250  # HistGradientBoosting takes at most 255 bins per categorical feature

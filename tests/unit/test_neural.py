@@ -69,7 +69,7 @@ def test_width_is_capped_and_rare_levels_keep_their_frequencies():
 
 
 def test_table_encoder_round_trip_on_adult(adult: pd.DataFrame):
-    from synthgen.generators.columns import to_model_frame
+    from synthgen.transforms.frame import to_model_frame
 
     schema = detect(adult)
     frame = to_model_frame(adult, schema, schema.names)

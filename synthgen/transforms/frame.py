@@ -1,0 +1,125 @@
+"""Moving columns between the source's dtypes and a model's frame: numbers as float64
+(datetimes as seconds since 1970), labels as Python objects, and back to the source's dtypes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.schema.spec import ColumnSpec, Schema
+
+_EPOCH = np.datetime64("1970-01-01T00:00:00")
+
+
+def _to_datetime(s: pd.Series, spec: ColumnSpec) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+    else:
+        out = pd.to_datetime(s, format=spec.datetime_format, errors="coerce")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+def to_model_frame(data: pd.DataFrame, schema: Schema, modelled: list[str]) -> pd.DataFrame:
+    """Numbers as float64 (datetimes as seconds since 1970), labels as Python objects (a
+    generator may hand ``from_model_frame`` a ``pd.Categorical`` instead: NA = missing)."""
+    cols: dict[str, pd.Series] = {}
+    for name in modelled:
+        spec, s = schema[name], data[name]
+        if spec.kind in ("numeric", "integer"):
+            cols[name] = pd.to_numeric(s, errors="coerce").astype("float64")
+        elif spec.kind == "datetime":
+            dt = _to_datetime(s, spec)
+            secs = (dt.to_numpy(dtype="datetime64[ns]") - _EPOCH) / np.timedelta64(1, "s")
+            cols[name] = pd.Series(np.where(dt.isna(), np.nan, secs), index=s.index)
+        else:
+            obj = s.astype(object)
+            cols[name] = obj.where(s.notna(), None)
+    return pd.DataFrame(cols, index=data.index)
+
+
+def from_model_frame(body: pd.DataFrame, schema: Schema, modelled: list[str]) -> pd.DataFrame:
+    """Decode a model frame back to the source's dtypes (integers stay integers, ...)."""
+    out = {}
+    for name in modelled:
+        spec, s = schema[name], body[name]
+        if spec.kind == "integer":
+            out[name] = _restore_int(np.round(s.astype("float64")), spec.dtype)
+        elif spec.kind == "numeric":
+            dtype = spec.dtype if spec.dtype.startswith("float") else "float64"
+            out[name] = s.astype(dtype)
+        elif spec.kind == "datetime":
+            out[name] = _restore_datetime(s.astype("float64"), spec)
+        else:
+            out[name] = _restore_labels(s, spec)
+    return pd.DataFrame(out, index=body.index)
+
+
+def _restore_int(s: pd.Series, dtype: str) -> pd.Series:
+    has_na = bool(s.isna().any())
+    if dtype.lower().startswith(("int", "uint")):
+        if has_na or dtype[0] == "I" or dtype[0] == "U":
+            return s.astype(dtype if dtype[0] in "IU" else "Int64")
+        return s.astype(dtype)
+    return s.astype("float64")  # the source held whole numbers as floats (NaN present)
+
+
+def _restore_datetime(secs: pd.Series, spec: ColumnSpec) -> pd.Series:
+    whole = np.round(secs.to_numpy())
+    dt = pd.Series(pd.to_datetime(whole, unit="s", errors="coerce"), index=secs.index)
+    if spec.dtype.startswith("datetime64"):
+        return dt
+    fmt = spec.datetime_format or "%Y-%m-%d %H:%M:%S"
+    text = dt.dt.strftime(fmt)
+    return text.where(dt.notna(), None).astype(object)
+
+
+def _restore_labels(s: pd.Series, spec: ColumnSpec) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype):  # a generator's fast path: NA = missing
+        if spec.dtype == "category":
+            return s.astype(object).astype("category")  # categories as the source's would be
+        cats = s.cat.categories.to_numpy(dtype=object)
+        codes = s.cat.codes.to_numpy()
+        if (codes < 0).any():
+            cats = np.append(cats, np.array([np.nan], dtype=object))
+        s = pd.Series(cats[codes], index=s.index, copy=False)  # code -1 takes the NaN
+        if spec.dtype in ("bool", "category") or spec.dtype.startswith(("int", "Int")):
+            return _restore_labels(s, spec)
+        return s
+    if spec.dtype == "bool" and not s.isna().any():
+        return s.astype(bool)
+    if spec.dtype == "bool":
+        return s.astype("boolean")
+    if spec.dtype == "category":
+        return s.astype("category")
+    if spec.dtype.startswith(("int", "Int")) and not s.isna().any():
+        return s.astype(spec.dtype if spec.dtype[0] == "i" else "Int64")
+    return s.astype(object).where(s.notna(), np.nan)
+
+
+def condition_values(conditions: dict[str, Any], schema: Schema) -> dict[str, Any]:
+    """Conditions as the model frame holds them: numbers as floats, labels as given."""
+    out: dict[str, Any] = {}
+    for col, val in conditions.items():
+        spec = schema[col]
+        if spec.kind in ("numeric", "integer"):
+            try:
+                out[col] = float(val)
+            except (TypeError, ValueError):
+                from synthgen.errors import UsageError
+
+                raise UsageError(f"condition {col}={val!r}: {col} holds numbers") from None
+        elif spec.dtype == "bool" and isinstance(val, str):
+            out[col] = val.strip().lower() in ("true", "1", "yes", "y", "t")
+        elif (
+            spec.dtype.startswith(("int", "Int"))
+            and isinstance(val, str)
+            and val.strip().lstrip("-").isdigit()
+        ):
+            out[col] = int(val)
+        else:
+            out[col] = val
+    return out
