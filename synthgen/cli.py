@@ -257,8 +257,8 @@ def _print_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> 
 
 def _print_embedded_pii(df: Any, schema: Any) -> None:
     """PII found inside text, label and id values (what `run` replaces by default)."""
-    from synthgen.privacy.pii_stage import scrub_frame, source_pii
-    from synthgen.privacy.pseudonym import Pseudonymiser
+    from synthgen.pii.pseudonym import Pseudonymiser
+    from synthgen.pii.stage import scrub_frame, source_pii
 
     _, found = scrub_frame(df, schema, source_pii(df, schema), "flag", Pseudonymiser(b"-"))
     if not found:

@@ -30,15 +30,8 @@ from synthgen.io.atomic import Staging, check_replaceable, exclusive, write_mani
 from synthgen.io.destinations import check_destinations, check_writable
 from synthgen.io.sources import infer_format, option
 from synthgen.metrics.base import NEEDS_HOLDOUT
+from synthgen.pii.stage import PiiRun, apply_pii_strategies, pii_exclusions
 from synthgen.privacy import DPPlan
-from synthgen.privacy.pii_stage import (
-    check_consistent,
-    pseudonymise_columns,
-    scan_output,
-    scrub_frame,
-    source_pii,
-)
-from synthgen.privacy.pseudonym import Pseudonymiser
 from synthgen.recipe import PiiSpec, Recipe
 from synthgen.schema import Schema, apply_overrides, detect
 from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
@@ -157,22 +150,6 @@ def sample_rows(recipe: Recipe, n_source: int, schema: Schema) -> int:
     return check_rows(want, schema, what=what, setting="sample.rows or sample.ratio")
 
 
-def pii_exclusions(df: pd.DataFrame, schema: Schema) -> dict[str, set[str]]:
-    """Real PII values, kept in memory only, that no fake may take."""
-    return {c.name: set(df[c.name].dropna().astype(str)) for c in schema.of_kind("pii")}
-
-
-def apply_pii_strategies(syn: pd.DataFrame, schema: Schema, recipe: Recipe) -> pd.DataFrame:
-    out = syn.copy()
-    for c in schema.of_kind("pii"):
-        how = recipe.pii.strategies.get(c.pii_type or "other", recipe.pii.default)  # type: ignore[call-overload]
-        if how == "null":
-            out[c.name] = pd.Series([None] * len(out), dtype=object)
-        elif how == "drop":
-            out = out.drop(columns=[c.name])
-    return out
-
-
 def run(
     recipe: Recipe,
     *,
@@ -216,7 +193,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
                 "PII fakes are redrawn when one equals a real value of its column, so that "
                 "no fake is ever real"
             )
-    pii = PiiRun(recipe, schema, df)
+    pii = PiiRun(recipe.pii, schema, df)
     texts = TextRun(recipe.text, schema, plan)
     if plan is not None:
         dp_preflight(recipe, schema, texts)
@@ -244,7 +221,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             exclude=pii_exclusions(df, schema),
         )
         syn = texts.generate(syn, seed)
-        syn = pii.finish(apply_pii_strategies(syn, schema, recipe), train, seed, warnings)
+        syn = pii.finish(apply_pii_strategies(syn, schema, recipe.pii), train, seed, warnings)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
             suite,
@@ -305,69 +282,6 @@ DP_REPORT_NOTE = (
     "differential privacy covers the model and the synthetic table; this report compares "
     "them with the real rows and is not private: share it only with people who may see the data"
 )
-
-
-class PiiRun:
-    """The run's PII steps: scrub PII inside values before the fit, pseudonymise the
-    columns kept joinable, scan the output; what was found goes in the report."""
-
-    def __init__(self, recipe: Recipe, schema: Schema, df: pd.DataFrame) -> None:
-        self.spec = recipe.pii
-        self.schema = schema
-        check_consistent(self.spec.consistent, schema)
-        self.pseudo = Pseudonymiser.from_environment(self.spec.locale)
-        self.known = source_pii(df, schema)
-        self.found_in: dict[str, dict[str, int]] = {}
-        self.found_out: dict[str, dict[str, int]] = {}
-
-    def scrub(self, train: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
-        out, self.found_in = scrub_frame(
-            train, self.schema, self.known, self.spec.embedded, self.pseudo
-        )
-        for col, kinds in self.found_in.items():
-            what = ", ".join(sorted(kinds))
-            if self.spec.embedded == "replace":
-                warnings.append(f"column '{col}' holds PII inside its values ({what}): replaced")
-            else:
-                warnings.append(
-                    f"column '{col}' holds PII inside its values ({what}): NOT replaced "
-                    f"(pii.embedded: {self.spec.embedded})"
-                )
-        for c in self.spec.consistent:
-            warnings.append(
-                f"column '{c}' is pseudonymised, not synthetic: each fake stands for a real key"
-            )
-        return out
-
-    def finish(
-        self, syn: pd.DataFrame, train: pd.DataFrame, seed: int, warnings: list[str]
-    ) -> pd.DataFrame:
-        cols = [c for c in self.spec.consistent if c in syn.columns]
-        syn = pseudonymise_columns(syn, train, self.schema, cols, self.pseudo, seed)
-        skip = {c.name for c in self.schema.of_kind("pii")} | set(cols)
-        self.found_out = scan_output(syn, self.known, skip)
-        for col, kinds in self.found_out.items():
-            if "source_value" in kinds:
-                warnings.append(
-                    f"synthetic column '{col}' repeats {kinds['source_value']} value(s) of the "
-                    "source's PII columns"
-                )
-            elif self.spec.embedded != "replace":
-                warnings.append(f"synthetic column '{col}' holds PII-shaped values: {kinds}")
-        return syn
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "embedded": self.spec.embedded,
-            "found_in_source": self.found_in,
-            "found_in_output": self.found_out,
-            "consistent": self.spec.consistent,
-            "secret": (
-                "from SYNTHGEN_PII_SECRET"
-                if self.pseudo.from_env
-                else "random for this run, never written"
-            ),
-        }
 
 
 def dp_preflight(recipe: Recipe, schema: Schema, texts: TextRun) -> None:

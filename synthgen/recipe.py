@@ -98,7 +98,7 @@ class PiiSpec(_Strict):
     @field_validator("locale")
     @classmethod
     def _known_locale(cls, v: str) -> str:
-        from synthgen.fake import check_locale
+        from synthgen.pii.fake import check_locale
 
         return check_locale(v)
 

@@ -15,7 +15,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from synthgen.errors import SchemaError
-from synthgen.schema import pii
+from synthgen.pii import find as pii
 from synthgen.schema.spec import KINDS, PII_TYPES, ColumnSpec, Schema
 
 DATETIME_SHARE = 0.95

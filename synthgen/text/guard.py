@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from synthgen.privacy.scan import find_pii
+from synthgen.pii.scan import find_pii
 
 _BASE = 0x100000001B3  # the FNV-64 prime: odd, so invertible modulo 2**64
 _INV_BASE = pow(_BASE, -1, 2**64)
@@ -126,7 +126,7 @@ _PII_WORDS = {
 
 def pii_pattern(text: str) -> str | None:
     """The kind of personal data ``text`` contains by pattern and checksum, if any (the same
-    finder the pipeline uses on source values: synthgen.privacy.scan)."""
+    finder the pipeline uses on source values: synthgen.pii.scan)."""
     hits = find_pii(text)
     return _PII_WORDS.get(hits[0].kind, "personal data") if hits else None
 

@@ -105,7 +105,7 @@ class SideColumns:
         locale: str,
         exclude: dict[str, set[str]],
     ) -> None:
-        from synthgen import fake
+        from synthgen.pii import fake
 
         self.columns = [(i, c) for i, c in enumerate(schema.columns) if c.name in side]
         self.side, self.seed, self.locale, self.exclude = side, seed, locale, exclude
@@ -117,7 +117,7 @@ class SideColumns:
 
     def add(self, out: pd.DataFrame, start: int) -> pd.DataFrame:
         """``out`` (the rows from number ``start`` on) with the side columns added."""
-        from synthgen import fake
+        from synthgen.pii import fake
 
         out = out.copy()
         for i, spec in self.columns:

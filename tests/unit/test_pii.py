@@ -9,8 +9,7 @@ from faker import Faker
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthgen.schema import detect
-from synthgen.schema.pii import (
+from synthgen.pii.find import (
     detect_pii,
     faker_names,
     iban_valid,
@@ -20,6 +19,7 @@ from synthgen.schema.pii import (
     name_hint,
     normalize_name,
 )
+from synthgen.schema import detect
 
 N = 300
 

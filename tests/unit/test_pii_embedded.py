@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from synthgen.privacy.pii_stage import scrub_frame, source_pii
-from synthgen.privacy.pseudonym import Pseudonymiser
-from synthgen.privacy.scan import find_pii, known_values
+from synthgen.pii.pseudonym import Pseudonymiser
+from synthgen.pii.scan import find_pii, known_values
+from synthgen.pii.stage import scrub_frame, source_pii
 from synthgen.schema import detect
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgen import fake
 from synthgen.generators import create
 from synthgen.io import read_table, write_table, write_table_chunks
+from synthgen.pii import fake
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,18 @@ this module handles PII *inside* other columns and consistent keys.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from synthgen.errors import RecipeError
-from synthgen.privacy.pseudonym import Pseudonymiser
-from synthgen.privacy.scan import Finding, find_pii, known_values, scrub
+from synthgen.pii.pseudonym import Pseudonymiser
+from synthgen.pii.scan import Finding, find_pii, known_values, scrub
 from synthgen.schema.spec import Schema
+
+if TYPE_CHECKING:
+    from synthgen.recipe import PiiSpec
 
 SCANNED_KINDS = ("text", "categorical", "id")
 _TYPE_OF_KIND = {"source_value": "person_name"}
@@ -157,3 +160,82 @@ def scan_output(
         if counts:
             found[str(c)] = dict(counts)
     return found
+
+
+def pii_exclusions(df: pd.DataFrame, schema: Schema) -> dict[str, set[str]]:
+    """Real PII values, kept in memory only, that no fake may take."""
+    return {c.name: set(df[c.name].dropna().astype(str)) for c in schema.of_kind("pii")}
+
+
+def apply_pii_strategies(syn: pd.DataFrame, schema: Schema, spec: PiiSpec) -> pd.DataFrame:
+    out = syn.copy()
+    for c in schema.of_kind("pii"):
+        how = spec.strategies.get(c.pii_type or "other", spec.default)  # type: ignore[call-overload]
+        if how == "null":
+            out[c.name] = pd.Series([None] * len(out), dtype=object)
+        elif how == "drop":
+            out = out.drop(columns=[c.name])
+    return out
+
+
+class PiiRun:
+    """The run's PII steps: scrub PII inside values before the fit, pseudonymise the
+    columns kept joinable, scan the output; what was found goes in the report."""
+
+    def __init__(self, spec: PiiSpec, schema: Schema, df: pd.DataFrame) -> None:
+        self.spec = spec
+        self.schema = schema
+        check_consistent(self.spec.consistent, schema)
+        self.pseudo = Pseudonymiser.from_environment(self.spec.locale)
+        self.known = source_pii(df, schema)
+        self.found_in: dict[str, dict[str, int]] = {}
+        self.found_out: dict[str, dict[str, int]] = {}
+
+    def scrub(self, train: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+        out, self.found_in = scrub_frame(
+            train, self.schema, self.known, self.spec.embedded, self.pseudo
+        )
+        for col, kinds in self.found_in.items():
+            what = ", ".join(sorted(kinds))
+            if self.spec.embedded == "replace":
+                warnings.append(f"column '{col}' holds PII inside its values ({what}): replaced")
+            else:
+                warnings.append(
+                    f"column '{col}' holds PII inside its values ({what}): NOT replaced "
+                    f"(pii.embedded: {self.spec.embedded})"
+                )
+        for c in self.spec.consistent:
+            warnings.append(
+                f"column '{c}' is pseudonymised, not synthetic: each fake stands for a real key"
+            )
+        return out
+
+    def finish(
+        self, syn: pd.DataFrame, train: pd.DataFrame, seed: int, warnings: list[str]
+    ) -> pd.DataFrame:
+        cols = [c for c in self.spec.consistent if c in syn.columns]
+        syn = pseudonymise_columns(syn, train, self.schema, cols, self.pseudo, seed)
+        skip = {c.name for c in self.schema.of_kind("pii")} | set(cols)
+        self.found_out = scan_output(syn, self.known, skip)
+        for col, kinds in self.found_out.items():
+            if "source_value" in kinds:
+                warnings.append(
+                    f"synthetic column '{col}' repeats {kinds['source_value']} value(s) of the "
+                    "source's PII columns"
+                )
+            elif self.spec.embedded != "replace":
+                warnings.append(f"synthetic column '{col}' holds PII-shaped values: {kinds}")
+        return syn
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "embedded": self.spec.embedded,
+            "found_in_source": self.found_in,
+            "found_in_output": self.found_out,
+            "consistent": self.spec.consistent,
+            "secret": (
+                "from SYNTHGEN_PII_SECRET"
+                if self.pseudo.from_env
+                else "random for this run, never written"
+            ),
+        }

@@ -15,7 +15,7 @@ from typing import Any
 
 from faker import Faker
 
-from synthgen.fake import fake_maker
+from synthgen.pii.fake import fake_maker
 
 SECRET_ENV = "SYNTHGEN_PII_SECRET"
 
