@@ -132,7 +132,7 @@ def validate(
     quiet: bool,
 ) -> None:
     """Validate a synthetic table from any generator. Exit 3 if a gate fails."""
-    from synthgen.pipeline import validate_files
+    from synthgen.evaluate import validate_files
 
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
     report = validate_files(
@@ -410,7 +410,7 @@ def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _run_settings(model_dir: Path) -> dict[str, Any]:
-    from synthgen.pipeline import load_run_settings
+    from synthgen.post import load_run_settings
 
     settings = load_run_settings(model_dir)
     return settings.model_dump() if settings is not None else {}

@@ -7,32 +7,29 @@ written only when every gate passes.
 
 from __future__ import annotations
 
-import datetime as _dt
-import difflib
 import json
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from synthgen import __version__, interrupt, validate
-from synthgen.errors import DataError, RecipeError
+from synthgen import interrupt, validate
+from synthgen.errors import DataError
 from synthgen.generators import create
 from synthgen.generators.memory import check_rows
-from synthgen.io import atomic_dir, read_table, write_table
-from synthgen.io.atomic import Staging, check_replaceable, exclusive, write_manifest
-from synthgen.io.destinations import check_destinations, check_writable
-from synthgen.io.sources import infer_format, option
+from synthgen.io import read_table, write_table
+from synthgen.io.atomic import Staging, exclusive, write_manifest
+from synthgen.io.destinations import check_destinations
+from synthgen.io.sources import infer_format
 from synthgen.metrics.base import NEEDS_HOLDOUT
 from synthgen.pii.stage import PiiRun, apply_pii_strategies, pii_exclusions
-from synthgen.privacy import DPPlan
-from synthgen.recipe import PiiSpec, Recipe
+from synthgen.preflight import DP_REPORT_NOTE, check_recipe_against_data, dp_plan, dp_preflight
+from synthgen.progress import StageClock
+from synthgen.recipe import Recipe
+from synthgen.report.assemble import build_report, write_report_files
 from synthgen.schema import Schema, apply_overrides, detect
 from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
 
@@ -48,21 +45,6 @@ class RunResult:
     outputs: list[Path] = field(default_factory=list)
 
 
-class _Clock:
-    def __init__(self, say: Callable[[str], None]) -> None:
-        self.timings: dict[str, float] = {}
-        self.say = say
-
-    @contextmanager
-    def stage(self, name: str, message: str) -> Iterator[None]:
-        interrupt.check()
-        self.say(message)
-        t0 = time.perf_counter()
-        yield
-        self.timings[name] = round(time.perf_counter() - t0, 4)
-        interrupt.check()
-
-
 def read_source(recipe: Recipe) -> tuple[pd.DataFrame, Path]:
     src = recipe.source
     path = recipe.resolve(src.path)
@@ -75,36 +57,6 @@ def read_source(recipe: Recipe) -> tuple[pd.DataFrame, Path]:
         encoding=src.encoding,
     )
     return df, path
-
-
-def check_recipe_against_data(recipe: Recipe, df: pd.DataFrame, path: Path) -> None:
-    """Everything the recipe says about columns must fit the data: all problems at once."""
-    cols = [str(c) for c in df.columns]
-    problems = []
-
-    def nope(where: str, name: str) -> str:
-        near = difflib.get_close_matches(name, cols, n=1)
-        hint = f"did you mean '{near[0]}'?" if near else f"columns: {', '.join(cols[:20])}"
-        return f"{where}: no column '{name}' in {path.name}; {hint}"
-
-    problems += [nope(f"schema.{c}", c) for c in recipe.schema_ if c not in cols]
-    problems += [
-        nope(f"sample.conditions.{c}", c) for c in recipe.sample.conditions if c not in cols
-    ]
-    problems += [nope(f"text.{c}", c) for c in recipe.text if c not in cols]
-    target = recipe.validate_.target
-    if target is not None and target not in cols:
-        problems.append(nope("validate.target", target))
-    problems += [
-        nope(f"validate.sensitive.{i}", c)
-        for i, c in enumerate(recipe.validate_.sensitive)
-        if c not in cols
-    ]
-    gx = recipe.validate_.expectations
-    if gx is not None and not recipe.resolve(gx).is_file():
-        problems.append(f"validate.expectations: file not found: {recipe.resolve(gx)}")
-    if problems:
-        raise RecipeError("the recipe does not fit the data:", problems=problems)
 
 
 def build_schema(recipe: Recipe, df: pd.DataFrame) -> tuple[Schema, list[str]]:
@@ -176,7 +128,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     suite = validate.apply_overrides(
         validate.load_suite(recipe.validate_.suite, recipe.base_dir), recipe.validate_.gates
     )
-    clock = _Clock(say)
+    clock = StageClock(say)
     with clock.stage("read", "reading source"):
         df, path = read_source(recipe)
         check_recipe_against_data(recipe, df, path)
@@ -235,7 +187,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             options=_validate_options(recipe),
         )
         warnings += holdout_warnings(recipe.holdout, verdict["gates"])
-    report = _report(
+    report = build_report(
         recipe.name,
         seed,
         schema,
@@ -278,93 +230,9 @@ def holdout_warnings(holdout: float, gates: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-DP_REPORT_NOTE = (
-    "differential privacy covers the model and the synthetic table; this report compares "
-    "them with the real rows and is not private: share it only with people who may see the data"
-)
-
-
-def dp_preflight(recipe: Recipe, schema: Schema, texts: TextRun) -> None:
-    """Every part of a DP recipe that would read data outside the budget, all at once."""
-    from synthgen.errors import PrivacyBudgetError
-    from synthgen.generators import registry
-
-    problems = []
-    if not getattr(registry.get_class(recipe.generator.name), "supports_dp", False):
-        problems.append(
-            f"generator.name: '{recipe.generator.name}' cannot train with differential "
-            "privacy; use copula, ctgan or tvae"
-        )
-    problems += texts.dp_problems()
-    if problems:
-        raise PrivacyBudgetError(
-            "this recipe would read data outside its privacy budget:", problems=problems
-        )
-
-
-def dp_plan(recipe: Recipe, n_train: int) -> DPPlan | None:
-    """The run's DP plan from ``privacy:`` and the public bounds / labels under ``schema:``."""
-    if recipe.privacy is None:
-        return None
-    problems = [
-        f"pii.consistent: '{c}' maps real keys to fakes one to one, which no privacy budget "
-        "covers; remove it from a DP recipe"
-        for c in recipe.pii.consistent
-    ]
-    problems += [
-        f"schema.{c}: give both min and max (one bound alone cannot be used)"
-        for c, o in recipe.schema_.items()
-        if (o.min is None) != (o.max is None)
-    ]
-    if problems:
-        raise RecipeError("the privacy settings are incomplete:", problems=problems)
-    p = recipe.privacy
-    return DPPlan.build(
-        p.epsilon,
-        p.delta,
-        n_train,
-        metadata_share=p.metadata_share,
-        bounds={
-            c: (float(o.min), float(o.max))
-            for c, o in recipe.schema_.items()
-            if o.min is not None and o.max is not None
-        },
-        categories={c: list(o.categories) for c, o in recipe.schema_.items() if o.categories},
-    )
-
-
 def _validate_options(recipe: Recipe) -> dict[str, dict[str, Any]]:
     gx = recipe.validate_.expectations
     return {"expectations_pass_rate": {"suite_path": str(recipe.resolve(gx))}} if gx else {}
-
-
-def _report(
-    name: str,
-    seed: int,
-    schema: Schema,
-    verdict: dict[str, Any],
-    warnings: list[str],
-    timings: dict[str, float],
-    rows: dict[str, int],
-    **extra: Any,
-) -> dict[str, Any]:
-    """The report both `run` and `validate` write; ``extra`` adds their own keys."""
-    return {
-        "synthgen_version": __version__,
-        "recipe": name,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "seed": seed,
-        "passed": verdict["passed"],
-        "gates": verdict["gates"],
-        "suite": verdict["suite"],
-        "rows": rows,
-        "timings": timings,
-        "metrics": verdict["metrics"],
-        "schema": [c.model_dump() for c in schema.columns],
-        "warnings": warnings,
-        "outputs": [],
-        **extra,
-    }
 
 
 def _write_run_dir(
@@ -392,171 +260,6 @@ def _write_run_dir(
     write_report_files(run_dir, report, train, syn, schema)
 
 
-class RunSettings(BaseModel):
-    """run.json in a model folder: what `synthgen sample` needs from the run that saved it."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    pii: PiiSpec
-    recipe: str = Field(max_length=200)
-    seed: int = Field(ge=0, le=2**32 - 1)
-
-
-def load_run_settings(model_dir: Path) -> RunSettings | None:
-    """The model folder's run.json, checked (a pickle or a damaged file is a UsageError
-    naming it); None when there is none (a model saved from the Python API)."""
-    from synthgen.errors import pydantic_problems
-    from synthgen.generators.folder import damaged
-    from synthgen.io.jsonfile import BadJson, MiB, read_json
-
-    p = Path(model_dir) / "run.json"
-    if not p.exists():
-        return None
-    try:
-        return RunSettings.model_validate(read_json(p, max_bytes=16 * MiB))
-    except BadJson as err:
-        raise damaged(Path(model_dir), [f"run.json: {err.reason}"]) from None
-    except ValidationError as err:
-        problems = [f"run.json: {x}" for x in pydantic_problems(err)]
-        raise damaged(Path(model_dir), problems) from None
-
-
-def write_report_files(
-    folder: Path,
-    report: dict[str, Any],
-    real: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    schema: Schema,
-) -> None:
-    """report.json for machines and report.html for people, into ``folder``."""
-    from synthgen.report import render_html
-
-    text = json.dumps(report, indent=2, default=_json_default)
-    (folder / "report.json").write_text(text, encoding="utf-8")
-    html = render_html(report, real=real, synthetic=synthetic, schema=schema)
-    (folder / "report.html").write_text(html, encoding="utf-8")
-
-
-def validate_files(
-    real: Path,
-    synthetic: Path,
-    *,
-    holdout: Path | None = None,
-    suite: str = "default",
-    target: str | None = None,
-    schema_path: Path | None = None,
-    sensitive: list[str] | None = None,
-    out: Path = Path("validation"),
-    seed: int = 0,
-    say: Callable[[str], None] = lambda _m: None,
-) -> dict[str, Any]:
-    """Validate any synthetic table (ours, SDV's, anyone's) against the real one it imitates."""
-    the_suite = validate.load_suite(suite, Path.cwd(), given_by="--suite")
-    check_replaceable(out, "validation folder")
-    check_writable([out])
-    clock = _Clock(say)
-    with clock.stage("read", "reading tables"):
-        train = read_table(real, origin=option("--real"))
-        syn = read_table(synthetic, origin=option("--synthetic"))
-        hold = (
-            read_table(holdout, origin=option("--holdout"))
-            if holdout is not None
-            else train.iloc[:0]
-        )
-        _check_columns(
-            train, syn, synthetic, hold, holdout, [target] if target else [], sensitive or []
-        )
-    with clock.stage("schema", "schema"):
-        if schema_path is None:
-            schema = detect(train, seed=seed)
-        else:
-            schema = Schema.load(schema_path, what="--schema file")
-            _check_schema_fits(schema, schema_path, train, real)
-    with clock.stage("validate", f"validating with suite '{the_suite.name}'"):
-        verdict = validate.run(
-            the_suite, train, hold, syn, schema, target=target, seed=seed, sensitive=sensitive
-        )
-    no_holdout = (
-        "no --holdout given: privacy metrics that need unseen real rows as a baseline are skipped"
-    )
-    report = _report(
-        f"validate {Path(synthetic).name}",
-        seed,
-        schema,
-        verdict,
-        [] if holdout else [no_holdout],
-        clock.timings,
-        {
-            "source": len(train) + len(hold),
-            "train": len(train),
-            "holdout": len(hold),
-            "synthetic": len(syn),
-        },
-        inputs={
-            "real": str(real),
-            "synthetic": str(synthetic),
-            "holdout": str(holdout) if holdout else None,
-        },
-    )
-    with exclusive([out]), atomic_dir(out, "validation folder") as tmp:
-        write_report_files(tmp, report, train, syn, schema)
-    return report
-
-
-def _check_schema_fits(schema: Schema, path: Path, df: pd.DataFrame, real: Path) -> None:
-    """A given schema must name the real table's columns and read their values as its kinds
-    (a numeric kind on a text column would leave the metrics nothing to compare)."""
-    from synthgen.errors import SchemaError
-    from synthgen.schema.detect import kind_misfit
-
-    problems = [f"{c}: not a column of the --real file {real}" for c in schema.names if c not in df]
-    problems += [
-        f"{c.name}: {why}"
-        for c in schema.columns
-        if c.name in df and (why := kind_misfit(c.kind, df[c.name], c.datetime_format))
-    ]
-    if problems:
-        raise SchemaError(
-            f"--schema file {path} does not fit the --real file {real}:\n"
-            + "\n".join(f"  - {p}" for p in problems[:10]),
-            hint="detect it again with `synthgen inspect REAL --json schema.json`, or leave "
-            "--schema out",
-        )
-
-
-def _check_columns(
-    train: pd.DataFrame,
-    syn: pd.DataFrame,
-    syn_path: Path,
-    hold: pd.DataFrame,
-    hold_path: Path | None,
-    named: list[str],
-    sensitive: list[str],
-) -> None:
-    problems = []
-    lacking = [c for c in train.columns if c not in syn.columns]
-    if lacking:
-        problems.append(
-            f"{syn_path} lacks the real table's column(s): {', '.join(map(str, lacking))}"
-        )
-    if hold_path is not None:
-        off = [c for c in train.columns if c not in hold.columns]
-        if off:
-            problems.append(f"{hold_path} lacks column(s): {', '.join(map(str, off))}")
-    for c in list(named) + list(sensitive):
-        if c not in train.columns:
-            near = difflib.get_close_matches(c, [str(x) for x in train.columns], n=1)
-            problems.append(
-                f"no column '{c}' in the real table"
-                + (f"; did you mean '{near[0]}'?" if near else "")
-            )
-    if problems:
-        raise DataError(
-            "the tables do not fit together:\n  - " + "\n  - ".join(problems),
-            hint="give the synthetic table the real table's columns",
-        )
-
-
 def _write_outputs(
     recipe: Recipe, syn: pd.DataFrame, report: dict[str, Any], stage: Staging
 ) -> list[Path]:
@@ -568,11 +271,3 @@ def _write_outputs(
         written.append(target)
         entry["written"] = True
     return written
-
-
-def _json_default(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, Path):
-        return str(v)
-    raise TypeError(f"not JSON serialisable: {type(v).__name__}")
