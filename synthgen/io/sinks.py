@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,7 +20,7 @@ def write_table(df: pd.DataFrame, path: str | Path, format: str | None = None) -
     fmt = infer_format(p, format, "output")
     with atomic_path(p) as tmp:
         if fmt == "csv":
-            df.to_csv(tmp, index=False, sep=default_sep(p, None))
+            df.to_csv(tmp, index=False, sep=default_sep(p, None), quoting=_quoting(df))
         else:
             df.to_parquet(tmp, index=False)
     return p
@@ -46,12 +47,23 @@ def write_table_chunks(
 
 def _csv_chunks(first: pd.DataFrame, rest: Iterable[pd.DataFrame], tmp: Path, sep: str) -> int:
     with open(tmp, "w", encoding="utf-8", newline="") as f:
-        first.to_csv(f, index=False, sep=sep)
+        first.to_csv(f, index=False, sep=sep, quoting=_quoting(first))
         rows = len(first)
         for df in rest:
-            df.to_csv(f, index=False, header=False, sep=sep)
+            df.to_csv(f, index=False, header=False, sep=sep, quoting=_quoting(df))
             rows += len(df)
     return rows
+
+
+def _quoting(df: pd.DataFrame) -> int:
+    """pandas quotes a field holding a newline but not one holding a lone carriage return,
+    which every CSV reader then takes for the end of the row: quote all text fields then."""
+    for c in df.columns:
+        s = df[c]
+        text = s.dtype == object or isinstance(s.dtype, pd.StringDtype)
+        if text and s.astype("string").str.contains("\r", regex=False).any():
+            return csv.QUOTE_NONNUMERIC
+    return csv.QUOTE_MINIMAL
 
 
 def _parquet_chunks(first: pd.DataFrame, rest: Iterable[pd.DataFrame], tmp: Path) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -134,7 +134,7 @@ class TextSynthesizer:
         present = np.flatnonzero(rng.random(len(synth_df)) >= self.null_fraction_)
         seeds = [int(s) for s in rng.integers(2**31, size=self.spec_.guard.max_tries)]
         prompts = _prompts(synth_df.iloc[present], self.fields_)
-        texts: list[str | None] = list(self.backend_.generate(prompts, seed=seeds[0]))
+        texts: list[str | None] = _printable(self.backend_.generate(prompts, seed=seeds[0]))
         stats = self._guard(prompts, texts, seeds)
         out = pd.Series(np.nan, index=synth_df.index, dtype=object, name=self.column_)
         out.iloc[present] = [np.nan if t is None else t for t in texts]
@@ -163,8 +163,10 @@ class TextSynthesizer:
                 exhausted = len(bad)
                 break
             pending = bad
-            new = self.backend_.generate(
-                [prompts[i] for i in pending], seed=seeds[attempt + 1], attempt=attempt + 1
+            new = _printable(
+                self.backend_.generate(
+                    [prompts[i] for i in pending], seed=seeds[attempt + 1], attempt=attempt + 1
+                )
             )
             for i, t in zip(pending, new, strict=True):
                 texts[i] = t
@@ -312,3 +314,12 @@ def _pii_values(df: pd.DataFrame, schema: Schema | None) -> list[str]:
         return []
     cols = [c.name for c in schema.columns if c.kind == "pii" and c.name in df.columns]
     return sorted({str(v) for c in cols for v in df[c].dropna().unique()})
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # C0 controls and DEL, except tab and newline
+
+
+def _printable(texts: Iterable[str | None]) -> list[str | None]:
+    """Generated texts without control characters (a byte-level model can emit them; no
+    reader of a CSV or a database wants a stray carriage return or NUL in a note)."""
+    return [t if t is None else _CONTROL.sub("", t) for t in texts]

@@ -139,3 +139,16 @@ def test_tab_files_default_to_a_tab_separator(tmp_path: Path, suffix: str):
     assert list(read_table(p, sep=",").columns) == ["a\tb", "c"]  # a given sep still wins
     out = write_table(df, tmp_path / f"o.{suffix}")
     assert out.read_text().splitlines()[0] == "a\tb,c"
+
+
+def test_text_with_a_carriage_return_survives_csv(tmp_path: Path):
+    """pandas leaves a lone \\r unquoted, which ends the row for every reader: ours quotes."""
+    from synthgen.io import write_table_chunks
+
+    df = pd.DataFrame({"note": ["one\rtwo", "plain", None], "x": [1.5, np.nan, 3.0]})
+    write_table(df, tmp_path / "a.csv")
+    back = pd.read_csv(tmp_path / "a.csv")
+    assert back["note"].tolist()[:2] == ["one\rtwo", "plain"] and back["note"].isna().iloc[2]
+    assert back["x"].isna().tolist() == [False, True, False]
+    rows = write_table_chunks([df.iloc[:1], df.iloc[1:]], tmp_path / "b.csv")
+    assert rows == 3 and pd.read_csv(tmp_path / "b.csv")["note"].iloc[0] == "one\rtwo"

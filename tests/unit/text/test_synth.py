@@ -152,3 +152,18 @@ def test_local_backend_end_to_end_with_save_and_load(tmp_path):
     again = TextSynthesizer.load(tmp_path, "text")
     assert again.generate(synth, seed=1)[0].equals(out)
     assert again.describe()["model"]["parameters"] == ts.describe()["model"]["parameters"]
+
+
+def test_generated_texts_carry_no_control_characters(fake, monkeypatch):
+    """A byte-level model can emit \\r, NUL or other controls: a note keeps tabs and
+    newlines only."""
+    from tests.unit.text.fakes import CopyThenFreshBackend
+
+    def noisy(self, prompts, *, seed, attempt=0):
+        return [f"a\rb\x00c\x1ed\te\nf{i}" for i in range(len(prompts))]
+
+    monkeypatch.setattr(CopyThenFreshBackend, "generate", noisy)
+    df = table(50, null_share=0.0)
+    ts = TextSynthesizer().fit(df, "note", {"backend": "fake", "condition_on": ["site"]})
+    out, _ = ts.generate(df, seed=1)
+    assert out.str.fullmatch(r"abcd\te\nf\d+").all()
