@@ -14,7 +14,6 @@ from synthgen import __version__
 from synthgen.errors import GateFailed, SynthgenError, UsageError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-SAMPLE_CHUNK_ROWS = 50_000  # `sample` draws, writes texts for and writes this many at a time
 
 
 class _Group(click.Group):
@@ -317,6 +316,8 @@ def sample(
     from synthgen.generators.memory import check_disk
     from synthgen.io import write_table_chunks
     from synthgen.io.sources import infer_format
+    from synthgen.post import SAMPLE_CHUNK_ROWS, PostSampling, load_key_pools, load_run_settings
+    from synthgen.recipe import PiiSpec
     from synthgen.text.base import RemoteAccess
     from synthgen.text.synth import load_text_models
 
@@ -337,7 +338,15 @@ def sample(
         remote = RemoteAccess(text_endpoint.rstrip("/"), text_key_env)
     gen = Generator.load(model_dir)
     texts = {} if no_text else load_text_models(model_dir, gen.schema_, remote)
-    run_settings = _run_settings(model_dir)
+    settings = load_run_settings(model_dir)
+    pii = settings.pii if settings is not None else PiiSpec()
+    post = PostSampling(
+        gen.schema_,
+        pii,
+        texts,
+        load_key_pools(model_dir),
+        blank=[c.name for c in gen.schema_.of_kind("text")] if no_text else [],
+    )
     check_disk(n, gen.schema_, Path(out).parent)
     chunks = gen.iter_sample(
         n,
@@ -345,31 +354,12 @@ def sample(
         conditions=_parse_where(conditions) or None,
         chunk_size=SAMPLE_CHUNK_ROWS,
         progress=True,
-        locale=run_settings.get("pii", {}).get("locale", "en_US"),
+        locale=pii.locale,
     )
     for column in texts:
         err_console.print(f"writing text column '{column}'")
-    blank = [c.name for c in gen.schema_.of_kind("text")] if no_text else []
-    rows = write_table_chunks((_write_texts(texts, df, seed, blank) for df in chunks), out, fmt)
+    rows = write_table_chunks((post.apply(df, seed) for df in chunks), out, fmt)
     err_console.print(f"wrote {rows:,} rows to {out}")
-
-
-def _write_texts(models: dict[str, Any], df: Any, seed: int, blank: list[str]) -> Any:
-    """A chunk's text columns, written from its rows and guarded. The first chunk uses
-    ``seed`` (as a one-shot sample did), later ones a seed derived from their first row."""
-    import numpy as np
-
-    start = int(df.index[0]) if len(df) else 0
-    chunk_seed = (
-        seed if start == 0 else int(np.random.SeedSequence([seed, start]).generate_state(1)[0])
-    )
-    for column, model in models.items():
-        if column in df.columns:
-            texts, _stats = model.generate(df, seed=chunk_seed)
-            df[column] = texts.to_numpy()
-    for column in blank:
-        df[column] = None
-    return df
 
 
 @cli.command(name="list")
@@ -407,13 +397,6 @@ def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:
             raise UsageError(f"--where takes COL=VALUE, got '{item}'")
         out[col.strip()] = val
     return out
-
-
-def _run_settings(model_dir: Path) -> dict[str, Any]:
-    from synthgen.post import load_run_settings
-
-    settings = load_run_settings(model_dir)
-    return settings.model_dump() if settings is not None else {}
 
 
 def _print_gates(report: dict[str, Any]) -> None:

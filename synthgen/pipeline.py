@@ -25,7 +25,8 @@ from synthgen.io.atomic import Staging, exclusive, write_manifest
 from synthgen.io.destinations import check_destinations
 from synthgen.io.sources import infer_format
 from synthgen.metrics.base import NEEDS_HOLDOUT
-from synthgen.pii.stage import PiiRun, apply_pii_strategies, pii_exclusions
+from synthgen.pii.stage import PiiRun, pii_exclusions
+from synthgen.post import PostSampling, save_key_pools
 from synthgen.preflight import DP_REPORT_NOTE, check_recipe_against_data, dp_plan, dp_preflight
 from synthgen.progress import StageClock
 from synthgen.recipe import Recipe
@@ -155,6 +156,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         for c in texts.defaulted
     ]
     clean = pii.scrub(train, warnings)
+    pools = pii.key_pools(train)
     if texts.specs:
         with clock.stage("fit_text", f"learning {len(texts.specs)} text column(s)"):
             texts.fit(clean, seed, say)
@@ -172,8 +174,10 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             locale=recipe.pii.locale,
             exclude=pii_exclusions(df, schema),
         )
-        syn = texts.generate(syn, seed)
-        syn = pii.finish(apply_pii_strategies(syn, schema, recipe.pii), train, seed, warnings)
+        post = PostSampling(schema, recipe.pii, texts.models, pools)
+        syn = post.apply_all(syn, seed)
+        texts.stats = post.text_stats
+        pii.check_output(syn, warnings)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
             suite,
@@ -210,7 +214,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     with clock.stage("write", f"writing {run_dir}"), Staging() as stage:
         folder = stage.folder(run_dir, "run folder")  # put in place first, the outputs after
         outputs = _write_outputs(recipe, syn, report, stage) if verdict["passed"] else []
-        _write_run_dir(folder, recipe, gen, syn, report, train, schema, path, texts)
+        _write_run_dir(folder, recipe, gen, syn, report, train, schema, path, texts, pools)
         interrupt.check()
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
 
@@ -245,6 +249,7 @@ def _write_run_dir(
     schema: Schema,
     source: Path,
     texts: TextRun,
+    pools: dict[str, Any],
 ) -> None:
     fmt = "parquet" if source.suffix.lower() in (".parquet", ".pq") else "csv"
     write_table(syn, run_dir / f"synthetic.{fmt}", fmt)
@@ -256,6 +261,7 @@ def _write_run_dir(
         "seed": report["seed"],
     }
     (run_dir / "model" / "run.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    save_key_pools(run_dir / "model", pools)
     write_manifest(run_dir / "model")  # the text models and run.json belong to it too
     write_report_files(run_dir, report, train, syn, schema)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from synthgen.errors import RecipeError
@@ -92,32 +91,13 @@ def check_consistent(columns: list[str], schema: Schema) -> None:
         raise RecipeError("the PII settings do not fit the data:", problems=problems)
 
 
-def pseudonymise_columns(
-    syn: pd.DataFrame,
-    train: pd.DataFrame,
-    schema: Schema,
-    columns: list[str],
-    pseudo: Pseudonymiser,
-    seed: int,
-) -> pd.DataFrame:
-    """Each listed column: source keys drawn with their frequencies (so a patient with three
-    visits keeps about three rows' worth), each mapped through the keyed hash."""
-    out = syn.copy()
-    for i, c in enumerate(columns):
-        spec = schema[c]
-        real = train[c]
-        exclude = set(real.dropna().astype(str))
-        rng = np.random.default_rng([seed, 4099, i])
-        values = real.dropna().to_numpy()
-        drawn = values[rng.integers(0, len(values), len(out))] if len(values) else []
-        if spec.kind == "pii":
-            fakes = [pseudo.fake(spec.pii_type or "other", v, exclude) for v in drawn]
-        else:
-            fakes = [_shaped(pseudo, v, exclude) for v in drawn]
-        col = pd.Series(fakes, index=out.index, dtype=object)
-        nulls = rng.random(len(out)) < float(real.isna().mean())
-        out[c] = col.where(~nulls, None)
-    return out
+def pseudonym_for(
+    pseudo: Pseudonymiser, kind: str, pii_type: str | None, value: Any, exclude: set[str]
+) -> str:
+    """The keyed fake of one real key: a PII fake of its type, or an id of the same shape."""
+    if kind == "pii":
+        return str(pseudo.fake(pii_type or "other", value, exclude))
+    return _shaped(pseudo, value, exclude)
 
 
 def _shaped(pseudo: Pseudonymiser, value: Any, exclude: set[str]) -> str:
@@ -179,8 +159,9 @@ def apply_pii_strategies(syn: pd.DataFrame, schema: Schema, spec: PiiSpec) -> pd
 
 
 class PiiRun:
-    """The run's PII steps: scrub PII inside values before the fit, pseudonymise the
-    columns kept joinable, scan the output; what was found goes in the report."""
+    """The run's PII steps: scrub PII inside values and pseudonymise the columns kept
+    joinable before the fit, scan the output; what was found goes in the report. (After
+    sampling, the strategies and the pseudonym draws are synthgen.post.PostSampling's.)"""
 
     def __init__(self, spec: PiiSpec, schema: Schema, df: pd.DataFrame) -> None:
         self.spec = spec
@@ -208,14 +189,32 @@ class PiiRun:
             warnings.append(
                 f"column '{c}' is pseudonymised, not synthetic: each fake stands for a real key"
             )
+            out = out.copy() if out is train else out
+            out[c] = self._pseudonymised(train[c])
         return out
 
-    def finish(
-        self, syn: pd.DataFrame, train: pd.DataFrame, seed: int, warnings: list[str]
-    ) -> pd.DataFrame:
-        cols = [c for c in self.spec.consistent if c in syn.columns]
-        syn = pseudonymise_columns(syn, train, self.schema, cols, self.pseudo, seed)
-        skip = {c.name for c in self.schema.of_kind("pii")} | set(cols)
+    def _pseudonymised(self, real: pd.Series) -> pd.Series:
+        """The column with each key replaced by its pseudonym, so no model stores a real key."""
+        spec = self.schema[str(real.name)]
+        exclude = set(real.dropna().astype(str))
+        table = {
+            v: pseudonym_for(self.pseudo, spec.kind, spec.pii_type, v, exclude)
+            for v in real.dropna().unique()
+        }
+        return real.map(lambda v: table.get(v, v) if pd.notna(v) else v).astype(object)
+
+    def key_pools(self, train: pd.DataFrame) -> dict[str, Any]:
+        """The pseudonym pools of the ``pii.consistent`` columns (see synthgen.post.KeyPool)."""
+        from synthgen.post import KeyPool
+
+        return {
+            c: KeyPool.of(train[c], self.schema[c].kind, self.schema[c].pii_type, self.pseudo)
+            for c in self.spec.consistent
+        }
+
+    def check_output(self, syn: pd.DataFrame, warnings: list[str]) -> None:
+        """Scan the finished table for PII shapes and source PII values; warn on what is found."""
+        skip = {c.name for c in self.schema.of_kind("pii")} | set(self.spec.consistent)
         self.found_out = scan_output(syn, self.known, skip)
         for col, kinds in self.found_out.items():
             if "source_value" in kinds:
@@ -225,7 +224,6 @@ class PiiRun:
                 )
             elif self.spec.embedded != "replace":
                 warnings.append(f"synthetic column '{col}' holds PII-shaped values: {kinds}")
-        return syn
 
     def summary(self) -> dict[str, Any]:
         return {

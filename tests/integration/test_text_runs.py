@@ -125,7 +125,7 @@ def test_sample_from_a_saved_run_writes_text_from_the_text_model(
     assert said.notna().mean() > 0.5  # the text model's words, not placeholder Latin
     assert (said == df["colour"])[said.notna()].mean() > 0.8
     # streamed in chunks of 64 rows: every chunk's texts are written from its own rows
-    monkeypatch.setattr("synthgen.cli.SAMPLE_CHUNK_ROWS", 64)
+    monkeypatch.setattr("synthgen.post.SAMPLE_CHUNK_ROWS", 64)
     res = invoke("sample", tmp_path / "run" / "model", "-n", "200", "--out", tmp_path / "c.csv")
     assert res.exit_code == 0, res.output
     chunked = pd.read_csv(tmp_path / "c.csv")
