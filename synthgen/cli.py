@@ -157,7 +157,7 @@ def validate(
 
 
 @cli.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path")
 @click.option(
     "--json",
     "json_out",
@@ -174,19 +174,30 @@ def validate(
 @click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
 @click.option("--sep", help="CSV field separator  [default: tab for .tsv/.tab, else ',']")
 @click.option("--encoding", default="utf-8", show_default=True)
+@click.option(
+    "--table",
+    "tables",
+    multiple=True,
+    help="for a database URL: a table to read (repeatable; default: all of them)",
+)
+@click.option("--db-schema", help="for a PostgreSQL URL: the schema to read (default: public)")
 def inspect(
-    path: Path,
+    path: str,
     json_out: Path | None,
     html_out: Path | None,
     na_values: tuple[str, ...],
     strip_whitespace: bool,
     sep: str | None,
     encoding: str,
+    tables: tuple[str, ...],
+    db_schema: str | None,
 ) -> None:
     """Detect and show the schema of a CSV or Parquet file: kinds, PII, and why.
 
-    PATH may be a folder of such files (one table each): then its keys are detected and
-    shown with their evidence, with the relationships between the tables."""
+    PATH may be a folder of such files (one table each) or a database URL
+    (sqlite:///file.db, postgresql+psycopg://user@host/db; ${VAR} is read from the
+    environment, so keep passwords there): then the keys are shown, declared or detected
+    with their evidence, with the relationships between the tables."""
     from synthgen.io import read_table, write_text
     from synthgen.io.sources import option
     from synthgen.schema import detect
@@ -197,7 +208,15 @@ def inspect(
         "sep": sep,
         "encoding": encoding,
     }
-    if path.is_dir():
+    if "://" in path:
+        from synthgen.inspection import inspect_url
+
+        found = inspect_url(path, list(tables) or None, db_schema)
+        _print_dataset(found, json_out, html_out)
+        return
+    if tables or db_schema:
+        raise UsageError("--table and --db-schema are for a database URL, not a file or folder")
+    if Path(path).is_dir():
         from synthgen.inspection import inspect_folder
 
         _print_dataset(inspect_folder(path, **reading), json_out, html_out)
@@ -215,7 +234,7 @@ def inspect(
     if json_out is not None and str(json_out) == "-":
         click.echo(schema.to_json())
         return
-    table = Table(title=f"{path.name}: {len(df):,} rows x {df.shape[1]} columns")
+    table = Table(title=f"{Path(path).name}: {len(df):,} rows x {df.shape[1]} columns")
     for col in ("column", "kind", "pii", "missing", "distinct", "why"):
         table.add_column(col, overflow="fold")
     for c in schema.columns:

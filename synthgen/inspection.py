@@ -57,3 +57,19 @@ def inspect_folder(
     ds = detect_keys(raw)
     schemas = {name: detect(ds[name]) for name in ds.names}
     return DatasetInspection(Path(folder).resolve().name, ds, schemas, profile(ds))
+
+
+def inspect_url(
+    url: str, tables: list[str] | None = None, schema: str | None = None
+) -> DatasetInspection:
+    """Read ``tables`` of a database (default: all of ``schema``) with the keys it declares,
+    detect the keys it does not declare (each with its evidence), profile them and detect
+    each table's columns. The name shown is the database's, never its credentials."""
+    from synthgen.io.sql import read_sql
+    from synthgen.io.sql.url import parse_url
+
+    db = parse_url(url)
+    ds = detect_keys(read_sql(url, tables, schema))
+    schemas = {name: detect(ds[name]) for name in ds.names}
+    name = db.url.database or db.dialect
+    return DatasetInspection(Path(str(name)).name, ds, schemas, profile(ds))
