@@ -1,4 +1,18 @@
-"""synthgen: turn a sensitive table into a synthetic one that is useful and safe to share."""
+"""synthgen: turn sensitive data into synthetic data that is useful and safe to share.
+
+The verbs (the same functions the CLI calls)::
+
+    import synthgen
+    result = synthgen.run("recipes/adult.yaml")           # read, fit, sample, validate, write
+    model = synthgen.load("runs/adult/model")             # JSON + safetensors, runs no code
+    verdict = synthgen.evaluate(real_df, synthetic_df, holdout=holdout_df)
+    found = synthgen.inspect("data/shop/")                # a file, a folder or a database URL
+    synthgen.validate_files("real.csv", "synthetic.csv", out="validation")  # `synthgen validate`
+
+Importing ``synthgen`` is cheap: each verb imports what it needs when called.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -9,7 +23,32 @@ from synthgen.errors import (  # noqa: E402
     RecipeError,
     SchemaError,
     SynthgenError,
+    UsageError,
 )
+
+if TYPE_CHECKING:
+    from synthgen.api import create, inspect, load, load_recipe, run
+    from synthgen.evaluation import evaluate, validate_files
+
+_LAZY = {
+    "run": ("synthgen.api", "run"),
+    "load_recipe": ("synthgen.api", "load_recipe"),
+    "create": ("synthgen.api", "create"),
+    "load": ("synthgen.api", "load"),
+    "inspect": ("synthgen.api", "inspect"),
+    "evaluate": ("synthgen.evaluation", "evaluate"),
+    "validate_files": ("synthgen.evaluation", "validate_files"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'synthgen' has no attribute {name!r}")
+
 
 __all__ = [
     "DataError",
@@ -18,5 +57,13 @@ __all__ = [
     "RecipeError",
     "SchemaError",
     "SynthgenError",
+    "UsageError",
     "__version__",
+    "create",
+    "evaluate",
+    "inspect",
+    "load",
+    "load_recipe",
+    "run",
+    "validate_files",
 ]

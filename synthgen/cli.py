@@ -131,7 +131,7 @@ def validate(
     quiet: bool,
 ) -> None:
     """Validate a synthetic table from any generator. Exit 3 if a gate fails."""
-    from synthgen.evaluate import validate_files
+    from synthgen.evaluation import validate_files
 
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
     report = validate_files(

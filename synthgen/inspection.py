@@ -59,6 +59,15 @@ def inspect_folder(
     return DatasetInspection(Path(folder).resolve().name, ds, schemas, profile(ds))
 
 
+def inspect_file(path: str | Path) -> DatasetInspection:
+    """One CSV or Parquet file as a dataset of one table (named after the file)."""
+    from synthgen.io import read_table
+
+    p = Path(path)
+    ds = detect_keys(Dataset.of_frames({p.stem: read_table(p)}))
+    return DatasetInspection(p.stem, ds, {p.stem: detect(ds[p.stem])}, profile(ds))
+
+
 def inspect_url(
     url: str, tables: list[str] | None = None, schema: str | None = None
 ) -> DatasetInspection:

@@ -21,6 +21,38 @@ from synthgen.report.assemble import build_report, write_report_files
 from synthgen.schema import Schema, detect
 
 
+def evaluate(
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None = None,
+    *,
+    suite: str = "default",
+    target: str | None = None,
+    schema: Schema | None = None,
+    sensitive: list[str] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Judge a synthetic DataFrame against the real one with a suite: the verdict
+    (``passed``, ``gates``) and every metric, as `synthgen validate` computes them. Without
+    ``holdout`` (real rows the generator never saw) the privacy gates that need one are
+    skipped, and say so."""
+    the_suite = validate.load_suite(suite, Path.cwd(), given_by="suite")
+    hold = holdout if holdout is not None else real.iloc[:0]
+    _check_columns(
+        real,
+        synthetic,
+        "the synthetic frame",
+        hold,
+        "the holdout frame" if holdout is not None else None,
+        [target] if target else [],
+        sensitive or [],
+    )
+    schema = schema if schema is not None else detect(real, seed=seed)
+    return validate.run(
+        the_suite, real, hold, synthetic, schema, target=target, seed=seed, sensitive=sensitive
+    )
+
+
 def validate_files(
     real: Path,
     synthetic: Path,
@@ -111,9 +143,9 @@ def _check_schema_fits(schema: Schema, path: Path, df: pd.DataFrame, real: Path)
 def _check_columns(
     train: pd.DataFrame,
     syn: pd.DataFrame,
-    syn_path: Path,
+    syn_path: Path | str,
     hold: pd.DataFrame,
-    hold_path: Path | None,
+    hold_path: Path | str | None,
     named: list[str],
     sensitive: list[str],
 ) -> None:
