@@ -20,7 +20,7 @@ from synthgen import interrupt, validate
 from synthgen.errors import DataError
 from synthgen.generators import create
 from synthgen.generators.memory import check_rows
-from synthgen.io import read_table, write_table
+from synthgen.io import write_table
 from synthgen.io.atomic import Staging, exclusive, write_manifest
 from synthgen.io.destinations import check_destinations
 from synthgen.io.sources import infer_format
@@ -32,6 +32,7 @@ from synthgen.progress import StageClock
 from synthgen.recipe import Recipe
 from synthgen.report.assemble import build_report, write_report_files
 from synthgen.schema import Schema, apply_overrides, detect
+from synthgen.source import SourceTable, read_source, source_paths, write_database
 from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
 
 MIN_TRAIN_ROWS = 2
@@ -44,20 +45,6 @@ class RunResult:
     report: dict[str, Any]
     passed: bool
     outputs: list[Path] = field(default_factory=list)
-
-
-def read_source(recipe: Recipe) -> tuple[pd.DataFrame, Path]:
-    src = recipe.source
-    path = recipe.resolve(src.path)
-    df = read_table(
-        path,
-        format=src.format,
-        na_values=src.na_values,
-        strip_whitespace=src.strip_whitespace,
-        sep=src.sep,
-        encoding=src.encoding,
-    )
-    return df, path
 
 
 def build_schema(recipe: Recipe, df: pd.DataFrame) -> tuple[Schema, list[str]]:
@@ -76,12 +63,12 @@ def build_schema(recipe: Recipe, df: pd.DataFrame) -> tuple[Schema, list[str]]:
 
 
 def split_holdout(
-    df: pd.DataFrame, fraction: float, seed: int, path: Path
+    df: pd.DataFrame, fraction: float, seed: int, where: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     n_hold = int(round(len(df) * fraction))
     if len(df) - n_hold < MIN_TRAIN_ROWS:
         raise DataError(
-            f"source {path} has {len(df)} row(s): too few to learn from after keeping "
+            f"source {where} has {len(df)} row(s): too few to learn from after keeping "
             f"{n_hold} aside for validation",
             hint=f"give at least {MIN_TRAIN_ROWS + (1 if fraction else 0)} rows (far more for a useful model), or set holdout: 0",
         )
@@ -115,11 +102,11 @@ def run(
     Every destination is checked (and locked against other synthgen processes) before any
     work; the run folder and then the outputs are put in place together at the end."""
     run_dir = Path(out) if out is not None else Path("runs") / recipe.name
-    outputs = [(recipe.resolve(o.path), o.format) for o in recipe.outputs]
+    outputs = [(recipe.resolve(o.path), o.format) for o in recipe.outputs if o.path is not None]
     check_destinations(
         run_dir,
         outputs,
-        protected=[recipe.resolve(recipe.source.path)] + ([recipe.file] if recipe.file else []),
+        protected=source_paths(recipe) + ([recipe.file] if recipe.file else []),
     )
     with exclusive([run_dir] + [p for p, _ in outputs]):
         return _run(recipe, recipe.seed if seed is None else seed, run_dir, say)
@@ -131,11 +118,13 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     )
     clock = StageClock(say)
     with clock.stage("read", "reading source"):
-        df, path = read_source(recipe)
-        check_recipe_against_data(recipe, df, path)
+        src = read_source(recipe)
+        df = src.df
+        check_recipe_against_data(recipe, df, src.file.name if src.file else src.name)
     with clock.stage("schema", "detecting schema"):
         schema, warnings = build_schema(recipe, df)
-        train, holdout = split_holdout(df, recipe.holdout, seed, path)
+        warnings = src.warnings + warnings
+        train, holdout = split_holdout(df, recipe.holdout, seed, src.where)
         sample_rows(recipe, len(df), schema)  # too many rows for memory: say so before the fit
     gen = create(recipe.generator.name, **recipe.generator.params)
     plan = dp_plan(recipe, len(train))
@@ -208,13 +197,13 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         privacy=plan.to_json() if plan is not None else None,
         pii=pii.summary(),
         text=texts.summary(),
-        outputs=[{"path": o.path, "format": o.format, "written": False} for o in recipe.outputs],
+        outputs=[_output_entry(o) for o in recipe.outputs],
     )
     interrupt.check()
     with clock.stage("write", f"writing {run_dir}"), Staging() as stage:
         folder = stage.folder(run_dir, "run folder")  # put in place first, the outputs after
-        outputs = _write_outputs(recipe, syn, report, stage) if verdict["passed"] else []
-        _write_run_dir(folder, recipe, gen, syn, report, train, schema, path, texts, pools)
+        outputs = _write_outputs(recipe, syn, report, stage, src) if verdict["passed"] else []
+        _write_run_dir(folder, recipe, gen, syn, report, train, schema, src, texts, pools)
         interrupt.check()
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
 
@@ -247,13 +236,19 @@ def _write_run_dir(
     report: dict[str, Any],
     train: pd.DataFrame,
     schema: Schema,
-    source: Path,
+    src: SourceTable,
     texts: TextRun,
     pools: dict[str, Any],
 ) -> None:
-    fmt = "parquet" if source.suffix.lower() in (".parquet", ".pq") else "csv"
-    write_table(syn, run_dir / f"synthetic.{fmt}", fmt)
+    if src.file is not None:  # a one-file source: synthetic.csv / .parquet, as ever
+        fmt = "parquet" if src.file.suffix.lower() in (".parquet", ".pq") else "csv"
+        write_table(syn, run_dir / f"synthetic.{fmt}", fmt)
+    else:  # a dataset: one file per table under synthetic/
+        (run_dir / "synthetic").mkdir()
+        write_table(syn, run_dir / "synthetic" / f"{src.name}.csv", "csv")
     gen.save(run_dir / "model")
+    for where in (run_dir, run_dir / "model"):
+        (where / "dataset.json").write_text(src.dataset.model_dump_json(indent=2), encoding="utf-8")
     texts.save(run_dir / "model")
     settings = {
         "pii": recipe.pii.model_dump(mode="json"),
@@ -266,14 +261,26 @@ def _write_run_dir(
     write_report_files(run_dir, report, train, syn, schema)
 
 
+def _output_entry(o: Any) -> dict[str, Any]:
+    if o.url is not None:
+        from synthgen.io.sql import mask_url
+
+        return {"url": mask_url(o.url), "table": o.table, "mode": o.mode, "written": False}
+    return {"path": o.path, "format": o.format, "written": False}
+
+
 def _write_outputs(
-    recipe: Recipe, syn: pd.DataFrame, report: dict[str, Any], stage: Staging
+    recipe: Recipe, syn: pd.DataFrame, report: dict[str, Any], stage: Staging, src: SourceTable
 ) -> list[Path]:
-    """The recipe's outputs, staged to be put in place after the run folder."""
+    """The recipe's outputs: files staged to be put in place after the run folder; a
+    database written now, in one transaction (a failure leaves it and the run unchanged)."""
     written = []
     for o, entry in zip(recipe.outputs, report["outputs"], strict=True):
-        target = recipe.resolve(o.path)
-        write_table(syn, stage.file(target), infer_format(target, o.format, "output"))
-        written.append(target)
+        if o.url is not None:
+            write_database(syn, src, o.url, o.table or src.name, o.mode, o.db_schema)
+        else:
+            target = recipe.resolve(str(o.path))
+            write_table(syn, stage.file(target), infer_format(target, o.format, "output"))
+            written.append(target)
         entry["written"] = True
     return written

@@ -4,7 +4,6 @@ differential-privacy settings turned into the run's plan (every problem at once)
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
 
 import pandas as pd
 
@@ -15,7 +14,7 @@ from synthgen.schema import Schema
 from synthgen.text.stage import TextRun
 
 
-def check_recipe_against_data(recipe: Recipe, df: pd.DataFrame, path: Path) -> None:
+def check_recipe_against_data(recipe: Recipe, df: pd.DataFrame, table: str) -> None:
     """Everything the recipe says about columns must fit the data: all problems at once."""
     cols = [str(c) for c in df.columns]
     problems = []
@@ -23,7 +22,7 @@ def check_recipe_against_data(recipe: Recipe, df: pd.DataFrame, path: Path) -> N
     def nope(where: str, name: str) -> str:
         near = difflib.get_close_matches(name, cols, n=1)
         hint = f"did you mean '{near[0]}'?" if near else f"columns: {', '.join(cols[:20])}"
-        return f"{where}: no column '{name}' in {path.name}; {hint}"
+        return f"{where}: no column '{name}' in {table}; {hint}"
 
     problems += [nope(f"schema.{c}", c) for c in recipe.schema_ if c not in cols]
     problems += [

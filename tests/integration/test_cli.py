@@ -49,12 +49,14 @@ def test_run_writes_the_run_folder_and_outputs(tmp_path: Path):
     assert {p.name for p in run.iterdir()} == {
         ".synthgen",  # the manifest: what synthgen wrote, so a later run may replace it
         "synthetic.csv",
+        "dataset.json",  # the source as a dataset: its table, columns and keys
         "model",
         "report.json",
         "report.html",
     }
     assert {p.name for p in (run / "model").iterdir()} == {
         ".synthgen",
+        "dataset.json",
         "config.json",
         "schema.json",
         "encoder.json",

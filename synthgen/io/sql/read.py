@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import sqlalchemy as sa
@@ -32,11 +32,14 @@ def read_sql(
     *,
     chunk_rows: int = CHUNK_ROWS,
     connect_timeout: int = DEFAULT_CONNECT_TIMEOUT,
+    outside_keys: Literal["refuse", "drop"] = "refuse",
 ) -> Dataset:
     """Read ``tables`` (default: every table of ``schema``, or of the default schema) with
     their columns, keys and checks, and their rows (ordered by primary key). All tables are
     read in one transaction, so their keys agree even while others write. ``warnings`` on
-    the result lists what a user should know (e.g. a table without a primary key)."""
+    the result lists what a user should know (e.g. a table without a primary key). A
+    foreign key to a table not read is refused, or with ``outside_keys="drop"`` left out
+    (and said in the warnings)."""
     db = parse_url(url)
     path = db.sqlite_path
     if db.is_sqlite and (path is None or not path.is_file()):
@@ -50,7 +53,7 @@ def read_sql(
             if not db.is_sqlite:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
-                return _read(conn, db, tables, schema, max(1, chunk_rows))
+                return _read(conn, db, tables, schema, max(1, chunk_rows), outside_keys)
     except sa.exc.DBAPIError as err:
         raise DataError(
             f"reading {db.at(schema)} failed: {driver_message(db, err)}",
@@ -84,7 +87,12 @@ def _pick(
 
 
 def _read(
-    conn: sa.Connection, db: DbUrl, tables: list[str] | None, schema: str | None, chunk: int
+    conn: sa.Connection,
+    db: DbUrl,
+    tables: list[str] | None,
+    schema: str | None,
+    chunk: int,
+    outside_keys: str = "refuse",
 ) -> Dataset:
     insp = sa.inspect(conn)
     if schema is not None:
@@ -110,13 +118,19 @@ def _read(
         for fk in t.foreign_keys
         if fk.ref_table not in names
     ]
+    dropped: list[str] = []
+    if missing and outside_keys == "drop" and not elsewhere:
+        dropped = [f"{m}: left out" for m in missing]
+        for t in specs:
+            t.foreign_keys = [fk for fk in t.foreign_keys if fk.ref_table in names]
+        missing = []
     if missing:
         raise DataError(
             f"{db.at(schema)}: foreign keys point at tables outside what is read: {'; '.join(missing)}",
             hint="read the referenced tables too (add them to tables=[...]), or leave out the "
             "tables that reference them",
         )
-    warnings = [
+    warnings = dropped + [
         f"table {t.name} has no primary key: its rows cannot be told apart or referenced"
         for t in specs
         if not t.primary_key
