@@ -8,7 +8,6 @@ that reads what ``save`` wrote; :func:`load_backend` dispatches on ``config.json
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import numbers
@@ -20,17 +19,24 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from synthgen.errors import MissingExtraError, UsageError
+from synthgen.errors import UsageError
+from synthgen.registry import Entry, Registry
 
-BACKENDS: dict[str, str] = {
-    "local": "synthgen.text.local:LocalBackend",
-    "hf": "synthgen.text.hf:HFBackend",
-    "openai": "synthgen.text.openai:OpenAIBackend",
+BACKENDS: dict[str, Entry] = {
+    e.name: e
+    for e in [
+        Entry("local", "synthgen.text.local:LocalBackend", "a small GPT trained on the column"),
+        Entry(
+            "hf",
+            "synthgen.text.hf:HFBackend",
+            "a pretrained Hugging Face causal LM (few-shot or LoRA)",
+            "hf",
+            "transformers",
+        ),
+        Entry("openai", "synthgen.text.openai:OpenAIBackend", "an OpenAI-compatible server"),
+    ]
 }
-# the package each optional backend needs, and the extra that installs it
-_EXTRAS: dict[str, tuple[str, str]] = {
-    "hf": ("transformers", "hf"),
-}
+TEXT_BACKENDS = Registry("text backend", "synthgen.text_backends", BACKENDS)
 
 
 # where a remote backend connects and with which key: chosen by whoever runs the command,
@@ -94,19 +100,7 @@ def _format_value(v: Any) -> str:
 
 def backend_class(name: str) -> Any:
     """The class registered under ``name``, imported on first use."""
-    if name not in BACKENDS:
-        raise UsageError(
-            f"unknown text backend {name!r}", hint=f"choose one of: {', '.join(sorted(BACKENDS))}"
-        )
-    module_name, cls_name = BACKENDS[name].split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        if name in _EXTRAS and err.name == _EXTRAS[name][0]:
-            package, extra = _EXTRAS[name]
-            raise MissingExtraError(f"the {name!r} text backend", extra, package) from None
-        raise UsageError(f"the {name!r} text backend cannot be imported: {err}") from None
-    return getattr(module, cls_name)
+    return TEXT_BACKENDS.load(name)
 
 
 def make_backend(name: str, params: Mapping[str, Any] | None = None) -> TextBackend:

@@ -90,14 +90,16 @@ class _Pacer:
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
+    def wait(self) -> float:
+        """Sleep until this request's slot; return the slot (monotonic seconds)."""
         if not self.interval:
-            return
+            return time.monotonic()
         with self._lock:
             now = time.monotonic()
             at = max(now, self._next)
             self._next = at + self.interval
         time.sleep(at - now)
+        return at
 
 
 class OpenAIBackend:

@@ -53,7 +53,7 @@ def test_a_self_reference_holds_out_the_whole_subtree() -> None:
             while b == b and b is not None:  # not NaN
                 if b in held:
                     assert i in held, (seed, i, held)
-                b = boss_of.get(int(b), None)
+                b = boss_of.get(int(b))
         assert set(s.train["staff"].id) == set(staff.id) - held
 
 

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from synthgen.errors import MissingExtraError, UsageError
+from synthgen.registry import Entry
 from synthgen.schema.spec import ColumnSpec, Schema
 from synthgen.text import BACKENDS, TextSynthesizer, conditioning_columns, load_backend
 from synthgen.text.base import backend_class, serialise_prompt
@@ -12,7 +13,9 @@ from synthgen.text.base import backend_class, serialise_prompt
 
 @pytest.fixture
 def fake(monkeypatch):
-    monkeypatch.setitem(BACKENDS, "fake", "tests.unit.text.fakes:CopyThenFreshBackend")
+    monkeypatch.setitem(
+        BACKENDS, "fake", Entry("fake", "tests.unit.text.fakes:CopyThenFreshBackend")
+    )
 
 
 def table(n: int = 400, null_share: float = 0.3, seed: int = 0) -> pd.DataFrame:
@@ -119,14 +122,14 @@ def test_save_and_load_under_text_column_folder(fake, tmp_path):
 def test_unknown_and_missing_backends_are_clear_errors(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match="unknown text backend"):
         backend_class("nope")
-    monkeypatch.setitem(BACKENDS, "broken", "synthgen.text.not_written:Backend")
+    monkeypatch.setitem(BACKENDS, "broken", Entry("broken", "synthgen.text.not_written:Backend"))
     with pytest.raises(UsageError, match="'broken' text backend cannot be imported"):
         backend_class("broken")
 
     def no_transformers(name: str):
         raise ModuleNotFoundError("No module named 'transformers'", name="transformers")
 
-    monkeypatch.setattr("synthgen.text.base.importlib.import_module", no_transformers)
+    monkeypatch.setattr("synthgen.registry.importlib.import_module", no_transformers)
     with pytest.raises(MissingExtraError, match="pip install 'synthgen\\[hf\\]'"):
         backend_class("hf")
     with pytest.raises(UsageError, match="config.json"):
