@@ -82,6 +82,29 @@ class Source(_Strict):
         return str(self.path)
 
 
+def _as_list(v: Any) -> Any:
+    return [v] if isinstance(v, str) else v
+
+
+class ForeignKeyDecl(_Strict):
+    columns: list[str] = Field(min_length=1, description="this table's column(s)")
+    ref_table: str = Field(min_length=1)
+    ref_columns: list[str] = Field(min_length=1, description="the referenced key's column(s)")
+
+    _lists = field_validator("columns", "ref_columns", mode="before")(_as_list)
+
+
+class TableDecl(_Strict):
+    """Keys a recipe declares for one table; each given field replaces what the database
+    declares or synthgen detects for that table."""
+
+    primary_key: list[str] | None = Field(None, description="column(s); [] for none")
+    foreign_keys: list[ForeignKeyDecl] | None = None
+    unique: list[list[str]] | None = Field(None, description="each entry: column(s)")
+
+    _pk = field_validator("primary_key", mode="before")(_as_list)
+
+
 class ColumnOverride(_Strict):
     kind: Kind | None = None
     pii_type: PiiType | None = None
@@ -211,6 +234,10 @@ class Recipe(_Strict):
     source: Source
     holdout: float = Field(0.2, ge=0.0, lt=1.0, description="share kept aside for validation")
     schema_: dict[str, ColumnOverride] = Field(default_factory=dict, alias="schema")
+    tables: dict[str, TableDecl] = Field(
+        default_factory=dict,
+        description="declared keys per table (a folder or database source); the recipe wins",
+    )
     generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
     sample: SampleSpec = Field(default_factory=SampleSpec)
     pii: PiiSpec = Field(default_factory=PiiSpec)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from pydantic import ValidationError
 
 from synthgen.dataset import Dataset, DatasetSpec, TableSpec
 from synthgen.errors import RecipeError
@@ -121,6 +122,58 @@ def _one(
     name = ds.names[0]
     if not any(t.primary_key or t.foreign_keys for t in ds.spec):
         ds = detect_keys(ds)
+    ds = apply_declared(ds, recipe, where)
     return SourceTable(
         ds[name], name, where, file, ds.spec[name], ds.spec, protected, list(ds.warnings)
     )
+
+
+def apply_declared(ds: Dataset, recipe: Recipe, where: str) -> Dataset:
+    """The recipe's ``tables:`` over what the source declares or was detected: every field
+    a table declares replaces that table's own; every problem reported at once."""
+    from synthgen.dataset import ForeignKey, UniqueKey
+
+    if not recipe.tables:
+        return ds
+    problems = [
+        f"tables.{t}: no table {t!r} in {where} (its tables: {', '.join(ds.names)})"
+        for t in recipe.tables
+        if t not in ds.spec
+    ]
+    specs = []
+    for t in ds.spec:
+        decl = recipe.tables.get(t.name)
+        if decl is None:
+            specs.append(t)
+            continue
+        cols = set(t.column_names) or set(map(str, ds[t.name].columns))
+        update: dict[str, object] = {}
+        named: list[tuple[str, list[str]]] = []
+        if decl.primary_key is not None:
+            update |= {"primary_key": decl.primary_key, "primary_key_origin": "declared"}
+            update["primary_key_evidence"] = None
+            named.append(("primary_key", decl.primary_key))
+        if decl.foreign_keys is not None:
+            update["foreign_keys"] = [
+                ForeignKey(columns=f.columns, ref_table=f.ref_table, ref_columns=f.ref_columns)
+                for f in decl.foreign_keys
+            ]
+            named += [(f"foreign_keys.{i}", f.columns) for i, f in enumerate(decl.foreign_keys)]
+        if decl.unique is not None:
+            update["unique"] = [UniqueKey(columns=u) for u in decl.unique]
+            named += [(f"unique.{i}", u) for i, u in enumerate(decl.unique)]
+        problems += [
+            f"tables.{t.name}.{path}: no column {c!r} in table {t.name}"
+            for path, columns in named
+            for c in columns
+            if c not in cols
+        ]
+        specs.append(t.model_copy(update=update))
+    if not problems:
+        try:
+            spec = DatasetSpec(tables=specs)
+        except ValidationError as err:
+            problems += [f"tables: {e['msg'].removeprefix('Value error, ')}" for e in err.errors()]
+    if problems:
+        raise RecipeError("the declared keys do not fit the source:", problems=problems)
+    return Dataset(spec, ds.tables, ds.warnings)

@@ -111,3 +111,32 @@ def test_postgres_in_and_out_with_the_password_in_the_environment(
     for f in (tmp_path / "run").rglob("*"):
         if f.is_file():
             assert password.encode() not in f.read_bytes(), f
+
+
+def test_declared_keys_win_and_bad_ones_are_named(tmp_path: Path) -> None:
+    folder = SHARED / "chinook"
+    if not folder.is_dir():
+        pytest.skip("public data set chinook not found beside the repository")
+    shutil.copytree(folder, tmp_path / "chinook")
+    recipe = write_recipe(
+        tmp_path,
+        "name: g\nseed: 1\nsource: {path: chinook, tables: [Genre]}\nsample: {rows: 50}\n"
+        "tables: {Genre: {primary_key: GenreId, unique: [[Name]]}}\n" + GATES,
+    )
+    res = invoke("run", recipe, "--out", tmp_path / "run")
+    assert res.exit_code == 0, res.output
+    (genre,) = json.loads((tmp_path / "run" / "dataset.json").read_text())["tables"]
+    assert genre["primary_key"] == ["GenreId"] and genre["primary_key_origin"] == "declared"
+    assert [u["columns"] for u in genre["unique"]] == [["Name"]]
+    bad = write_recipe(
+        tmp_path,
+        "name: g\nsource: {path: chinook, tables: [Genre]}\n"
+        "tables:\n  Genre: {primary_key: [Nope], foreign_keys: [{columns: Name, ref_table: "
+        "Artist, ref_columns: ArtistId}]}\n  Patients: {primary_key: [id]}\n",
+        "bad.yaml",
+    )
+    res = invoke("run", bad, "--out", tmp_path / "run2")
+    assert res.exit_code == 2
+    assert "tables.Patients: no table 'Patients'" in res.output
+    assert "tables.Genre.primary_key: no column 'Nope'" in res.output
+    assert not (tmp_path / "run2").exists()
