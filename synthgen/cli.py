@@ -74,8 +74,10 @@ def run(
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
     result = run_recipe(rec, seed=seed, out=out, say=say)
     if not quiet:
-        _print_gates(result.report)
-        _print_warnings(result.report)
+        from synthgen.report.terminal import print_gates, print_warnings
+
+        print_gates(err_console, result.report)
+        print_warnings(err_console, result.report)
         err_console.print(
             f"run folder: {result.run_dir}  (report: {result.run_dir / 'report.html'})"
         )
@@ -147,8 +149,10 @@ def validate(
         say=say,
     )
     if not quiet:
-        _print_gates(report)
-        _print_warnings(report)
+        from synthgen.report.terminal import print_gates, print_warnings
+
+        print_gates(err_console, report)
+        print_warnings(err_console, report)
         err_console.print(f"report: {out / 'report.html'}")
     if not report["passed"]:
         failed = [g["name"] for g in report["gates"] if not g["passed"]]
@@ -200,6 +204,7 @@ def inspect(
     with their evidence, with the relationships between the tables."""
     from synthgen.io import read_table, write_text
     from synthgen.io.sources import option
+    from synthgen.report.terminal import print_embedded_pii, print_schema
     from synthgen.schema import detect
 
     reading: dict[str, Any] = {
@@ -234,22 +239,8 @@ def inspect(
     if json_out is not None and str(json_out) == "-":
         click.echo(schema.to_json())
         return
-    table = Table(title=f"{Path(path).name}: {len(df):,} rows x {df.shape[1]} columns")
-    for col in ("column", "kind", "pii", "missing", "distinct", "why"):
-        table.add_column(col, overflow="fold")
-    for c in schema.columns:
-        style = "bold magenta" if c.kind == "pii" else None
-        table.add_row(
-            c.name,
-            c.kind,
-            c.pii_type or "",
-            f"{c.null_fraction:.1%}",
-            f"{c.cardinality:,}",
-            c.reason,
-            style=style,
-        )
-    Console(highlight=False).print(table)
-    _print_embedded_pii(df, schema)
+    print_schema(Console(highlight=False), Path(path).name, df, schema)
+    print_embedded_pii(Console(highlight=False), df, schema)
     if json_out is not None:
         write_text(json_out, schema.to_json())
         err_console.print(f"wrote {json_out}")
@@ -271,24 +262,6 @@ def _print_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> 
         page = render_dataset_html(found.dataset.spec, found.profile, found.schemas, found.name)
         write_text(html_out, page)
         err_console.print(f"wrote {html_out}")
-
-
-def _print_embedded_pii(df: Any, schema: Any) -> None:
-    """PII found inside text, label and id values (what `run` replaces by default)."""
-    from synthgen.pii.pseudonym import Pseudonymiser
-    from synthgen.pii.stage import scrub_frame, source_pii
-
-    _, found = scrub_frame(df, schema, source_pii(df, schema), "flag", Pseudonymiser(b"-"))
-    if not found:
-        return
-    t = Table(title="PII inside values (replaced by `run` unless pii.embedded says otherwise)")
-    for col in ("column", "found", "distinct values holding it"):
-        t.add_column(col)
-    for name, counts in found.items():
-        t.add_row(
-            name, ", ".join(sorted(counts)), ", ".join(f"{k}: {v:,}" for k, v in counts.items())
-        )
-    Console(highlight=False).print(t)
 
 
 @cli.command()
@@ -416,26 +389,6 @@ def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:
             raise UsageError(f"--where takes COL=VALUE, got '{item}'")
         out[col.strip()] = val
     return out
-
-
-def _print_gates(report: dict[str, Any]) -> None:
-    t = Table(title=f"gates ({'passed' if report['passed'] else 'FAILED'})")
-    for col in ("gate", "value", "rule", "result"):
-        t.add_column(col)
-    for g in report["gates"]:
-        value = "n/a" if g["value"] is None else f"{g['value']:.4g}"
-        mark = {"pass": "[green]pass[/]", "skipped": "[yellow]skipped[/]"}.get(
-            g.get("status", ""), "[bold red]FAIL[/]"
-        )
-        t.add_row(g["name"], value, f"{g['op']} {g['threshold']:g}", mark)
-    err_console.print(t)
-
-
-def _print_warnings(report: dict[str, Any]) -> None:
-    from rich.markup import escape
-
-    for w in report.get("warnings") or []:
-        err_console.print(f"[yellow]warning:[/] {escape(w)}", markup=True, highlight=False)
 
 
 def main() -> None:

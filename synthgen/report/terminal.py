@@ -1,0 +1,65 @@
+"""What the commands print: a table's detected schema and the PII inside its values
+(`inspect`), the gate table and the warnings (`run`, `validate`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def print_schema(out: Console, name: str, df: Any, schema: Any) -> None:
+    table = Table(title=f"{name}: {len(df):,} rows x {df.shape[1]} columns")
+    for col in ("column", "kind", "pii", "missing", "distinct", "why"):
+        table.add_column(col, overflow="fold")
+    for c in schema.columns:
+        style = "bold magenta" if c.kind == "pii" else None
+        table.add_row(
+            c.name,
+            c.kind,
+            c.pii_type or "",
+            f"{c.null_fraction:.1%}",
+            f"{c.cardinality:,}",
+            c.reason,
+            style=style,
+        )
+    out.print(table)
+
+
+def print_embedded_pii(out: Console, df: Any, schema: Any) -> None:
+    """PII found inside text, label and id values (what `run` replaces by default)."""
+    from synthgen.pii.pseudonym import Pseudonymiser
+    from synthgen.pii.stage import scrub_frame, source_pii
+
+    _, found = scrub_frame(df, schema, source_pii(df, schema), "flag", Pseudonymiser(b"-"))
+    if not found:
+        return
+    t = Table(title="PII inside values (replaced by `run` unless pii.embedded says otherwise)")
+    for col in ("column", "found", "distinct values holding it"):
+        t.add_column(col)
+    for name, counts in found.items():
+        t.add_row(
+            name, ", ".join(sorted(counts)), ", ".join(f"{k}: {v:,}" for k, v in counts.items())
+        )
+    out.print(t)
+
+
+def print_gates(out: Console, report: dict[str, Any]) -> None:
+    t = Table(title=f"gates ({'passed' if report['passed'] else 'FAILED'})")
+    for col in ("gate", "value", "rule", "result"):
+        t.add_column(col)
+    for g in report["gates"]:
+        value = "n/a" if g["value"] is None else f"{g['value']:.4g}"
+        mark = {"pass": "[green]pass[/]", "skipped": "[yellow]skipped[/]"}.get(
+            g.get("status", ""), "[bold red]FAIL[/]"
+        )
+        t.add_row(g["name"], value, f"{g['op']} {g['threshold']:g}", mark)
+    out.print(t)
+
+
+def print_warnings(out: Console, report: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    for w in report.get("warnings") or []:
+        out.print(f"[yellow]warning:[/] {escape(w)}", markup=True, highlight=False)
