@@ -27,6 +27,7 @@ from pydantic import (
 from synthgen.errors import RecipeError, pydantic_problems
 from synthgen.schema.spec import Kind, PiiType
 from synthgen.text.synth import TextColumnSpec
+from synthgen.yamlio import load_yaml
 
 RECIPE_VERSION = 1
 
@@ -399,7 +400,7 @@ def load_recipe(path: str | Path) -> Recipe:
     except UnicodeDecodeError as err:
         raise RecipeError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except RecursionError:
         raise RecipeError(f"{p}: nested too deeply to be a recipe") from None
     except yaml.YAMLError as err:

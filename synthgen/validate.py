@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from synthgen.errors import RecipeError
 from synthgen.metrics import REGISTRY, Context
 from synthgen.schema.spec import Schema
+from synthgen.yamlio import load_yaml
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
@@ -77,7 +78,7 @@ def load_suite(
             )
         path = known[name_or_path]
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         suite = Suite.model_validate(data)
     except yaml.YAMLError as err:
         raise RecipeError(f"{where}: {path}: not valid YAML: {err}") from None

@@ -88,17 +88,19 @@ def test_a_line_break_as_separator(tmp_path: Path):
     refused(invoke("inspect", tmp_path / "data.csv", "--sep", "\n"), "--sep")
 
 
-def test_a_ten_megabyte_header_is_refused_before_parsing(tmp_path: Path):
-    import time
+def test_a_ten_megabyte_header_is_refused_before_parsing(tmp_path: Path, monkeypatch):
+    import pandas
 
+    def never(*args, **kwargs):  # the refusal must come from the header, before any parse
+        raise AssertionError("pandas.read_csv was called on a million-column file")
+
+    monkeypatch.setattr(pandas, "read_csv", never)
     n = 1_000_000
     (tmp_path / "data.csv").write_text(
         ",".join(f"c{i}" for i in range(n)) + "\n" + ",".join("1" for _ in range(n)) + "\n"
     )
-    t0 = time.perf_counter()
     run_refused(tmp_path, recipe(tmp_path), "data.csv", "more than 10,000 columns")
     refused(invoke("inspect", tmp_path / "data.csv"), "more than 10,000 columns")
-    assert time.perf_counter() - t0 < 5
 
 
 def test_a_wide_parquet_is_refused_from_its_metadata(tmp_path: Path, monkeypatch):
@@ -239,8 +241,9 @@ def test_mask_credentials():
     [
         ("sample: {rows: true}", ["sample.rows", "true is a yes/no value"]),
         ("sample: {rows: 2.5}", ["sample.rows: Input should be a valid integer"]),
-        ("sample: {rows: 1e12}", ["sample.rows", "YAML reads 1e12 as text"]),
-        ("sample: {ratio: 1e9}", ["sample.ratio", "YAML reads 1e9 as text"]),
+        ("sample: {rows: 1e12}", ["sample.rows: Input should be a valid integer"]),
+        ("sample: {rows: '1e12'}", ["sample.rows", "YAML reads 1e12 as text"]),
+        ("sample: {ratio: 1e9}", ["sample.ratio (1e+09 x 200 source rows)", "memory"]),
         ("sample: {ratio: .nan}", ["sample.ratio: Input should be a finite number"]),
         ("seed: true", ["seed", "yes/no"]),
         ("validate: {gates: {quality: .nan}}", ["validate.gates.quality", "finite number"]),

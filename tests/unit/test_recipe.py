@@ -75,3 +75,18 @@ def test_pii_strategy_values_are_checked():
     with pytest.raises(RecipeError) as info:
         parse_recipe({**BASE, "pii": {"strategies": {"email": "keep"}}})
     assert "pii.strategies.email" in str(info.value)
+
+
+def test_yes_no_on_off_and_dates_stay_the_strings_typed(tmp_path: Path):
+    """YAML 1.1 made `smoker: no` a False that matched nothing; a recipe reads YAML 1.2."""
+    (tmp_path / "d.csv").write_text("smoker,visit\nno,2024-01-05\n", encoding="utf-8")
+    p = tmp_path / "r.yaml"
+    p.write_text(
+        "name: r\nsource: {path: d.csv}\nsample: {conditions: {smoker: no, visit: 2024-01-05}}\n"
+        "schema: {smoker: {categories: [yes, no, on, off]}}\nholdout: 0.25\n",
+        encoding="utf-8",
+    )
+    r = load_recipe(p)
+    assert r.sample.conditions == {"smoker": "no", "visit": "2024-01-05"}
+    assert r.schema_["smoker"].categories == ["yes", "no", "on", "off"]
+    assert r.holdout == 0.25
