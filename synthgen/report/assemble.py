@@ -54,10 +54,26 @@ def write_report_files(
     """report.json for machines and report.html for people, into ``folder``."""
     from synthgen.report.html import render_html
 
-    text = json.dumps(report, indent=2, default=_json_default)
+    text = report_json(report)
     (folder / "report.json").write_text(text, encoding="utf-8")
     html = render_html(report, real=real, synthetic=synthetic, schema=schema)
     (folder / "report.html").write_text(html, encoding="utf-8")
+
+
+def report_json(report: dict[str, Any]) -> str:
+    """Strict JSON: a NaN or an infinity (a loss that diverged, a metric with nothing to
+    compare) is written as null, which every parser reads; bare NaN is not JSON."""
+    return json.dumps(_finite(report), indent=2, default=_json_default, allow_nan=False)
+
+
+def _finite(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    if isinstance(v, (float, np.floating)):
+        return float(v) if np.isfinite(v) else None
+    return v
 
 
 def _json_default(v: Any) -> Any:

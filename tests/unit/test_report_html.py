@@ -479,3 +479,21 @@ def test_a_failing_topic_section_becomes_a_note(monkeypatch: pytest.MonkeyPatch)
     doc = render_html(_rich_report())
     assert "Could not draw this section (ValueError: odd &lt;data&gt;)." in _section(doc, "utility")
     assert _images(_section(doc, "fidelity")) == 3
+
+
+def test_report_json_is_strict_json_without_nan():
+    import json
+
+    import numpy as np
+
+    from synthgen.report.assemble import report_json
+
+    text = report_json(
+        {"train_loss": float("nan"), "m": [np.float64("inf"), 1.5, np.float32(2.0)], "ok": 1}
+    )
+
+    def refuse(name: str):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    doc = json.loads(text, parse_constant=refuse)
+    assert doc == {"train_loss": None, "m": [None, 1.5, 2.0], "ok": 1}
