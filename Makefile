@@ -6,11 +6,11 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= dev,sdv,hf,postgres
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format typecheck bench clean pg pg-stop
+.PHONY: help install demo test test-fast lint format typecheck bench clean pg pg-stop wheel-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ lint: $(STAMP) ## ruff lint + format check
 
 format: $(STAMP) ## ruff format in place
 	$(BIN)/ruff format synthgen tests benchmarks
+
+wheel-check: $(STAMP) ## build the wheel, install it alone, run a recipe / validate / sample elsewhere
+	bash .ci/wheel-check.sh
 
 typecheck: $(STAMP) ## mypy on synthgen/
 	$(BIN)/mypy synthgen

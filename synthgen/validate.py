@@ -1,4 +1,5 @@
-"""Validation suites: metrics with thresholds (release gates), read from validators/*.yaml."""
+"""Validation suites: metrics with thresholds (release gates), read from YAML: the suites
+shipped in synthgen/validators/, or your own (./validators/NAME.yaml, or any path)."""
 
 from __future__ import annotations
 
@@ -44,9 +45,12 @@ class Suite(BaseModel):
 
 
 def suite_dirs() -> list[Path]:
-    """Where suite names are looked up: ./validators, then the one beside the package."""
-    here = Path(__file__).resolve().parents[1] / "validators"
-    return [Path("validators"), here]
+    """Where suite names are looked up: your own ./validators first, then the suites shipped
+    inside the package (package data, found the same way in a wheel or a checkout)."""
+    from importlib.resources import files
+
+    shipped = Path(str(files("synthgen").joinpath("validators")))
+    return [Path("validators"), shipped]
 
 
 def available_suites() -> dict[str, Path]:
