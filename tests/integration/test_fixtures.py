@@ -269,3 +269,48 @@ def test_bad_urls(tmp_path):
     assert res.exit_code == 2 and "internal error" not in res.output
     res = invoke("fixtures", "--schema", tmp_path / "absent.yaml", "--to", tmp_path / "o")
     assert res.exit_code == 2 and "no schema file" in res.output
+
+
+# ---- per-column overrides ---------------------------------------------------------------------
+def test_overrides_narrow_values(tmp_path, schema_sql):
+    p = tmp_path / "overrides.yaml"
+    p.write_text(
+        "employee:\n"
+        "  status: {values: [active, leave], weights: [9, 1]}\n"
+        "  salary: {min: 2000, max: 2500}\n"
+        "  phone: {null_share: 0.5}\n"
+        "project:\n"
+        "  code: {provider: city}\n",
+        encoding="utf-8",
+    )
+    data = generate(load_schema(str(schema_sql)), rows=400, seed=2, overrides=str(p))
+    emp = data["employee"]
+    share = (emp["status"] == "active").mean()
+    assert set(emp["status"]) == {"active", "leave"} and 0.85 < share < 0.95
+    assert emp["salary"].between(2000, 2500).all()
+    assert 0.4 < emp["phone"].isna().mean() < 0.6
+    assert data["project"]["code"].is_unique  # still unique: the key wins over the provider
+    db = tmp_path / "o.db"
+    res = invoke("fixtures", "--schema", schema_sql, "--rows", "50", "--overrides", p,
+                 "--to", f"sqlite:///{db}")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    _assert_sound(db)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("employee:\n  salary: {min: 10, max: 20}\n", "salary"),  # outside the check's range
+        ("employee:\n  status: {values: [retired]}\n", "no allowed value"),
+        ("employe:\n  status: {values: [active]}\n", "employe: no such table"),
+        ("employee:\n  nope: {min: 1}\n", "employee.nope: no such column"),
+        ("employee:\n  phone: {provider: telepathy}\n", "unknown provider"),
+        ("employee:\n  status: {values: [active], weights: [1, 2]}\n", "one weight per value"),
+    ],
+)
+def test_bad_overrides_exit_2(tmp_path, schema_sql, text, message):
+    p = tmp_path / "overrides.yaml"
+    p.write_text(text, encoding="utf-8")
+    res = invoke("fixtures", "--schema", schema_sql, "--overrides", p, "--to", tmp_path / "out")
+    assert res.exit_code == 2 and message in res.output, res.output
+    assert not (tmp_path / "out").exists()
