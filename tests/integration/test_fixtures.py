@@ -314,3 +314,22 @@ def test_bad_overrides_exit_2(tmp_path, schema_sql, text, message):
     res = invoke("fixtures", "--schema", schema_sql, "--overrides", p, "--to", tmp_path / "out")
     assert res.exit_code == 2 and message in res.output, res.output
     assert not (tmp_path / "out").exists()
+
+
+def test_date_bounds_in_checks(tmp_path):
+    ddl = (
+        "CREATE TABLE visit (id INTEGER PRIMARY KEY,"
+        " day DATE NOT NULL CHECK (day >= '2000-01-01' AND day < '2000-02-01'),"
+        " birth_date DATE CHECK (birth_date > '1999-12-31'),"
+        " seen_at TIMESTAMP NOT NULL CHECK (seen_at BETWEEN '2024-01-01 00:00:00' AND '2024-01-02 00:00:00'));"
+    )
+    out = tmp_path / "v.db"
+    res = invoke("fixtures", "--schema", _empty_db(tmp_path / "s.db", ddl), "--rows", "300",
+                 "--to", f"sqlite:///{out}")  # fmt: skip
+    assert res.exit_code == 0, res.output  # SQLite itself checked every row
+    days = _query(out, "SELECT min(day), max(day), count(DISTINCT day) FROM visit")[0]
+    assert days[0] >= "2000-01-01" and days[1] < "2000-02-01" and days[2] > 20
+    assert _query(out, "SELECT min(birth_date) FROM visit")[0][0] >= "2000-01-01"
+    bad = "CREATE TABLE v (id INTEGER PRIMARY KEY, d DATE CHECK (d > '2001-01-01' AND d < '2000-01-01'));"
+    res = invoke("fixtures", "--schema", _empty_db(tmp_path / "b.db", bad), "--to", tmp_path / "o")
+    assert res.exit_code == 2 and "no value can satisfy" in res.output
