@@ -333,3 +333,19 @@ def test_date_bounds_in_checks(tmp_path):
     bad = "CREATE TABLE v (id INTEGER PRIMARY KEY, d DATE CHECK (d > '2001-01-01' AND d < '2000-01-01'));"
     res = invoke("fixtures", "--schema", _empty_db(tmp_path / "b.db", bad), "--to", tmp_path / "o")
     assert res.exit_code == 2 and "no value can satisfy" in res.output
+
+
+def test_the_shop_example_in_recipes(tmp_path):
+    from tests.conftest import ROOT
+
+    folder = ROOT / "recipes" / "fixtures-shop"
+    out = tmp_path / "shop.db"
+    res = invoke("fixtures", "--schema", folder / "schema.sql", "--rows", "200", "--rows",
+                 "order_item=3000", "--overrides", folder / "overrides.yaml",
+                 "--to", f"sqlite:///{out}", "--seed", "7")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    _assert_sound(out)
+    assert _query(out, "SELECT count(*) FROM order_item") == [(3000,)]
+    status = dict(_query(out, 'SELECT status, count(*) FROM "order" GROUP BY status'))
+    assert status["shipped"] > status["paid"] > status["new"] > status["cancelled"]
+    assert _query(out, "SELECT count(*) FROM customer WHERE updated_at < created_at") == [(0,)]
