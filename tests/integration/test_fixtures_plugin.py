@@ -59,3 +59,18 @@ def test_plugin_without_a_schema_says_what_to_set(project: pytest.Pytester) -> N
     )
     result.stdout.fnmatch_lines(["*synthgen_db needs synthgen_schema*"])
     assert result.ret != 0
+
+
+@pytest.mark.postgres
+def test_plugin_fills_a_named_postgres_database(project: pytest.Pytester, pg_db) -> None:
+    project.makeini(
+        "[pytest]\nsynthgen_schema = schema.sql\nsynthgen_rows = 12 assignment=90\n"
+        f"synthgen_db_url = {pg_db.url}\n"
+    )
+    project.makepyfile(
+        test_app="def test_url(synthgen_db):\n    assert synthgen_db.startswith('postgresql')\n"
+    )
+    result = project.runpytest_subprocess("-p", "synthgen.fixtures.pytest_plugin")
+    result.assert_outcomes(passed=1)
+    assert pg_db.scalar("SELECT count(*) FROM assignment") == 90
+    assert pg_db.scalar("SELECT count(*) FROM department") == 12
