@@ -61,6 +61,7 @@ pg-stop: ## stop the test PostgreSQL and remove its env file
 bench: $(STAMP) ## benchmarks: SDV, DP, text, SQL writes (writes benchmarks/results/*.json; ~100 min)
 	-@bash .ci/postgres.sh >/dev/null  # without it, sql_write.py measures SQLite only
 	$(BIN)/python benchmarks/sql_write.py
+	$(BIN)/python benchmarks/fixtures.py
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/tabular.py
 	$(BIN)/python benchmarks/privacy.py --epochs 5

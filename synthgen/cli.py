@@ -12,6 +12,7 @@ from rich.table import Table
 
 from synthgen import __version__
 from synthgen.errors import GateFailed, SynthgenError, UsageError
+from synthgen.fixtures.command import fixtures_command
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -207,12 +208,8 @@ def inspect(
     from synthgen.report.terminal import print_embedded_pii, print_schema
     from synthgen.schema import detect
 
-    reading: dict[str, Any] = {
-        "na_values": list(na_values),
-        "strip_whitespace": strip_whitespace,
-        "sep": sep,
-        "encoding": encoding,
-    }
+    reading: dict[str, Any] = {"na_values": list(na_values), "strip_whitespace": strip_whitespace}
+    reading.update(sep=sep, encoding=encoding)
     if "://" in path:
         from synthgen.inspection import inspect_url
 
@@ -389,6 +386,9 @@ def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:
             raise UsageError(f"--where takes COL=VALUE, got '{item}'")
         out[col.strip()] = val
     return out
+
+
+cli.add_command(fixtures_command)  # its options and its work live in synthgen/fixtures
 
 
 def main() -> None:
