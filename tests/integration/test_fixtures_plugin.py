@@ -9,6 +9,22 @@ from tests.integration.fixtures_schemas import SQLITE_SCHEMA
 
 pytest_plugins = ["pytester"]
 
+
+def _plugin_args() -> list[str]:
+    """Installed, the package registers the plugin (pytest11) and pytest loads it by itself;
+    from a source tree not yet reinstalled, name it."""
+    from importlib.metadata import entry_points
+
+    names = {ep.value for ep in entry_points(group="pytest11")}
+    return (
+        []
+        if "synthgen.fixtures.pytest_plugin" in names
+        else ["-p", "synthgen.fixtures.pytest_plugin"]
+    )
+
+
+PLUGIN = _plugin_args()
+
 _TESTS = """
 import sqlite3
 
@@ -48,15 +64,13 @@ def test_plugin_gives_a_seeded_database(project: pytest.Pytester) -> None:
     project.makeini(
         "[pytest]\nsynthgen_schema = schema.sql\nsynthgen_rows = 12 assignment=90\nsynthgen_seed = 7\n"
     )
-    result = project.runpytest_subprocess("-p", "synthgen.fixtures.pytest_plugin")
+    result = project.runpytest_subprocess(*PLUGIN)
     result.assert_outcomes(passed=3)
 
 
 def test_plugin_without_a_schema_says_what_to_set(project: pytest.Pytester) -> None:
     project.makeini("[pytest]\n")
-    result = project.runpytest_subprocess(
-        "-p", "synthgen.fixtures.pytest_plugin", "-k", "session_db"
-    )
+    result = project.runpytest_subprocess(*PLUGIN, "-k", "session_db")
     result.stdout.fnmatch_lines(["*synthgen_db needs synthgen_schema*"])
     assert result.ret != 0
 
@@ -70,7 +84,7 @@ def test_plugin_fills_a_named_postgres_database(project: pytest.Pytester, pg_db)
     project.makepyfile(
         test_app="def test_url(synthgen_db):\n    assert synthgen_db.startswith('postgresql')\n"
     )
-    result = project.runpytest_subprocess("-p", "synthgen.fixtures.pytest_plugin")
+    result = project.runpytest_subprocess(*PLUGIN)
     result.assert_outcomes(passed=1)
     assert pg_db.scalar("SELECT count(*) FROM assignment") == 90
     assert pg_db.scalar("SELECT count(*) FROM department") == 12
