@@ -1,0 +1,147 @@
+"""Training the network: a fixed one-cycle schedule, the last (annealed) weights kept.
+
+The learning rate warms up over the first ``warmup`` share of the steps, then follows a
+cosine to zero; the weights at the end of the schedule are the model (keeping a "best
+validation" checkpoint of a one-cycle run picks a mid-schedule, high-rate state, which
+measured worse). A share of the rows is held out only to report a validation loss.
+
+``epochs`` fixes the schedule, so a seed gives the same weights. With ``time_budget_s`` the
+first epoch's time sets how many epochs fit in the budget (the schedule is shortened to
+end inside it), and training stops before an epoch that would not fit.
+
+Under DP-SGD (``dp``) every step is a Poisson batch of clipped per-row gradients plus
+noise; nothing is held out (the schedule reads no validation rows) and no loss on real rows
+is recorded.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from synthgen.generators.autoreg.network import MaskedNet
+from synthgen.generators.nn.dpsgd import DPSGD, add_grads
+
+DP_MICRO_BATCH = 128  # rows whose per-row gradients are held at once under DP-SGD
+
+
+class _RowLoss(nn.Module):
+    """The network's mean loss under a fixed column order, as one module (for DP-SGD)."""
+
+    def __init__(self, net: MaskedNet, mask: Tensor) -> None:
+        super().__init__()
+        self.net = net
+        self.mask: Tensor
+        self.register_buffer("mask", mask)
+
+    def forward(self, codes: Tensor) -> Tensor:
+        return self.net.loss(codes, self.net.w1 * self.mask)
+
+
+def one_cycle(step: int, total: int, warmup: float) -> float:
+    """Learning-rate factor: linear warm-up, then a cosine from 1 to 0 at ``total``."""
+    w = max(1, int(warmup * total))
+    if step < w:
+        return (step + 1) / w
+    return 0.5 * (1 + math.cos(math.pi * min((step - w) / max(total - w, 1), 1.0)))
+
+
+def default_epochs(n_rows: int, batch: int, min_steps: int) -> int:
+    """8 epochs, or more on small tables so the schedule has at least ``min_steps`` steps."""
+    return max(8, math.ceil(min_steps / max(1, math.ceil(n_rows / batch))))
+
+
+def batch_size(n_rows: int, wanted: int) -> int:
+    """The batch size asked for, smaller on small tables (at least 4 steps an epoch)."""
+    return min(wanted, max(32, n_rows // 4))
+
+
+def train(
+    net: MaskedNet,
+    codes: Tensor,
+    rank: Tensor,
+    p: Any,
+    rng: np.random.Generator,
+    started: float,
+    dp: DPSGD | None = None,
+) -> list[dict[str, Any]]:
+    """Train ``net`` on ``codes`` (rows, table + context columns) in the order ``rank``;
+    ``p``: the generator's params; ``started``: when the fit began (for the budget).
+    Returns the history, one entry per epoch."""
+    g = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    n_val = int(len(codes) * p.validation_share) if dp is None and len(codes) >= 200 else 0
+    perm = torch.randperm(len(codes), generator=g)
+    val, rows = codes[perm[:n_val]], codes[perm[n_val:]]
+    batch = batch_size(len(rows), p.batch_size)
+    per_epoch = dp.steps_per_epoch if dp is not None else math.ceil(len(rows) / batch)
+    epochs = dp.steps_planned // per_epoch if dp is not None else p.epochs
+    epochs = epochs or default_epochs(len(rows), batch, p.min_steps)
+    opt = torch.optim.Adam(net.parameters(), lr=p.lr, fused=True)
+    mask = net.mask(rank)
+    loss_module = _RowLoss(net, mask)
+    history: list[dict[str, Any]] = []
+    step, epoch = 0, 0
+    while epoch < epochs:
+        net.train()
+        total = 0.0
+        for batch_rows in _batches(rows, batch, g, dp, rng, per_epoch):
+            for group in opt.param_groups:
+                group["lr"] = p.lr * one_cycle(step, epochs * per_epoch, p.warmup)
+            opt.zero_grad(set_to_none=True)
+            if dp is None:
+                loss = loss_module(batch_rows)
+                loss.backward()
+                total += float(loss.detach()) * len(batch_rows)
+            else:
+                grads = dp.private_grads(
+                    loss_module, lambda call, x: call(x), batch_rows, micro=DP_MICRO_BATCH
+                )
+                add_grads(loss_module, grads)
+                dp.step_done()
+            opt.step()
+            step += 1
+        epoch += 1
+        net.eval()
+        seconds = time.perf_counter() - started
+        entry: dict[str, Any] = {"epoch": epoch, "seconds": round(seconds, 3)}
+        if dp is None:
+            entry["loss"] = total / max(len(rows), 1)
+            entry["validation_loss"] = _mean_loss(net, val, mask) if n_val else None
+        history.append(entry)
+        if p.time_budget_s is not None:
+            if epoch == 1:  # the whole schedule inside the budget
+                epochs = max(1, min(epochs, int(p.time_budget_s / seconds)))
+            elif seconds * (1 + 1 / epoch) > p.time_budget_s:
+                break
+    return history
+
+
+def _batches(
+    rows: Tensor,
+    batch: int,
+    g: torch.Generator,
+    dp: DPSGD | None,
+    rng: np.random.Generator,
+    per_epoch: int,
+) -> Any:
+    if dp is not None:  # Poisson sampling: every row joins each batch independently
+        for _ in range(per_epoch):
+            yield rows[torch.from_numpy(dp.batch(rng))]
+        return
+    order = torch.randperm(len(rows), generator=g)
+    for s in range(0, len(rows), batch):
+        yield rows[order[s : s + batch]]
+
+
+@torch.no_grad()
+def _mean_loss(net: MaskedNet, codes: Tensor, mask: Tensor) -> float:
+    w1m = net.w1 * mask
+    total = sum(
+        float(net.loss(codes[s : s + 4096], w1m, "sum")) for s in range(0, len(codes), 4096)
+    )
+    return total / max(len(codes), 1)
