@@ -6,11 +6,12 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= dev,sdv,hf,postgres
 BIN := $(VENV)/bin
+ANCHOR_VENV ?= .bench-venv
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 comma := ,
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format typecheck bench clean pg pg-stop
+.PHONY: help install demo test test-fast lint format typecheck bench bench-anchors clean pg pg-stop
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -62,3 +63,10 @@ bench: $(STAMP) ## benchmarks: SDV, DP, text, SQL writes (writes benchmarks/resu
 	$(BIN)/python benchmarks/tabular.py
 	$(BIN)/python benchmarks/privacy.py --epochs 5
 	$(BIN)/python benchmarks/text.py
+
+bench-anchors: ## the anchors' own virtualenv (.bench-venv): TabularARGN and ARF, never synthgen's deps
+	test -x $(ANCHOR_VENV)/bin/python || $(PYTHON) -m venv $(ANCHOR_VENV)
+	$(ANCHOR_VENV)/bin/pip install --quiet $(TORCH_SPEC)
+	$(ANCHOR_VENV)/bin/pip install --quiet -r benchmarks/anchors-requirements.txt
+	-$(ANCHOR_VENV)/bin/pip uninstall --quiet --yes torchvision 2>/dev/null
+	$(ANCHOR_VENV)/bin/python -c "import mostlyai.engine, arfpy; print('anchors ready')"
