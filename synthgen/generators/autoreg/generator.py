@@ -22,7 +22,7 @@ from synthgen.generators.autoreg.codec import TableCodec
 from synthgen.generators.autoreg.conditions import compile_conditions, fill_values
 from synthgen.generators.autoreg.network import MaskedNet
 from synthgen.generators.autoreg.sampling import STREAM_DECODE, draw_codes
-from synthgen.generators.autoreg.training import batch_size, default_epochs, train
+from synthgen.generators.autoreg.training import batch_size, default_epochs, fit_network
 from synthgen.generators.base import Generator
 from synthgen.generators.nn.loop import torch_threads
 from synthgen.generators.seeding import counted_uniforms, seeded
@@ -90,9 +90,9 @@ class AutoregGenerator(Generator):
             codes = np.concatenate([codes, self.context_codec_.encode(context)], 1)
         x = torch.from_numpy(codes)
         with seeded(int(rng.integers(2**31))), torch_threads(self.params.threads):
-            self.net_ = self._network()
-            self.net_.init_output_bias(x)
-            self.history_ = train(self.net_, x, self._rank(), self.params, rng, started)
+            self.net_, self.history_ = fit_network(
+                lambda: self._network(x), x, self._rank(), self.params, rng, started
+            )
 
     def _codec(
         self, frame: pd.DataFrame, kinds: dict[str, str], levels: dict[str, list[Any]] | None = None
@@ -103,9 +103,10 @@ class AutoregGenerator(Generator):
             rare_min=p.rare_min, levels=levels,
         )  # fmt: skip
 
-    def _network(self) -> MaskedNet:
+    def _network(self, bias_from: torch.Tensor | None = None) -> MaskedNet:
+        """A new network (output biases at the log marginals of the codes ``bias_from``)."""
         cc = self.context_codec_
-        return MaskedNet(
+        net = MaskedNet(
             self.codec_.cards,
             [c.ordinal for c in self.codec_.columns],
             self.params.embedding,
@@ -113,6 +114,9 @@ class AutoregGenerator(Generator):
             cc.cards if cc is not None else None,
             [c.ordinal for c in cc.columns] if cc is not None else None,
         )
+        if bias_from is not None:
+            net.init_output_bias(bias_from)
+        return net
 
     def _rank(self) -> torch.Tensor:
         """Each column's place in the order: the table's own column order."""
@@ -146,10 +150,11 @@ class AutoregGenerator(Generator):
         epochs = p.epochs or default_epochs(len(data), batch, p.min_steps)
         dp = DPSGD(len(data), batch, epochs, plan.ledger, p.max_grad_norm)
         try:
+            marginals = torch.from_numpy(self.codec_.encode(pseudo))  # from the DP summary
             with seeded(int(rng.integers(2**31))), torch_threads(p.threads):
-                self.net_ = self._network()
-                self.net_.init_output_bias(torch.from_numpy(self.codec_.encode(pseudo)))
-                self.history_ = train(self.net_, x, self._rank(), p, rng, started, dp)
+                self.net_, self.history_ = fit_network(
+                    lambda: self._network(marginals), x, self._rank(), p, rng, started, dp
+                )
         finally:
             plan.ledger.spend_sgd(
                 "DP-SGD", "training rows (clipped per-row gradients)", dp.noise_multiplier,
