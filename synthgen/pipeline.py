@@ -237,7 +237,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     with clock.stage("sample", f"sampling {n:,} rows"):
         syn = gen.sample(
             n,
-            conditions=recipe.sample.conditions or None,
+            conditions=recipe.sample.condition_dict() or None,
             seed=seed,
             progress=True,
             locale=recipe.pii.locale,
@@ -379,7 +379,7 @@ def dp_preflight(recipe: Recipe, schema: Schema, texts: TextRun) -> None:
     if not getattr(registry.get_class(recipe.generator.name), "supports_dp", False):
         problems.append(
             f"generator.name: '{recipe.generator.name}' cannot train with differential "
-            "privacy; use copula, ctgan or tvae"
+            "privacy; use autoreg, copula, ctgan or tvae"
         )
     problems += texts.dp_problems()
     if problems:

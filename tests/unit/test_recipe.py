@@ -12,7 +12,7 @@ BASE = {"name": "t", "source": {"path": "x.csv"}}
 
 def test_minimal_recipe_gets_defaults():
     r = parse_recipe(BASE)
-    assert r.generator.name == "copula"
+    assert r.generator.name == "autoreg"
     assert r.holdout == 0.2
     assert r.validate_.suite == "default"
     assert r.sample.rows is None and r.sample.ratio is None
@@ -75,3 +75,13 @@ def test_pii_strategy_values_are_checked():
     with pytest.raises(RecipeError) as info:
         parse_recipe({**BASE, "pii": {"strategies": {"email": "keep"}}})
     assert "pii.strategies.email" in str(info.value)
+
+
+def test_sample_conditions_take_values_lists_and_ranges():
+    conditions = {"sex": "Female", "race": ["Black", "Other"], "age": {"min": 30, "max": 40}}
+    r = parse_recipe({**BASE, "sample": {"conditions": {**conditions, "hours": {"max": 20}}}})
+    assert r.sample.condition_dict() == {**conditions, "hours": {"max": 20}}
+    with pytest.raises(RecipeError, match=r"sample\.conditions\.age.*give min, max or both"):
+        parse_recipe({**BASE, "sample": {"conditions": {"age": {}}}})
+    with pytest.raises(RecipeError, match=r"sample\.conditions\.age"):
+        parse_recipe({**BASE, "sample": {"conditions": {"age": {"low": 3}}}})
