@@ -131,3 +131,14 @@ def test_range_share_and_drawing_within_a_range():
     u = counted_uniforms(0, np.arange(2000), 3, 2)
     v = codec.decode_column(0, k, u, within=(20.0, 30.0))
     assert v.min() >= 20.0 and v.max() <= 30.0
+
+
+def test_max_labels_keeps_the_most_frequent_levels():
+    rng = np.random.default_rng(5)
+    icd = np.array([f"C{int(v):04d}" for v in rng.zipf(1.3, 20_000) % 3000], dtype=object)
+    codec = _codec(pd.DataFrame({"icd": icd}), {"icd": "categorical"}, max_labels=100)
+    col = codec["icd"]
+    top = pd.Series(icd).value_counts()
+    assert len(col.labels) == 100 and col.n_codes == 101
+    assert set(col.labels) == set(top.index[:100]) or top.iloc[99] == top.iloc[100]
+    assert sorted(col.rare) == sorted(set(icd) - set(col.labels))

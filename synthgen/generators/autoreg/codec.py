@@ -4,7 +4,8 @@ The network only ever sees codes; this module decides them from the model frame 
 datetimes as float64 seconds, labels as Python objects, missing as NaN / None):
 
 * **labels** -> one code per level, sorted by text. Levels held by fewer than ``rare_min``
-  rows share one *rare* code, decoded by drawing one of them by its count.
+  rows, and those beyond the ``max_labels`` most frequent, share one *rare* code, decoded by
+  drawing one of them by its count (the network's cost grows with the codes of a column).
 * **numbers with at most ``max_exact`` distinct values** -> one code per value (exact).
 * **other numbers** (datetimes too) -> each *point mass* (a value held by at least
   ``mass_share`` of the rows: ``capital-gain = 0``) is a code of its own, the rest fall in
@@ -90,6 +91,7 @@ class TableCodec:
         n_bins: int,
         n_sub: int,
         rare_min: int,
+        max_labels: int = 1000,
         levels: dict[str, list[Any]] | None = None,
     ) -> TableCodec:
         """``levels``: label columns whose levels are given (a DP release), not read."""
@@ -99,7 +101,7 @@ class TableCodec:
                 columns.append(_given_labels(name, levels[name]))
                 continue
             if kinds[name] in ("categorical", "boolean"):
-                columns.append(_fit_labels(name, frame[name], rare_min))
+                columns.append(_fit_labels(name, frame[name], rare_min, max_labels))
                 continue
             x = frame[name].to_numpy(np.float64)
             col, edges, cells = _fit_numbers(
@@ -253,12 +255,14 @@ class TableCodec:
 
 
 # ---- fitting one column -------------------------------------------------------------------------
-def _fit_labels(name: str, s: pd.Series, rare_min: int) -> ColumnCode:
+def _fit_labels(name: str, s: pd.Series, rare_min: int, max_labels: int) -> ColumnCode:
     values = pd.Series(_objects(s.to_numpy()), dtype=object)
     counts = values.value_counts(dropna=True, sort=False)
     pairs = [(_key(k), int(n)) for k, n in counts.items()]
-    keep = sorted((k for k, n in pairs if n >= rare_min), key=_order)
-    rare = sorted(((k, n) for k, n in pairs if n < rare_min), key=lambda kn: _order(kn[0]))
+    by_count = sorted(pairs, key=lambda kn: (-kn[1], _order(kn[0])))
+    common = {k for k, n in by_count[:max_labels] if n >= rare_min}
+    keep = sorted((k for k, _ in pairs if k in common), key=_order)
+    rare = sorted(((k, n) for k, n in pairs if k not in common), key=lambda kn: _order(kn[0]))
     return ColumnCode(
         name=name,
         kind="labels",

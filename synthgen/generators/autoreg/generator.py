@@ -33,21 +33,25 @@ if TYPE_CHECKING:
     from synthgen.privacy.plan import DPPlan
 
 
+WIDE = 24  # more columns (context included) than this: narrower embeddings and hidden layers
+
+
 class AutoregParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     epochs: int | None = Field(
-        None,
-        gt=0,
-        le=100_000,
-        description="passes over the data (default: 8, more on small tables)",
+        None, gt=0, le=100_000, description="passes over the data (default: enough for min_steps)"
     )
     min_steps: int = Field(180, ge=1, description="default epochs give at least this many steps")
     batch_size: int = Field(1024, gt=1, description="rows per step (smaller on small tables)")
     lr: float = Field(1e-2, gt=0, le=1, description="peak learning rate of the one-cycle schedule")
     warmup: float = Field(0.1, ge=0, lt=1, description="share of the steps warming up")
-    embedding: int = Field(8, ge=1, le=256, description="embedding width of each code")
-    hidden: int = Field(48, ge=4, le=1024, description="hidden units per column")
+    embedding: int | None = Field(
+        None, ge=1, le=256, description="embedding width of each code (default: 8, 4 if wide)"
+    )
+    hidden: int | None = Field(
+        None, ge=4, le=1024, description="hidden units per column (default: 48, 32 if wide)"
+    )
     time_budget_s: float | None = Field(None, gt=0, description="train within this many seconds")
     validation_share: float = Field(0.1, ge=0, lt=0.5, description="rows held out to report")
     max_exact: int = Field(
@@ -56,6 +60,9 @@ class AutoregParams(BaseModel):
     n_bins: int = Field(64, ge=2, le=4096, description="quantile bins of the other numbers")
     n_sub: int = Field(16, ge=1, le=256, description="equal-mass cells a bin decodes into")
     rare_min: int = Field(1, ge=1, description="labels held by fewer rows share one code")
+    max_labels: int = Field(
+        1000, ge=1, description="codes of a label column; rarer levels share one"
+    )
     particles: int = Field(16, ge=1, le=1024, description="candidates per row under conditions")
     threads: int = Field(1, ge=1, le=256, description="torch threads (1 is fastest here)")
     max_grad_norm: float = Field(1.0, gt=0, description="DP runs: per-row gradient clip")
@@ -100,17 +107,18 @@ class AutoregGenerator(Generator):
         p = self.params
         return TableCodec.fit(
             frame, kinds, max_exact=p.max_exact, n_bins=p.n_bins, n_sub=p.n_sub,
-            rare_min=p.rare_min, levels=levels,
+            rare_min=p.rare_min, max_labels=p.max_labels, levels=levels,
         )  # fmt: skip
 
     def _network(self, bias_from: torch.Tensor | None = None) -> MaskedNet:
         """A new network (output biases at the log marginals of the codes ``bias_from``)."""
         cc = self.context_codec_
+        wide = len(self.codec_.columns) + (len(cc.columns) if cc is not None else 0) > WIDE
         net = MaskedNet(
             self.codec_.cards,
             [c.ordinal for c in self.codec_.columns],
-            self.params.embedding,
-            self.params.hidden,
+            self.params.embedding or (4 if wide else 8),
+            self.params.hidden or (32 if wide else 48),
             cc.cards if cc is not None else None,
             [c.ordinal for c in cc.columns] if cc is not None else None,
         )
@@ -193,8 +201,7 @@ class AutoregGenerator(Generator):
             ctx = self.context_codec_.encode(context)
         rows = np.arange(start, start + n, dtype=np.int64)
         with torch_threads(self.params.threads):
-            order = self._rank().argsort().tolist()
-            codes = draw_codes(self.net_, order, rows, seed, ctx, allowed, self.params.particles)
+            codes = draw_codes(self.net_, rows, seed, ctx, allowed, self.params.particles)
         c = len(self.codec_.columns)
         u = counted_uniforms(seed, rows, STREAM_DECODE, 2 * c).reshape(n, c, 2)
         out = {}

@@ -103,9 +103,24 @@ class MaskedNet(nn.Module):
         """The mean loss (what DP-SGD differentiates per row)."""
         return self.loss(codes, w1m)
 
-    def column_logits(self, codes: Tensor, w1m: Tensor, j: int) -> Tensor:
-        """Logits of column j alone (sampling computes one column at a time)."""
-        cols = slice(j * self.hidden, (j + 1) * self.hidden)
-        h = F.relu(torch.addmm(self.b1[cols], self.inputs(codes), w1m[:, cols]))
+    def block_inputs(self, codes: Tensor, first: int) -> Tensor:
+        """The input blocks of consecutive columns from ``first`` (the table's, then the
+        context's): ``codes`` (B, k) are their codes."""
+        k = codes.shape[1]
+        e = self.emb(codes + self.offsets[first : first + k])
+        pos = (codes * self.ord_scale[first : first + k]).unsqueeze(-1)
+        return torch.cat([e, pos], -1).reshape(codes.shape[0], -1)
+
+    def next_logits(self, x: Tensor, context: Tensor | None, j: int) -> Tensor:
+        """Logits of column j in the table's own order, from the input blocks of the columns
+        before it (``x[:, : j * block]``) and the context's blocks: only the inputs the
+        mask lets through are multiplied (sampling draws one column at a time)."""
+        cols, width = slice(j * self.hidden, (j + 1) * self.hidden), j * self.block
+        h = self.b1[cols].expand(x.shape[0], -1)
+        if width:
+            h = torch.addmm(h, x[:, :width], self.w1[:width, cols])
+        if context is not None:
+            h = torch.addmm(h, context, self.w1[self.n_cols * self.block :, cols])
+        h = F.relu(h)
         h = h + F.relu(torch.addmm(self.b2[j, 0], h, self.w2[j]))
         return torch.addmm(self.b3[j], h, self.w3[j])

@@ -32,28 +32,24 @@ STREAM_CODES, STREAM_PICK, STREAM_DECODE = 1, 2, 3
 @torch.inference_mode()
 def draw_codes(
     net: MaskedNet,
-    order: list[int],
     rows: np.ndarray,
     seed: int,
     context: np.ndarray | None,
     allowed: dict[int, Allowed],
     particles: int,
 ) -> np.ndarray:
-    """(len(rows), columns) codes for the row numbers ``rows``; ``context``: their context
-    codes (rows, context columns) or None."""
-    k = 1 if not allowed or exact(order, allowed) else particles
+    """(len(rows), columns) codes for the row numbers ``rows``, drawn in the table's column
+    order; ``context``: their context codes (rows, context columns) or None."""
     n, c = len(rows), net.n_cols
+    k = 1 if not allowed or exact(list(range(c)), allowed) else particles
     ids = (rows[:, None] * k + np.arange(k)[None, :]).ravel()  # candidate numbers, counted
-    rank = torch.empty(c, dtype=torch.long)
-    rank[torch.tensor(order, dtype=torch.long)] = torch.arange(c)
-    w1m = net.w1 * net.mask(rank)
-    shares = {j: torch.from_numpy(a.share).double() for j, a in allowed.items()}
+    shares = {j: torch.from_numpy(a.share).float() for j, a in allowed.items()}
     codes = np.empty((n * k, c), dtype=np.int64)
     log_w = np.zeros(n * k)
     for s in range(0, n * k, SAMPLE_STEP):
         part = slice(s, min(s + SAMPLE_STEP, n * k))
         ctx = None if context is None else context[np.arange(s, part.stop) // k]
-        codes[part], log_w[part] = _draw_block(net, order, w1m, ids[part], seed, ctx, shares)
+        codes[part], log_w[part] = _draw_block(net, ids[part], seed, ctx, shares)
     if k == 1:
         return codes
     w = log_w.reshape(n, k)
@@ -66,27 +62,31 @@ def draw_codes(
 
 def _draw_block(
     net: MaskedNet,
-    order: list[int],
-    w1m: Tensor,
     ids: np.ndarray,
     seed: int,
     context: np.ndarray | None,
     shares: dict[int, Tensor],
 ) -> tuple[np.ndarray, np.ndarray]:
     m, c = len(ids), net.n_cols
-    u = torch.from_numpy(counted_uniforms(seed, ids, STREAM_CODES, c))
-    codes = torch.zeros(m, c + net.n_ctx, dtype=torch.long)
+    u = torch.from_numpy(counted_uniforms(seed, ids, STREAM_CODES, c)).float()
+    u = u.clamp_(max=_BELOW_ONE)  # a float32 1.0 would land past the last allowed code
+    codes = torch.zeros(m, c, dtype=torch.long)
+    x = torch.zeros(m, c * net.block)  # the input blocks of the columns drawn so far
+    ctx = None
     if context is not None:
-        codes[:, c:] = torch.from_numpy(context)
+        ctx = net.block_inputs(torch.from_numpy(context), c)
     log_w = torch.zeros(m, dtype=torch.float64)
-    for j in order:
-        prob = torch.softmax(net.column_logits(codes, w1m, j).double(), -1)
+    for j in range(c):
+        prob = torch.softmax(net.next_logits(x, ctx, j), -1)
         if j in shares:
             prob = prob * shares[j]
-            log_w += torch.log(prob.sum(-1).clamp(min=1e-300))
-        cdf = prob.cumsum(-1)
+            log_w += torch.log(prob.sum(-1).double().clamp(min=1e-300))
+        cdf = prob.cumsum_(-1)
         target = u[:, j : j + 1] * cdf[:, -1:]
-        codes[:, j] = (
-            torch.searchsorted(cdf, target, right=True).squeeze(1).clamp(max=cdf.shape[1] - 1)
-        )
-    return codes[:, :c].numpy(), log_w.numpy()
+        code = torch.searchsorted(cdf, target, right=True).squeeze(1).clamp_(max=cdf.shape[1] - 1)
+        codes[:, j] = code
+        x[:, j * net.block : (j + 1) * net.block] = net.block_inputs(code[:, None], j)
+    return codes.numpy(), log_w.numpy()
+
+
+_BELOW_ONE = float(np.nextafter(np.float32(1), np.float32(0)))
