@@ -68,7 +68,7 @@ def test_a_condition_on_a_later_column_reaches_back(fitted: Generator):
 def test_a_leading_condition_is_exact_and_keeps_the_conditional(fitted: Generator):
     s = fitted.sample(1000, seed=1, conditions={"digit": 4})
     assert (s["digit"] == 4).all() and (s["kind"] == "even").mean() > 0.97
-    assert s["x"].mean() == pytest.approx(40, abs=1.5)
+    assert s["x"].mean() == pytest.approx(40, abs=3)  # all rows: 45
 
 
 def test_sets_ranges_and_dates(fitted: Generator):

@@ -109,7 +109,9 @@ SHORTER_BY = 0.0025  # a second, shorter pass when the validation loss ended thi
 
 
 def _best_epoch(history: list[dict[str, Any]]) -> int | None:
-    """The epoch the validation loss was lowest at, when the last one ended well above it."""
+    """The epoch the validation loss was lowest at, when the last one ended well above it.
+    (A second pass of twice that, at least 8 epochs, learnt more of small tables, quality
+    +0.01-0.03, but gave an 800-row table a membership AUC of 0.61: privacy first.)"""
     losses = [h["validation_loss"] for h in history]
     best = int(np.argmin(losses))
     if best + 1 < len(losses) and losses[-1] > losses[best] + SHORTER_BY * abs(losses[best]):
