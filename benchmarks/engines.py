@@ -1,8 +1,10 @@
-"""Tabular generators on Adult: synthgen's ctgan / tvae / copula against SDV's, same run.
+"""Our engines against SDV's on Adult: synthgen's ctgan / tvae / copula against SDV's
+implementations of the same models, same run, same epochs and batch size.
 
 Every (generator, seed) fit runs in its own child process (so peak RSS is its own), one
-thread, same epochs and batch size; the parent writes medians over seeds to
-benchmarks/results/tabular.json. Run with `make bench` (or `python benchmarks/tabular.py`).
+thread; the parent writes medians over seeds to benchmarks/results/engines.json. Run with
+`make bench` (or `python benchmarks/engines.py`). The realism benchmark of the default
+generator against TabularARGN and ARF is benchmarks/tabular.py.
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ def main() -> None:
     ap.add_argument("--budget", type=float)
     ap.add_argument("--ttq-budget", type=float, default=110.0, help="time-to-quality budget (s)")
     ap.add_argument("--only", nargs="*", default=GENERATORS)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "tabular.json"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "engines.json"))
     ap.add_argument(
         "--merge",
         action="store_true",
