@@ -26,6 +26,7 @@ from synthgen import __version__
 from synthgen.errors import DataError, NotFittedError, RecipeError, SchemaError, UsageError
 from synthgen.generators import context as ctxmod
 from synthgen.generators.context import MODELLED_KINDS
+from synthgen.generators.guards import refuse_infinity, whole_rows
 from synthgen.schema.spec import Schema
 from synthgen.transforms import frame as framemod
 from synthgen.transforms import side as sidemod
@@ -97,7 +98,7 @@ class Generator(ABC):
         ]
         self.side_ = sidemod.fit_side_columns(data, schema)
         frame = framemod.to_model_frame(data, schema, self.modelled_)
-        _refuse_infinity(frame)
+        refuse_infinity(frame)
         rng = np.random.default_rng(seed)
         self.context_ = None
         if context is not None:
@@ -142,7 +143,7 @@ class Generator(ABC):
         from synthgen.generators.memory import check_rows
 
         self._check_fitted()
-        n = check_rows(float(_whole_rows(n)), self.schema_, self.side_, what="rows to sample")
+        n = check_rows(float(whole_rows(n)), self.schema_, self.side_, what="rows to sample")
         parts = list(
             self.iter_sample(
                 n,
@@ -179,7 +180,7 @@ class Generator(ABC):
         filter of at most 32 MB per unique PII column).
         Arguments are checked now, rows drawn as the chunks are asked for."""
         self._check_fitted()
-        n = _whole_rows(n)
+        n = whole_rows(n)
         if int(chunk_size) != chunk_size or chunk_size < 1:
             raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size}")
         n, chunk_size = int(n), int(chunk_size)
@@ -390,22 +391,6 @@ class Generator(ABC):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
 
 
-def _refuse_infinity(frame: pd.DataFrame) -> None:
-    """Infinity cannot be learned (read_table refuses it in files; a DataFrame passed in, or
-    a text column read as numbers, can still hold it): name each column and the fix."""
-    problems = []
-    for c in frame.columns:
-        if pd.api.types.is_float_dtype(frame[c]):
-            n_inf = int(np.isinf(frame[c].to_numpy()).sum())
-            if n_inf:
-                problems.append(f"column '{c}' holds {n_inf:,} infinite value(s)")
-    if problems:
-        raise DataError(
-            "; ".join(problems) + "; infinity cannot be modelled",
-            hint="replace them with missing values (NaN) or finite numbers before fitting",
-        )
-
-
 def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: ignore[no-untyped-def]
     if not show or n <= chunk_size:
         yield from chunks
@@ -417,13 +402,3 @@ def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: igno
         for start in chunks:
             yield start
             bar.update(task, completed=min(n, start + chunk_size))
-
-
-def _whole_rows(n: Any) -> int:
-    """A row count: a whole number >= 0 (a bool or 2.5 is refused)."""
-    whole = isinstance(n, (int, np.integer)) or (
-        isinstance(n, (float, np.floating)) and float(n).is_integer()
-    )
-    if isinstance(n, (bool, np.bool_)) or not whole or n < 0:
-        raise UsageError(f"number of rows must be a whole number >= 0, got {n!r}")
-    return int(n)
