@@ -6,11 +6,12 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= dev,sdv,hf,postgres
 BIN := $(VENV)/bin
+ANCHOR_VENV ?= .bench-venv
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format typecheck bench clean pg pg-stop wheel-check
+.PHONY: help install demo test test-fast lint format typecheck bench bench-anchors clean pg pg-stop wheel-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -58,11 +59,19 @@ pg: ## start a throwaway PostgreSQL for the tests (root; PGPORT_TEST=54330 for a
 pg-stop: ## stop the test PostgreSQL and remove its env file
 	bash .ci/postgres.sh stop
 
-bench: $(STAMP) ## benchmarks: SDV, DP, text, SQL writes (writes benchmarks/results/*.json; ~100 min)
+bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes (benchmarks/results/*.json; ~3 h)
 	-@bash .ci/postgres.sh >/dev/null  # without it, sql_write.py measures SQLite only
 	$(BIN)/python benchmarks/sql_write.py
 	$(BIN)/python benchmarks/fixtures.py
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/tabular.py
+	$(BIN)/python benchmarks/engines.py
 	$(BIN)/python benchmarks/privacy.py --epochs 5
 	$(BIN)/python benchmarks/text.py
+
+bench-anchors: ## the anchors' own virtualenv (.bench-venv): TabularARGN and ARF, never synthgen's deps
+	test -x $(ANCHOR_VENV)/bin/python || $(PYTHON) -m venv $(ANCHOR_VENV)
+	$(ANCHOR_VENV)/bin/pip install --quiet $(TORCH_SPEC)
+	$(ANCHOR_VENV)/bin/pip install --quiet -r benchmarks/anchors-requirements.txt
+	-$(ANCHOR_VENV)/bin/pip uninstall --quiet --yes torchvision 2>/dev/null
+	$(ANCHOR_VENV)/bin/python -c "import mostlyai.engine, arfpy; print('anchors ready')"

@@ -60,7 +60,8 @@ def cli() -> None:
     "conditions",
     multiple=True,
     metavar="COL=VALUE",
-    help="fix a column's value in every sampled row (repeatable)",
+    help="fix a column in every sampled row: COL=VALUE, COL=A|B (one of), COL=LOW..HIGH "
+    "(a range) (repeatable)",
 )
 @click.option("-q", "--quiet", is_flag=True, help="print only errors")
 def run(
@@ -271,7 +272,7 @@ def _print_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> 
     "conditions",
     multiple=True,
     metavar="COL=VALUE",
-    help="fix a column's value (repeatable)",
+    help="fix a column: COL=VALUE, COL=A|B (one of), COL=LOW..HIGH (a range) (repeatable)",
 )
 @click.option(
     "--text-endpoint",
@@ -379,12 +380,21 @@ def list_() -> None:
 
 
 def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:
+    """``COL=VALUE``, ``COL=A|B|C`` (one of them) or ``COL=LOW..HIGH`` (a range; either end
+    may be left out: ``age=..30``)."""
     out: dict[str, Any] = {}
     for item in items:
         col, sep, val = item.partition("=")
         if not sep or not col:
             raise UsageError(f"--where takes COL=VALUE, got '{item}'")
-        out[col.strip()] = val
+        if "|" in val:
+            out[col.strip()] = val.split("|")
+        elif ".." in val:
+            low, _, high = val.partition("..")
+            bounds = {"min": low.strip() or None, "max": high.strip() or None}
+            out[col.strip()] = {k: v for k, v in bounds.items() if v is not None}
+        else:
+            out[col.strip()] = val
     return out
 
 

@@ -157,7 +157,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     with clock.stage("sample", f"sampling {n:,} rows"):
         syn = gen.sample(
             n,
-            conditions=recipe.sample.conditions or None,
+            conditions=recipe.sample.condition_dict() or None,
             seed=seed,
             progress=True,
             locale=recipe.pii.locale,

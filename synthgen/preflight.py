@@ -58,7 +58,7 @@ def dp_preflight(recipe: Recipe, schema: Schema, texts: TextRun) -> None:
     if not getattr(registry.get_class(recipe.generator.name), "supports_dp", False):
         problems.append(
             f"generator.name: '{recipe.generator.name}' cannot train with differential "
-            "privacy; use copula, ctgan or tvae"
+            "privacy; use autoreg, copula, ctgan or tvae"
         )
     problems += texts.dp_problems()
     if problems:

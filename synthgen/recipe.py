@@ -128,8 +128,24 @@ class ColumnOverride(_Strict):
 
 
 class GeneratorSpec(_Strict):
-    name: str = "copula"
+    name: str = "autoreg"
     params: dict[str, Any] = Field(default_factory=dict)
+
+
+Scalar = str | int | float | bool
+
+
+class ConditionRange(_Strict):
+    """A range condition: ``{min: 30, max: 40}`` (dates as text); either end may be left out."""
+
+    min: Scalar | None = None
+    max: Scalar | None = None
+
+    @model_validator(mode="after")
+    def _an_end(self) -> ConditionRange:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        return self
 
 
 class SampleSpec(_Strict):
@@ -138,9 +154,18 @@ class SampleSpec(_Strict):
     ratio: StrictFloat | None = Field(
         None, gt=0, description="rows as a multiple of the source's rows"
     )
-    conditions: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="fix column values in every sampled row"
+    conditions: dict[str, Scalar | list[Scalar] | ConditionRange] = Field(
+        default_factory=dict,
+        description="fix columns in every sampled row: a value, a list of values (one of "
+        "them) or a range {min, max}",
     )
+
+    def condition_dict(self) -> dict[str, Any]:
+        """The conditions as ``Generator.sample`` takes them (a range as a dict)."""
+        return {
+            k: v.model_dump(exclude_none=True) if isinstance(v, ConditionRange) else v
+            for k, v in self.conditions.items()
+        }
 
     @model_validator(mode="after")
     def _one_of(self) -> SampleSpec:
@@ -337,7 +362,7 @@ def parse_recipe(data: Any, *, where: str = "recipe", base_dir: Path | None = No
 def _check_generator(gen: dict[str, Any]) -> list[str]:
     from synthgen.generators import registry
 
-    name = gen.get("name", "copula")
+    name = gen.get("name", GeneratorSpec().name)
     if not isinstance(name, str):
         return []  # pydantic already reported it
     try:

@@ -4,6 +4,10 @@ A generator implements ``_fit(data, schema, rng)`` on the modelled columns (nume
 categorical, boolean, datetime) and ``_sample(n, rng) -> DataFrame`` of those columns in a
 decodable form; ``_get_state() -> (json_state, arrays)`` and ``_set_state(json_state, arrays)``
 make it persistable. Everything else lives here, once.
+
+A generator that can learn a table *given a context* (a parent row's attributes, one context
+row per row; ``supports_context``) also implements ``_fit_context`` and takes the context
+chunk in ``_sample_chunk``; the others refuse a context clearly.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from synthgen import __version__
 from synthgen.errors import DataError, NotFittedError, RecipeError, SchemaError, UsageError
+from synthgen.generators import context as ctxmod
+from synthgen.generators.context import MODELLED_KINDS
+from synthgen.generators.guards import refuse_infinity, whole_rows
 from synthgen.schema.spec import Schema
 from synthgen.transforms import frame as framemod
 from synthgen.transforms import side as sidemod
@@ -29,7 +36,6 @@ if TYPE_CHECKING:
     from synthgen.privacy.plan import DPPlan
 
 MODEL_FORMAT_VERSION = 1
-MODELLED_KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
 
 
 class NoParams(BaseModel):
@@ -42,7 +48,9 @@ class Generator(ABC):
     name: ClassVar[str] = "base"
     Params: ClassVar[type[BaseModel]] = NoParams
     supports_dp: ClassVar[bool] = False
+    supports_context: ClassVar[bool] = False
     privacy_: dict[str, Any] | None = None
+    context_: ctxmod.ContextSpec | None = None  # the context's schema, when fitted with one
 
     def __init__(self, **params: Any) -> None:
         from synthgen.recipe import format_validation_error
@@ -63,11 +71,15 @@ class Generator(ABC):
         *,
         seed: int = 0,
         privacy: DPPlan | None = None,
+        context: pd.DataFrame | None = None,
+        context_schema: Schema | None = None,
     ) -> Generator:
         """Learn the table. ``schema`` defaults to ``synthgen.schema.detect(data)``.
 
         With ``privacy`` every read of ``data`` goes through the plan's budget (refused when
-        a part cannot); column names, kinds and dtypes count as public metadata."""
+        a part cannot); column names, kinds and dtypes count as public metadata.
+        ``context``: one row of parent attributes per row of ``data`` (a child table learnt
+        given its parents; ``context_schema`` defaults to the detected one)."""
         if len(data) < 2:
             raise DataError(
                 f"cannot learn from {len(data)} row(s)", hint="give a table with at least 2 rows"
@@ -86,9 +98,13 @@ class Generator(ABC):
         ]
         self.side_ = sidemod.fit_side_columns(data, schema)
         frame = framemod.to_model_frame(data, schema, self.modelled_)
-        _refuse_infinity(frame)
+        refuse_infinity(frame)
         rng = np.random.default_rng(seed)
-        if privacy is None:
+        self.context_ = None
+        if context is not None:
+            self.context_, ctx = ctxmod.prepare_fit(self, data, context, context_schema, privacy)
+            self._fit_context(frame, schema, rng, ctx)
+        elif privacy is None:
             self._fit(frame, schema, rng)
         else:
             from synthgen.privacy.plan import refuse_if_outside
@@ -113,18 +129,21 @@ class Generator(ABC):
         progress: bool = False,
         locale: str = "en_US",
         exclude: dict[str, set[str]] | None = None,
+        context: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """``n`` synthetic rows in the source's column order and dtypes. Same seed, same rows.
 
-        ``conditions`` fixes column values (``{"sex": "Female"}``). ``exclude`` maps a PII/id
-        column to source values its fakes must never take. The rows are those of
-        :meth:`iter_sample` with the same arguments, put together; to keep memory flat for
-        a large ``n``, iterate over that instead.
+        ``conditions`` fixes column values: a value (``{"sex": "Female"}``), a list of values
+        (``{"race": ["Black", "Other"]}``) or a range (``{"age": {"min": 30, "max": 40}}``).
+        ``exclude`` maps a PII/id column to source values its fakes must never take.
+        ``context``: for a model fitted with one, ``n`` rows of parent attributes, one per
+        row to sample. The rows are those of :meth:`iter_sample` with the same arguments,
+        put together; to keep memory flat for a large ``n``, iterate over that instead.
         """
         from synthgen.generators.memory import check_rows
 
         self._check_fitted()
-        n = check_rows(float(_whole_rows(n)), self.schema_, self.side_, what="rows to sample")
+        n = check_rows(float(whole_rows(n)), self.schema_, self.side_, what="rows to sample")
         parts = list(
             self.iter_sample(
                 n,
@@ -134,6 +153,7 @@ class Generator(ABC):
                 progress=progress,
                 locale=locale,
                 exclude=exclude,
+                context=context,
             )
         )
         out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -152,6 +172,7 @@ class Generator(ABC):
         progress: bool = False,
         locale: str = "en_US",
         exclude: dict[str, set[str]] | None = None,
+        context: pd.DataFrame | None = None,
     ) -> Iterator[pd.DataFrame]:
         """:meth:`sample`'s rows, ``chunk_size`` at a time (the last chunk may be shorter;
         ``n = 0`` gives one empty chunk); each chunk is indexed by its row numbers.
@@ -159,17 +180,17 @@ class Generator(ABC):
         filter of at most 32 MB per unique PII column).
         Arguments are checked now, rows drawn as the chunks are asked for."""
         self._check_fitted()
-        n = _whole_rows(n)
+        n = whole_rows(n)
         if int(chunk_size) != chunk_size or chunk_size < 1:
             raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size}")
         n, chunk_size = int(n), int(chunk_size)
         model_conditions = self._model_conditions(conditions)
+        ctx = ctxmod.prepare_sample(self.context_, context, n)
         side = sidemod.SideColumns(self.schema_, self.side_, n, seed, locale, exclude or {})
         if n == 0:
-            return iter(
-                [self._decode(self._sample_chunk(0, np.random.default_rng(0), None), side, 0)]
-            )
-        return self._chunks(n, seed, model_conditions, chunk_size, progress, side)
+            rng = np.random.default_rng(0)
+            return iter([self._decode(self._sample_chunk(0, rng, None, context=ctx), side, 0)])
+        return self._chunks(n, seed, model_conditions, chunk_size, progress, side, ctx)
 
     def _chunks(
         self,
@@ -179,11 +200,16 @@ class Generator(ABC):
         chunk_size: int,
         progress: bool,
         side: sidemod.SideColumns,
+        ctx: pd.DataFrame | None,
     ) -> Iterator[pd.DataFrame]:
         seeds = np.random.SeedSequence(seed)
         for start in _progress(range(0, n, chunk_size), n, chunk_size, progress):
             rng = np.random.default_rng(seeds.spawn(1)[0])
-            body = self._sample_chunk(min(chunk_size, n - start), rng, model_conditions)
+            m = min(chunk_size, n - start)
+            part = None if ctx is None else ctx.iloc[start : start + m]
+            body = self._sample_chunk(
+                m, rng, model_conditions, seed=seed, start=start, context=part
+            )
             yield self._decode(body, side, start)
 
     def _decode(self, body: pd.DataFrame, side: sidemod.SideColumns, start: int) -> pd.DataFrame:
@@ -213,6 +239,8 @@ class Generator(ABC):
             (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
             (tmp / "schema.json").write_text(self._public_schema().to_json(), encoding="utf-8")
             encoder = {"generator_state": state, "side_columns": self.side_}
+            if self.context_ is not None:
+                encoder["context"] = self.context_.to_json()
             (tmp / "encoder.json").write_text(json.dumps(encoder, indent=2), encoding="utf-8")
             save_arrays(arrays, tmp / "weights.safetensors")
         return Path(path)
@@ -230,6 +258,7 @@ class Generator(ABC):
         if cls is not Generator and not issubclass(klass, cls):
             raise UsageError(f"{p} holds a '{config.generator}' model, not a {cls.__name__}")
         gen = klass(**saved.params.model_dump())
+        gen.context_ = saved.context  # a context model checks its state against it
         problems = gen._check_saved(
             saved.state, saved.arrays, saved.schema, config.modelled_columns
         )
@@ -240,6 +269,7 @@ class Generator(ABC):
         gen.modelled_ = list(config.modelled_columns)
         gen.side_ = saved.side
         gen.privacy_ = config.privacy
+        gen.context_ = saved.context
         gen._set_state(saved.state, saved.arrays)
         gen.fitted_ = True
         return gen
@@ -260,6 +290,13 @@ class Generator(ABC):
         from synthgen.errors import PrivacyBudgetError
 
         raise PrivacyBudgetError(f"generator '{self.name}' cannot train with differential privacy")
+
+    def _fit_context(
+        self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator, context: pd.DataFrame
+    ) -> None:
+        """Fit given ``context`` (a model frame, row-aligned with ``data``); only called when
+        ``supports_context``."""
+        raise NotImplementedError
 
     @abstractmethod
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame: ...
@@ -297,9 +334,7 @@ class Generator(ABC):
                 )
             batch = self._sample(max(2 * (n - have), 256), rng)
             drawn += len(batch)
-            mask = np.ones(len(batch), dtype=bool)
-            for col, val in conditions.items():
-                mask &= (batch[col] == val).to_numpy()
+            mask = framemod.condition_mask(batch, conditions)
             kept.append(batch[mask])
             have += int(mask.sum())
         return pd.concat(kept, ignore_index=True).iloc[:n]
@@ -318,8 +353,18 @@ class Generator(ABC):
         return framemod.condition_values(conditions, self.schema_)
 
     def _sample_chunk(
-        self, n: int, rng: np.random.Generator, model_conditions: dict[str, Any] | None
+        self,
+        n: int,
+        rng: np.random.Generator,
+        model_conditions: dict[str, Any] | None,
+        *,
+        seed: int = 0,
+        start: int = 0,
+        context: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
+        """Rows ``start .. start + n`` of the sample with ``seed``; ``rng`` is this chunk's
+        own generator (a generator with counted randomness uses ``seed`` and ``start``
+        instead). ``context``: those rows' context (a model frame), for context models."""
         if not model_conditions:
             return self._sample(n, rng)
         return self._sample_conditional(n, rng, model_conditions)
@@ -346,22 +391,6 @@ class Generator(ABC):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
 
 
-def _refuse_infinity(frame: pd.DataFrame) -> None:
-    """Infinity cannot be learned (read_table refuses it in files; a DataFrame passed in, or
-    a text column read as numbers, can still hold it): name each column and the fix."""
-    problems = []
-    for c in frame.columns:
-        if pd.api.types.is_float_dtype(frame[c]):
-            n_inf = int(np.isinf(frame[c].to_numpy()).sum())
-            if n_inf:
-                problems.append(f"column '{c}' holds {n_inf:,} infinite value(s)")
-    if problems:
-        raise DataError(
-            "; ".join(problems) + "; infinity cannot be modelled",
-            hint="replace them with missing values (NaN) or finite numbers before fitting",
-        )
-
-
 def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: ignore[no-untyped-def]
     if not show or n <= chunk_size:
         yield from chunks
@@ -373,13 +402,3 @@ def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: igno
         for start in chunks:
             yield start
             bar.update(task, completed=min(n, start + chunk_size))
-
-
-def _whole_rows(n: Any) -> int:
-    """A row count: a whole number >= 0 (a bool or 2.5 is refused)."""
-    whole = isinstance(n, (int, np.integer)) or (
-        isinstance(n, (float, np.floating)) and float(n).is_integer()
-    )
-    if isinstance(n, (bool, np.bool_)) or not whole or n < 0:
-        raise UsageError(f"number of rows must be a whole number >= 0, got {n!r}")
-    return int(n)

@@ -23,6 +23,7 @@ from synthgen.generators.nn.fused import FusedGenerator
 from synthgen.generators.nn.neural import NeuralGenerator, NeuralParams
 from synthgen.generators.nn.sampler import CondSampler
 from synthgen.generators.nn.spans import SpanIndex
+from synthgen.transforms.frame import Between, OneOf
 
 
 class CTGANParams(NeuralParams):
@@ -249,9 +250,10 @@ class CTGANGenerator(NeuralGenerator):
         self, n: int, rng: np.random.Generator, conditions: dict[str, Any]
     ) -> pd.DataFrame:
         """A label condition goes through the conditional vector (the generator is asked for
-        it); what the generator still gets wrong, and any other condition, by rejection."""
+        it); what the generator still gets wrong, and any other condition (sets and ranges
+        too), by rejection."""
         for col, val in conditions.items():
-            if col in self.sampler_.columns:
+            if col in self.sampler_.columns and not isinstance(val, (OneOf, Between)):
                 code = self.encoder_.discrete_[col].code_of(val)
                 if code is None:
                     raise UsageError(

@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from synthgen.errors import UsageError, pydantic_problems
 from synthgen.generators.base import MODEL_FORMAT_VERSION, MODELLED_KINDS
+from synthgen.generators.context import ContextSpec
+from synthgen.generators.context import parse as parse_context
 from synthgen.io.jsonfile import BadJson, MiB, read_json
 from synthgen.schema.spec import ColumnSpec, PiiType, Schema, cap_problems, parse_schema
 from synthgen.transforms.side import MAX_ID_WIDTH, MAX_PREFIX, MAX_TEXT_CHARS
@@ -113,6 +115,7 @@ _SIDE_KINDS = {"id": "id_", "pii": "pii", "text": "text"}  # schema kind -> the 
 class EncoderFile(SavedState):
     generator_state: dict[str, Any]
     side_columns: dict[str, SideColumn]
+    context: dict[str, Any] | None = None  # a model fitted given a context: its schema
 
 
 @dataclass
@@ -125,6 +128,7 @@ class SavedModel:
     state: dict[str, Any]
     side: dict[str, dict[str, Any]]
     arrays: dict[str, np.ndarray]
+    context: ContextSpec | None = None
 
 
 def read_model_folder(folder: Path) -> SavedModel:
@@ -151,10 +155,15 @@ def read_model_folder(folder: Path) -> SavedModel:
     encoder = _parse(folder, "encoder.json", EncoderFile)
     side = {k: v.model_dump() for k, v in encoder.side_columns.items()}
     problems = _agreement(config.modelled_columns, side, schema)
+    context = None
+    if encoder.context is not None:
+        context, more = parse_context(encoder.context)
+        problems += more
     if problems:
         raise damaged(folder, problems)
     arrays = _weights(folder)
-    return SavedModel(folder, klass, config, params, schema, encoder.generator_state, side, arrays)
+    state = encoder.generator_state
+    return SavedModel(folder, klass, config, params, schema, state, side, arrays, context)
 
 
 def _in(file: str, problems: list[str]) -> list[str]:

@@ -22,9 +22,14 @@ _BUILTIN: dict[str, Entry] = {
     e.name: e
     for e in [
         Entry(
+            "autoreg",
+            "synthgen.generators.autoreg:AutoregGenerator",
+            "autoregressive network over discretised columns (the default)",
+        ),
+        Entry(
             "copula",
             "synthgen.generators.copula:CopulaGenerator",
-            "Gaussian copula on empirical marginals (fast, the default)",
+            "Gaussian copula on empirical marginals (fastest)",
         ),
         Entry(
             "ctgan",

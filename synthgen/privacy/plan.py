@@ -113,7 +113,7 @@ def refuse_if_outside(
     if not supports_dp:
         problems.append(
             f"generator.name: '{generator}' cannot train with differential privacy; "
-            "use copula, ctgan or tvae"
+            "use autoreg, copula, ctgan or tvae"
         )
     for c in schema.of_kind("text"):
         if c.name in (text_ok or set()):

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synthgen.errors import UsageError
 from synthgen.schema.spec import ColumnSpec, Schema
 
 _EPOCH = np.datetime64("1970-01-01T00:00:00")
@@ -100,26 +103,93 @@ def _restore_labels(s: pd.Series, spec: ColumnSpec) -> pd.Series:
     return s.astype(object).where(s.notna(), np.nan)
 
 
+@dataclass(frozen=True)
+class Between:
+    """A range condition: ``low <= value <= high`` (an open end is -inf or inf)."""
+
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A set condition: the value is one of ``values`` (None stands for missing)."""
+
+    values: tuple[Any, ...]
+
+
 def condition_values(conditions: dict[str, Any], schema: Schema) -> dict[str, Any]:
-    """Conditions as the model frame holds them: numbers as floats, labels as given."""
+    """Conditions as the model frame holds them: a value (numbers as floats, dates as seconds,
+    labels as given, None for missing), a list of them (:class:`OneOf`), or a range
+    ``{"min": a, "max": b}`` on a number or date column (:class:`Between`)."""
     out: dict[str, Any] = {}
     for col, val in conditions.items():
         spec = schema[col]
-        if spec.kind in ("numeric", "integer"):
-            try:
-                out[col] = float(val)
-            except (TypeError, ValueError):
-                from synthgen.errors import UsageError
-
-                raise UsageError(f"condition {col}={val!r}: {col} holds numbers") from None
-        elif spec.dtype == "bool" and isinstance(val, str):
-            out[col] = val.strip().lower() in ("true", "1", "yes", "y", "t")
-        elif (
-            spec.dtype.startswith(("int", "Int"))
-            and isinstance(val, str)
-            and val.strip().lstrip("-").isdigit()
-        ):
-            out[col] = int(val)
+        if isinstance(val, Mapping):
+            out[col] = _between(col, val, spec)
+        elif isinstance(val, (list, tuple, set, frozenset)):
+            if not val:
+                raise UsageError(f"condition {col}: the list of values is empty")
+            out[col] = OneOf(tuple(_one_value(col, v, spec) for v in val))
         else:
-            out[col] = val
+            out[col] = _one_value(col, val, spec)
     return out
+
+
+def _one_value(col: str, val: Any, spec: ColumnSpec) -> Any:
+    if val is None or (isinstance(val, float) and np.isnan(val)):
+        return None
+    if spec.kind in ("numeric", "integer"):
+        try:
+            return float(val)
+        except (TypeError, ValueError):
+            raise UsageError(f"condition {col}={val!r}: {col} holds numbers") from None
+    if spec.kind == "datetime":
+        try:
+            stamp = pd.Timestamp(val)
+        except (TypeError, ValueError):
+            raise UsageError(f"condition {col}={val!r}: {col} holds dates") from None
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        return float((stamp.to_datetime64() - _EPOCH) / np.timedelta64(1, "s"))
+    if spec.dtype == "bool" and isinstance(val, str):
+        return val.strip().lower() in ("true", "1", "yes", "y", "t")
+    if (
+        spec.dtype.startswith(("int", "Int"))
+        and isinstance(val, str)
+        and val.strip().lstrip("-").isdigit()
+    ):
+        return int(val)
+    return val
+
+
+def _between(col: str, val: Mapping[str, Any], spec: ColumnSpec) -> Between:
+    unknown = sorted(set(val) - {"min", "max"})
+    if unknown or not val:
+        raise UsageError(f"condition {col}: a range takes 'min' and / or 'max', got {dict(val)}")
+    if spec.kind not in ("numeric", "integer", "datetime"):
+        raise UsageError(f"condition {col}: a range needs a number or date column, not labels")
+    low = _one_value(col, val.get("min"), spec)
+    high = _one_value(col, val.get("max"), spec)
+    low, high = (-np.inf if low is None else low), (np.inf if high is None else high)
+    if low > high:
+        raise UsageError(f"condition {col}: min {val.get('min')!r} is above max {val.get('max')!r}")
+    return Between(float(low), float(high))
+
+
+def condition_mask(frame: pd.DataFrame, conditions: dict[str, Any]) -> np.ndarray:
+    """Which rows of a model frame meet every condition (as ``condition_values`` gives them)."""
+    mask = np.ones(len(frame), dtype=bool)
+    for col, cond in conditions.items():
+        s = frame[col]
+        if isinstance(cond, Between):
+            x = s.to_numpy(np.float64, na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                mask &= (x >= cond.low) & (x <= cond.high)
+        else:
+            values = cond.values if isinstance(cond, OneOf) else (cond,)
+            hit = np.zeros(len(frame), dtype=bool)
+            for v in values:
+                hit |= s.isna().to_numpy() if v is None else (s == v).to_numpy()
+            mask &= hit
+    return mask

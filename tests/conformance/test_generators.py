@@ -55,6 +55,10 @@ def test_contract(name: str, table: pd.DataFrame, tmp_path: Path):
     assert a.dtypes.to_dict() == table.dtypes.to_dict()
     pd.testing.assert_frame_equal(a, gen.sample(150, seed=1))
     assert set(a["label"]) <= {"x", "y", "z"}
+    c = gen.sample(60, seed=2, conditions={"label": "y"})
+    assert len(c) == 60 and (c["label"] == "y").all()
+    c = gen.sample(60, seed=2, conditions={"label": ["x", "z"], "n_int": {"min": 10, "max": 30}})
+    assert c["label"].isin(["x", "z"]).all() and c["n_int"].between(10, 30).all()
     gen.save(tmp_path / "m")
     assert not list((tmp_path / "m").glob("*.pkl"))
     try:
@@ -63,6 +67,31 @@ def test_contract(name: str, table: pd.DataFrame, tmp_path: Path):
         assert "pickle" in str(err)
     else:
         pd.testing.assert_frame_equal(a, loaded.sample(150, seed=1))
+        again = loaded.sample(60, seed=2, conditions={"label": "y"})
+        pd.testing.assert_frame_equal(again, gen.sample(60, seed=2, conditions={"label": "y"}))
+
+
+@pytest.mark.parametrize("name", _cases())
+def test_context_is_learnt_or_refused_clearly(name: str, table: pd.DataFrame, tmp_path: Path):
+    """A child table given its parents' attributes: a generator that supports a context
+    learns it (and keeps it through save / load); any other refuses it, saying so."""
+    gen = create(name, **FAST_PARAMS.get(name, {}))
+    parent = pd.DataFrame({"group": np.where(table["n_int"] < 25, "low", "high")})
+    if not gen.supports_context:
+        with pytest.raises(UsageError, match="cannot model a child table"):
+            gen.fit(table, seed=0, context=parent)
+        return
+    gen.fit(table, seed=0, context=parent)
+    with pytest.raises(UsageError, match="context"):
+        gen.sample(10, seed=0)
+    given = pd.DataFrame({"group": ["low"] * 100 + ["high"] * 100})
+    a = gen.sample(200, seed=3, context=given)
+    assert len(a) == 200 and list(a.columns) == list(table.columns)
+    low, high = a["n_int"][:100], a["n_int"][100:]
+    assert low.mean() < high.mean()  # the context is read
+    gen.save(tmp_path / "m")
+    loaded = Generator.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(a, loaded.sample(200, seed=3, context=given))
 
 
 @pytest.mark.parametrize("name", sorted(registry.entries()))

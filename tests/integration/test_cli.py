@@ -200,6 +200,11 @@ def test_sample_from_a_saved_model(tmp_path: Path):
     pd.testing.assert_frame_equal(a, pd.read_parquet(tmp_path / "y.parquet"))
     res = invoke("sample", model, "-n", "50", "--out", tmp_path / "b.csv", "--where", "group=b")
     assert res.exit_code == 0 and set(pd.read_csv(tmp_path / "b.csv")["group"]) == {"b"}
+    where = ("--where", "group=a|c", "--where", "age=30..45")
+    res = invoke("sample", model, "-n", "50", "--out", tmp_path / "r.csv", *where)
+    assert res.exit_code == 0, res.output
+    r = pd.read_csv(tmp_path / "r.csv")
+    assert set(r["group"]) <= {"a", "c"} and r["age"].between(30, 45).all()
 
 
 def test_sample_from_a_folder_that_is_no_model(tmp_path: Path):
@@ -210,7 +215,7 @@ def test_sample_from_a_folder_that_is_no_model(tmp_path: Path):
 def test_list_shows_generators_and_suites():
     res = invoke("list")
     assert res.exit_code == 0
-    for name in ("copula", "sdv.ctgan", "sdv.tvae", "sdv.gaussian_copula", "default"):
+    for name in ("autoreg", "copula", "sdv.ctgan", "sdv.tvae", "sdv.gaussian_copula", "default"):
         assert name in res.output
 
 

@@ -76,8 +76,8 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 )
 def test_adult_recipe_switches_generator_by_one_line(name: str, tmp_path: Path):
     text = (ROOT / "recipes" / "adult.yaml").read_text(encoding="utf-8")
-    line = next(x for x in text.splitlines() if x.strip().startswith("name: copula"))
-    changed = text.replace(line, line.replace("copula", name, 1))
+    line = next(x for x in text.splitlines() if x.strip().startswith("name: autoreg"))
+    changed = text.replace(line, line.replace("autoreg", name, 1))
     assert sum(a != b for a, b in zip(text.splitlines(), changed.splitlines(), strict=True)) <= 1
     p = tmp_path / "adult.yaml"
     p.write_text(

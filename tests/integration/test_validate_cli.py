@@ -152,3 +152,14 @@ def test_test_fixture_suite_checks_structure(tables: dict[str, Path], tmp_path: 
     tables = {**tables, "shuffled": shuffled}
     res, report = validate(tables, "shuffled", tmp_path / "w", "--suite", "test-fixtures")
     assert res.exit_code == 3
+
+
+def test_the_default_suite_fails_rows_a_classifier_can_spot(tables: dict[str, Path], tmp_path: Path):
+    """The copula's Adult rows pass every privacy gate, but a classifier tells them from
+    real ones: the default suite's detection gate fails them (unseen real rows pass it)."""
+    res, report = validate(tables, "copula", tmp_path / "v")
+    gates = {g["name"]: g for g in report["gates"]}
+    assert res.exit_code == 3 and not gates["detection"]["passed"]
+    assert all(gates[n]["passed"] for n in PRIVACY_GATES)
+    _, report = validate(tables, "other", tmp_path / "w")
+    assert {g["name"]: g for g in report["gates"]}["detection"]["passed"]

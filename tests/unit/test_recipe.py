@@ -12,7 +12,7 @@ BASE = {"name": "t", "source": {"path": "x.csv"}}
 
 def test_minimal_recipe_gets_defaults():
     r = parse_recipe(BASE)
-    assert r.generator.name == "copula"
+    assert r.generator.name == "autoreg"
     assert r.holdout == 0.2
     assert r.validate_.suite == "default"
     assert r.sample.rows is None and r.sample.ratio is None
@@ -87,6 +87,16 @@ def test_yes_no_on_off_and_dates_stay_the_strings_typed(tmp_path: Path):
         encoding="utf-8",
     )
     r = load_recipe(p)
-    assert r.sample.conditions == {"smoker": "no", "visit": "2024-01-05"}
+    assert r.sample.condition_dict() == {"smoker": "no", "visit": "2024-01-05"}
     assert r.schema_["smoker"].categories == ["yes", "no", "on", "off"]
     assert r.holdout == 0.25
+
+
+def test_sample_conditions_take_values_lists_and_ranges():
+    conditions = {"sex": "Female", "race": ["Black", "Other"], "age": {"min": 30, "max": 40}}
+    r = parse_recipe({**BASE, "sample": {"conditions": {**conditions, "hours": {"max": 20}}}})
+    assert r.sample.condition_dict() == {**conditions, "hours": {"max": 20}}
+    with pytest.raises(RecipeError, match=r"sample\.conditions\.age.*give min, max or both"):
+        parse_recipe({**BASE, "sample": {"conditions": {"age": {}}}})
+    with pytest.raises(RecipeError, match=r"sample\.conditions\.age"):
+        parse_recipe({**BASE, "sample": {"conditions": {"age": {"low": 3}}}})

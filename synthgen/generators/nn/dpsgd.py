@@ -50,30 +50,36 @@ class DPSGD:
         return np.nonzero(rng.random(self.n_rows) < self.sample_rate)[0]
 
     def private_grads(
-        self, module: nn.Module, loss_one: Callable[..., Tensor], *rows: Tensor
+        self,
+        module: nn.Module,
+        loss_one: Callable[..., Tensor],
+        *rows: Tensor,
+        micro: int | None = None,
     ) -> dict[str, Tensor]:
         """Sum of per-row gradients of ``loss_one(call, *row)`` clipped to the norm, plus
-        N(0, (noise * norm)^2), over the expected batch size. ``call(x)`` runs ``module``."""
+        N(0, (noise * norm)^2), over the expected batch size. ``call(x)`` runs ``module``.
+        ``micro``: per-row gradients of at most that many rows at a time (memory: rows x
+        parameters), summed before the noise is added once."""
         params = {k: v.detach() for k, v in module.named_parameters() if v.requires_grad}
         buffers = {k: v.detach() for k, v in module.named_buffers()}
         clip, sigma = self.max_grad_norm, self.noise_multiplier * self.max_grad_norm
-        if len(rows[0]):
 
-            def one(p: dict[str, Tensor], *xs: Tensor) -> Tensor:
-                def call(inp: Tensor) -> Tensor:
-                    out: Tensor = functional_call(module, (p, buffers), (inp,))
-                    return out
+        def one(p: dict[str, Tensor], *xs: Tensor) -> Tensor:
+            def call(inp: Tensor) -> Tensor:
+                out: Tensor = functional_call(module, (p, buffers), (inp,))
+                return out
 
-                return loss_one(call, *[x.unsqueeze(0) for x in xs])
+            return loss_one(call, *[x.unsqueeze(0) for x in xs])
 
-            per = vmap(grad(one), in_dims=(None, *[0] * len(rows)), randomness="different")(
-                params, *rows
-            )
+        per_row = vmap(grad(one), in_dims=(None, *[0] * len(rows)), randomness="different")
+        summed = {k: torch.zeros_like(v) for k, v in params.items()}
+        step = micro or max(len(rows[0]), 1)
+        for i in range(0, len(rows[0]), step):
+            per = per_row(params, *[r[i : i + step] for r in rows])
             norms = torch.sqrt(sum(g.reshape(len(g), -1).pow(2).sum(1) for g in per.values()))
             scale = (clip / (norms + 1e-12)).clamp(max=1.0)
-            summed = {k: torch.einsum("b,b...->...", scale, g) for k, g in per.items()}
-        else:
-            summed = {k: torch.zeros_like(v) for k, v in params.items()}
+            for k, g in per.items():
+                summed[k] += torch.einsum("b,b...->...", scale, g)
         return {
             k: (g + torch.randn_like(g) * sigma) / self.expected_batch for k, g in summed.items()
         }

@@ -1,0 +1,36 @@
+"""Checks on what a generator is given: a frame it can learn, a row count it can draw."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.errors import DataError, UsageError
+
+
+def refuse_infinity(frame: pd.DataFrame) -> None:
+    """Infinity cannot be learned (read_table refuses it in files; a DataFrame passed in, or
+    a text column read as numbers, can still hold it): name each column and the fix."""
+    problems = []
+    for c in frame.columns:
+        if pd.api.types.is_float_dtype(frame[c]):
+            n_inf = int(np.isinf(frame[c].to_numpy()).sum())
+            if n_inf:
+                problems.append(f"column '{c}' holds {n_inf:,} infinite value(s)")
+    if problems:
+        raise DataError(
+            "; ".join(problems) + "; infinity cannot be modelled",
+            hint="replace them with missing values (NaN) or finite numbers before fitting",
+        )
+
+
+def whole_rows(n: Any) -> int:
+    """A row count: a whole number >= 0 (a bool or 2.5 is refused)."""
+    whole = isinstance(n, (int, np.integer)) or (
+        isinstance(n, (float, np.floating)) and float(n).is_integer()
+    )
+    if isinstance(n, (bool, np.bool_)) or not whole or n < 0:
+        raise UsageError(f"number of rows must be a whole number >= 0, got {n!r}")
+    return int(n)
