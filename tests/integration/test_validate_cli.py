@@ -154,7 +154,9 @@ def test_test_fixture_suite_checks_structure(tables: dict[str, Path], tmp_path: 
     assert res.exit_code == 3
 
 
-def test_the_default_suite_fails_rows_a_classifier_can_spot(tables: dict[str, Path], tmp_path: Path):
+def test_the_default_suite_fails_rows_a_classifier_can_spot(
+    tables: dict[str, Path], tmp_path: Path
+):
     """The copula's Adult rows pass every privacy gate, but a classifier tells them from
     real ones: the default suite's detection gate fails them (unseen real rows pass it)."""
     res, report = validate(tables, "copula", tmp_path / "v")
