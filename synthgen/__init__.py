@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from synthgen.errors import (  # noqa: E402
     DataError,
     GateFailed,
+    GateInconclusive,
     NotFittedError,
     RecipeError,
     SchemaError,
@@ -14,6 +15,7 @@ from synthgen.errors import (  # noqa: E402
 __all__ = [
     "DataError",
     "GateFailed",
+    "GateInconclusive",
     "NotFittedError",
     "RecipeError",
     "SchemaError",

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from synthgen import __version__
-from synthgen.errors import GateFailed, SynthgenError, UsageError
+from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 SAMPLE_CHUNK_ROWS = 50_000  # `sample` draws, writes texts for and writes this many at a time
@@ -33,7 +33,7 @@ class _Group(click.Group):
             )
             ctx.exit(code)
         except SynthgenError as err:
-            if not isinstance(err, GateFailed):
+            if not isinstance(err, (GateFailed, GateInconclusive)):
                 err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
             ctx.exit(err.exit_code)
         except Exception:  # noqa: BLE001 - a bug: show it, exit 1
@@ -66,7 +66,8 @@ def cli() -> None:
 def run(
     recipe: Path, seed: int | None, out: Path | None, conditions: tuple[str, ...], quiet: bool
 ) -> None:
-    """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails."""
+    """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails, 4 if
+    none fails but one cannot decide on this sample (outputs are then not written)."""
     from synthgen.pipeline import run as run_recipe
     from synthgen.recipe import load_recipe
 
@@ -83,9 +84,7 @@ def run(
         for p in result.outputs:
             err_console.print(f"wrote {p}")
     if not result.passed:
-        failed = [g["name"] for g in result.report["gates"] if not g["passed"]]
-        err_console.print(f"[bold red]gate(s) failed:[/] {', '.join(failed)}; outputs not written")
-        raise GateFailed("validation gates failed")
+        _raise_for_gates(result.report, "; outputs not written")
 
 
 @cli.command()
@@ -131,7 +130,8 @@ def validate(
     seed: int,
     quiet: bool,
 ) -> None:
-    """Validate a synthetic table from any generator. Exit 3 if a gate fails."""
+    """Validate a synthetic table from any generator. Exit 3 if a gate fails, 4 if none
+    fails but one cannot decide on this sample."""
     from synthgen.pipeline import validate_files
 
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
@@ -152,9 +152,7 @@ def validate(
         _print_warnings(report)
         err_console.print(f"report: {out / 'report.html'}")
     if not report["passed"]:
-        failed = [g["name"] for g in report["gates"] if not g["passed"]]
-        err_console.print(f"[bold red]gate(s) failed:[/] {', '.join(failed)}")
-        raise GateFailed("validation gates failed")
+        _raise_for_gates(report)
 
 
 @cli.command()
@@ -416,15 +414,35 @@ def _run_settings(model_dir: Path) -> dict[str, Any]:
     return settings.model_dump() if settings is not None else {}
 
 
+def _raise_for_gates(report: dict[str, Any], tail: str = "") -> None:
+    """Exit 3 when a gate failed, else 4 when one could not decide (never a silent pass)."""
+    by = {s: [g for g in report["gates"] if g.get("status") == s] for s in ("fail", "inconclusive")}
+    if by["fail"] or report.get("verdict", "fail") == "fail":
+        names = ", ".join(g["name"] for g in by["fail"]) or "(see the report)"
+        err_console.print(f"[bold red]gate(s) failed:[/] {names}{tail}")
+        raise GateFailed("validation gates failed")
+    from rich.markup import escape
+
+    for g in by["inconclusive"]:
+        err_console.print(f"[yellow]{escape(g['name'])}:[/] {escape(str(g.get('error') or ''))}")
+    names = ", ".join(g["name"] for g in by["inconclusive"])
+    err_console.print(f"[bold yellow]gate(s) inconclusive:[/] {names}{tail}")
+    raise GateInconclusive("validation gates could not decide on this sample")
+
+
 def _print_gates(report: dict[str, Any]) -> None:
-    t = Table(title=f"gates ({'passed' if report['passed'] else 'FAILED'})")
+    verdict = report.get("verdict") or ("pass" if report["passed"] else "fail")
+    title = {"pass": "passed", "fail": "FAILED", "inconclusive": "INCONCLUSIVE"}[verdict]
+    t = Table(title=f"gates ({title})")
     for col in ("gate", "value", "rule", "result"):
         t.add_column(col)
     for g in report["gates"]:
         value = "n/a" if g["value"] is None else f"{g['value']:.4g}"
-        mark = {"pass": "[green]pass[/]", "skipped": "[yellow]skipped[/]"}.get(
-            g.get("status", ""), "[bold red]FAIL[/]"
-        )
+        mark = {
+            "pass": "[green]pass[/]",
+            "skipped": "[yellow]skipped[/]",
+            "inconclusive": "[bold yellow]inconclusive[/]",
+        }.get(g.get("status", ""), "[bold red]FAIL[/]")
         t.add_row(g["name"], value, f"{g['op']} {g['threshold']:g}", mark)
     err_console.print(t)
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthgen.errors import RecipeError
 from synthgen.metrics import REGISTRY, Context
+from synthgen.metrics.evidence import decide
 from synthgen.schema.spec import Schema
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
@@ -27,6 +28,11 @@ class Gate(BaseModel):
     field: str | None = Field(None, description="judge this detail (e.g. ci_high), not the value")
     op: Literal[">=", "<=", ">", "<", "=="]
     threshold: float
+    judge: Literal["evidence", "value"] = Field(
+        "evidence",
+        description="evidence: a metric estimated from a sample passes, fails or is "
+        "inconclusive on its confidence bounds; value: the estimate alone decides",
+    )
     meaning: str = ""
 
 
@@ -160,19 +166,32 @@ def run(
             group[f"{name}_{key}"] = val
         if result.skipped:
             group[f"{name}_skipped"] = result.skipped
-    gates = [_judge(g, results[g.metric]) for g in suite.gates]
+    gates = [judge(g, results[g.metric]) for g in suite.gates]
+    outcome = verdict(gates)
     return {
         "suite": suite.name,
         "metrics": metrics,
         "gates": gates,
-        "passed": all(g["passed"] for g in gates),
+        "verdict": outcome,
+        "passed": outcome == "pass",
         "metric_seconds": timings,
     }
 
 
-def _judge(g: Gate, result: Any) -> dict[str, Any]:
+def verdict(gates: list[dict[str, Any]]) -> Literal["pass", "fail", "inconclusive"]:
+    """fail if any gate fails; else inconclusive if any gate cannot decide; else pass
+    (skipped gates count as passed: they do not apply)."""
+    statuses = {g["status"] for g in gates}
+    if "fail" in statuses:
+        return "fail"
+    return "inconclusive" if "inconclusive" in statuses else "pass"
+
+
+def judge(g: Gate, result: Any) -> dict[str, Any]:
+    """One gate's entry: status pass / fail / inconclusive / skipped, the value and, for a
+    metric with evidence, the confidence bounds that decided (see metrics.evidence)."""
     value = result.value if g.field is None else result.details.get(g.field)
-    entry = {
+    entry: dict[str, Any] = {
         "name": g.name,
         "metric": g.metric,
         "value": value,
@@ -183,9 +202,43 @@ def _judge(g: Gate, result: Any) -> dict[str, Any]:
     }
     if result.skipped:
         entry.update(passed=True, status="skipped", error=f"skipped: {result.skipped}")
-    else:
-        passed = value is not None and bool(_OPS[g.op](value, g.threshold))
-        entry.update(passed=passed, status="pass" if passed else "fail")
-        if value is None:
-            entry["error"] = "the metric could not be computed on this data"
+        return entry
+    if value is None:
+        entry.update(passed=False, status="fail")
+        entry["error"] = "the metric could not be computed on this data"
+        return entry
+    ev = result.evidence
+    if ev is not None and g.field is None and g.judge == "evidence" and g.op != "==":
+        decision = decide(ev, g.op, g.threshold)
+        entry.update(decision)
+        entry["passed"] = decision["status"] == "pass"
+        if decision["status"] == "inconclusive":
+            entry["error"] = _inconclusive_reason(entry)
+        return entry
+    passed = bool(_OPS[g.op](value, g.threshold))
+    entry.update(passed=passed, status="pass" if passed else "fail")
+    base = result.baseline if g.field is None else None
+    if not passed and base is not None and not _OPS[g.op](base, g.threshold):
+        entry.update(status="inconclusive", baseline=base)
+        entry["error"] = (
+            f"the data cannot tell: real unseen rows score {base:.4g} here too (the gate "
+            f"needs {g.op} {g.threshold:g}), so the table is too small or too varied for "
+            "this gate to tell synthetic rows from real ones"
+        )
     return entry
+
+
+def _inconclusive_reason(entry: dict[str, Any]) -> str:
+    """E.g. 'the sample cannot tell: estimate 0.608, 95 % bound 0.69 (must be <= 0.6 to
+    pass), 99.5 % bound 0.52 (must be > 0.6 to fail); about 1,200 holdout rows would decide'."""
+    conf = entry["confidence"]
+    rule = f"{entry['op']} {entry['threshold']:g}"
+    text = (
+        f"the sample cannot tell: estimate {entry['value']:.4g}, "
+        f"{conf['pass']:.0%} bound {entry['pass_bound']:.4g} (must be {rule} to pass), "
+        f"{conf['fail']:.1%} bound {entry['fail_bound']:.4g} (must not be, to fail)"
+    )
+    rows = entry.get("rows_to_decide")
+    if rows is None:
+        return text + "; the estimate sits too close to the threshold for any sample to decide"
+    return text + f"; about {rows:,} {entry.get('rows_unit', 'rows')} would decide"

@@ -32,10 +32,11 @@ th{background:#f6f8fa;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .header{display:flex;align-items:center;gap:20px}
 .badge{font-size:28px;font-weight:800;padding:8px 22px;border-radius:8px;color:#fff;letter-spacing:1px}
-.badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}
+.badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}.badge.inconclusive{background:#9a6700}
 .summary{color:#57606a}
 tr.pass .st{color:#1a7f37;font-weight:700}tr.fail .st{color:#cf222e;font-weight:700}
 tr.fail{background:#fff5f5}
+tr.inconclusive .st{color:#9a6700;font-weight:700}tr.inconclusive{background:#fff8e5}
 tr.skipped{color:#6e7781}tr.skipped .st{color:#6e7781;font-weight:700}
 .err{color:#cf222e;font-size:12px}
 .muted{color:#57606a;font-size:12px}
@@ -63,9 +64,8 @@ def render_html(
     """Render ``report`` (plus optional real/synthetic frames) as one self-contained HTML page."""
     columns = _schema_columns(schema, report)
     gates = list(report.get("gates") or [])
-    passed = bool(report.get("passed", all(bool(g.get("passed")) for g in gates)))
     body = [
-        _header(report, gates, passed),
+        _header(report, gates, report_verdict(report, gates)),
         _gates_section(gates),
         _run_section(report),
         sections.budget_section(report.get("privacy")),
@@ -91,14 +91,28 @@ def render_html(
 # ---------------------------------------------------------------- sections
 
 
-def _header(report: Mapping[str, Any], gates: list[dict], passed: bool) -> str:
-    """Title, PASS/FAIL badge and a one-line summary."""
+def report_verdict(report: Mapping[str, Any], gates: list[dict]) -> str:
+    """pass, fail or inconclusive: the report's own, else from its gates (older reports)."""
+    given = report.get("verdict")
+    if given in ("pass", "fail", "inconclusive"):
+        return str(given)
+    if "passed" in report and report["passed"]:
+        return "pass"
+    statuses = {gate_status(g) for g in gates}
+    if "fail" in statuses or "passed" in report:
+        return "fail"
+    return "inconclusive" if "inconclusive" in statuses else "pass"
+
+
+def _header(report: Mapping[str, Any], gates: list[dict], verdict: str) -> str:
+    """Title, PASS / FAIL / INCONCLUSIVE badge and a one-line summary."""
     rows = report.get("rows") or {}
     gen = report.get("generator") or {}
     statuses = [gate_status(g) for g in gates]
     bits = [f"{statuses.count('pass')} of {len(gates)} gates passed"]
-    if "skipped" in statuses:
-        bits[0] += f", {statuses.count('skipped')} skipped"
+    for other in ("inconclusive", "skipped"):
+        if other in statuses:
+            bits[0] += f", {statuses.count(other)} {other}"
     if rows.get("source") is not None or rows.get("synthetic") is not None:
         bits.append(
             f"{fmt_value(rows.get('source'))} source rows → "
@@ -110,7 +124,7 @@ def _header(report: Mapping[str, Any], gates: list[dict], passed: bool) -> str:
         bits.append(f"seed {report['seed']}")
     if report.get("created"):
         bits.append(str(report["created"]))
-    word = "PASS" if passed else "FAIL"
+    word = verdict.upper()
     title = f"synthgen report — {report.get('recipe') or '(unnamed recipe)'}"
     return (
         f'<section id="header" class="header"><div class="badge {word.lower()}">{word}</div>'
@@ -132,6 +146,13 @@ def _gates_section(gates: list[dict]) -> str:
             value_html = f'<div class="muted">skipped: {esc(reason)}</div>'
         else:
             value_html = esc(fmt_value(g.get("value")))
+            if g.get("pass_bound") is not None and status != "inconclusive":
+                conf = g.get("confidence") or {}
+                key, level = ("pass_bound", "pass") if status == "pass" else ("fail_bound", "fail")
+                value_html += (
+                    f'<div class="muted">{esc(_pct(conf.get(level)))} bound '
+                    f"{esc(fmt_value(g.get(key)))}</div>"
+                )
             value_html += f'<div class="err">{esc(error)}</div>' if error else ""
         op = OPS.get(str(g.get("op")), str(g.get("op", "")))
         metric = str(g.get("metric", "")) + (f".{g['field']}" if g.get("field") else "")
@@ -147,13 +168,25 @@ def _gates_section(gates: list[dict]) -> str:
             ]
         )
     headers = ["status", "gate", "metric", "value", "must be", "meaning"]
-    return section("gates", "Gates", table(headers, rows, num=[3], row_classes=classes))
+    text = (
+        "A gate on an estimate from a sample (the privacy attacks) passes when its 95 % "
+        "confidence bound meets the rule, fails when its 99.5 % bound breaks it, and is "
+        "inconclusive when the sample cannot tell: more rows would decide. An inconclusive "
+        "gate does not pass a release, nor does it report a leak."
+    )
+    body = f'<p class="muted">{esc(text)}</p>' + table(headers, rows, num=[3], row_classes=classes)
+    return section("gates", "Gates", body)
+
+
+def _pct(x: Any) -> str:
+    return f"{float(x):.1%}".replace(".0%", "%") if isinstance(x, (int, float)) else "confidence"
 
 
 def gate_status(gate: Mapping[str, Any]) -> str:
-    """pass, fail or skipped; from ``status``, else from ``passed`` and a "skipped:" error."""
+    """pass, fail, inconclusive or skipped; from ``status``, else from ``passed`` and a
+    "skipped:" error."""
     status = str(gate.get("status") or "")
-    if status in ("pass", "fail", "skipped"):
+    if status in ("pass", "fail", "inconclusive", "skipped"):
         return status
     if str(gate.get("error") or "").startswith("skipped:"):
         return "skipped"
