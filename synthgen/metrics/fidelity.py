@@ -10,6 +10,7 @@ pairs with a meaningful real association count (see :mod:`synthgen.metrics.pairs
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -60,9 +61,10 @@ def per_column_shapes(ctx: Context) -> dict[str, float]:
 
 def _column_shapes(ctx: Context) -> Result:
     per = per_column_shapes(ctx)
-    value = float(np.mean(list(per.values()))) if per else None
-    worst = min(per, key=per.__getitem__) if per else None
-    return Result(value, {"per_column": per, "worst_column": worst})
+    if not per:
+        return Result(None, skipped="no compared columns (ids, PII and text are not compared)")
+    worst = min(per, key=per.__getitem__)
+    return Result(float(np.mean(list(per.values()))), {"per_column": per, "worst_column": worst})
 
 
 @register(
@@ -74,8 +76,44 @@ def _column_shapes(ctx: Context) -> Result:
 )
 def column_shapes(ctx: Context) -> Result:
     """Higher is better, 0-1: 1 - KS statistic (numbers, dates) or 1 - total variation
-    distance (labels), on non-missing values, averaged over the compared columns."""
-    return _cached(ctx, "column_shapes", _column_shapes)  # type: ignore[no-any-return]
+    distance (labels), on non-missing values, averaged over the compared columns.
+    ``holdout_value``: the lower score of the holdout's two halves against train (small
+    samples of many categories score low even when real)."""
+    res: Result = _cached(ctx, "column_shapes", _column_shapes)
+    return _with_baseline(ctx, res, column_shapes)
+
+
+def _holdout_contexts(ctx: Context) -> list[Context]:
+    """Each half of the holdout in place of the synthetic rows: what real unseen data
+    scores here. Two draws, each half the size, so the lower of them shows how low real
+    data can score on this table by chance (the whole holdout when it has under 4 rows)."""
+    if len(ctx.holdout) == 0 or ctx.cache.get("fidelity:baseline_of") is not None:
+        return []
+    if "fidelity:holdout" not in ctx.cache:
+        order = np.random.default_rng([ctx.seed, 2029]).permutation(len(ctx.holdout))
+        halves = np.array_split(order, 2) if len(order) >= 4 else [order]
+        ctx.cache["fidelity:holdout"] = [
+            Context(
+                ctx.train,
+                ctx.holdout.iloc[:0],
+                ctx.holdout.iloc[np.sort(h)],
+                ctx.schema,
+                seed=ctx.seed,
+                cache={"fidelity:baseline_of": True},
+            )
+            for h in halves
+        ]
+    return ctx.cache["fidelity:holdout"]  # type: ignore[no-any-return]
+
+
+def _with_baseline(ctx: Context, res: Result, metric: Callable[[Context], Result]) -> Result:
+    """``res`` with the lower score of real unseen rows (halves of the holdout) beside it."""
+    scores = [metric(c).value for c in _holdout_contexts(ctx)] if res.value is not None else []
+    found = [v for v in scores if v is not None]
+    if not found:
+        return res
+    base = float(min(found))
+    return replace(res, details={**res.details, "holdout_value": base}, baseline=base)
 
 
 # ---- column pairs ---------------------------------------------------------------------------
@@ -117,7 +155,8 @@ def quality(ctx: Context) -> Result:
     """Higher is better, 0-1: the mean of ``column_shapes`` and ``column_pair_trends`` (the
     latter left out when no pair is associated, as SDMetrics does), which is the score
     SDMetrics' QualityReport gives the same frames. ``all_pairs``: the same with every column
-    pair counted (this project's figure before SDMetrics 0.32's definition)."""
+    pair counted (this project's figure before SDMetrics 0.32's definition);
+    ``holdout_value``: the lower score of the holdout's two halves (real unseen rows)."""
     shapes, pairs = column_shapes(ctx), column_pair_trends(ctx)
     values = {
         k: r.value
@@ -130,7 +169,7 @@ def quality(ctx: Context) -> Result:
     every = pairs.details.get("all_pairs")
     if every is not None and shapes.value is not None:
         details["all_pairs"] = float((shapes.value + every) / 2)
-    return Result(float(np.mean(list(values.values()))), details)
+    return _with_baseline(ctx, Result(float(np.mean(list(values.values()))), details), quality)
 
 
 # ---- missing values and coverage -----------------------------------------------------------

@@ -31,6 +31,7 @@ SHOWN_IN_SECTIONS = frozenset(  # details the sections below draw; left out of t
 )
 PRIVACY_REFERENCE = {  # metric -> (detail shown beside it or None, text)
     "exact_copy_rate": ("holdout_copy_rate", "holdout rows copied by chance: {}"),
+    "exact_copy_excess": (None, "0 = no copies beyond chance, 1 = every row copies a record"),
     "dcr_share": (None, "0.5 = no memorisation"),
     "nndr": ("holdout_median", "holdout rows: {} (near 0 = copies)"),
     "membership_auc": (None, "0.5 = no leak"),
