@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from synthgen import __version__
+from synthgen import __version__, progress
 from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -74,7 +74,8 @@ def run(
     rec = load_recipe(recipe)
     rec.sample.conditions.update(_parse_where(conditions))
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
-    result = run_recipe(rec, seed=seed, out=out, say=say)
+    with progress.quiet(quiet):
+        result = run_recipe(rec, seed=seed, out=out, say=say)
     if not quiet:
         _print_gates(result.report)
         _print_warnings(result.report)
@@ -135,18 +136,19 @@ def validate(
     from synthgen.pipeline import validate_files
 
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
-    report = validate_files(
-        real,
-        synthetic,
-        holdout=holdout,
-        suite=suite,
-        target=target,
-        schema_path=schema_path,
-        sensitive=list(sensitive),
-        out=out,
-        seed=seed,
-        say=say,
-    )
+    with progress.quiet(quiet):
+        report = validate_files(
+            real,
+            synthetic,
+            holdout=holdout,
+            suite=suite,
+            target=target,
+            schema_path=schema_path,
+            sensitive=list(sensitive),
+            out=out,
+            seed=seed,
+            say=say,
+        )
     if not quiet:
         _print_gates(report)
         _print_warnings(report)

@@ -256,6 +256,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             seed=seed,
             sensitive=recipe.validate_.sensitive,
             options=_validate_options(recipe),
+            progress=True,
         )
         warnings += holdout_warnings(recipe.holdout, verdict["gates"])
     report = _report(
@@ -561,7 +562,15 @@ def validate_files(
             _check_schema_fits(schema, schema_path, train, real)
     with clock.stage("validate", f"validating with suite '{the_suite.name}'"):
         verdict = validate.run(
-            the_suite, train, hold, syn, schema, target=target, seed=seed, sensitive=sensitive
+            the_suite,
+            train,
+            hold,
+            syn,
+            schema,
+            target=target,
+            seed=seed,
+            sensitive=sensitive,
+            progress=True,
         )
     no_holdout = (
         "no --holdout given: privacy metrics that need unseen real rows as a baseline are skipped"

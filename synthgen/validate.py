@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from synthgen.errors import RecipeError
 from synthgen.metrics import REGISTRY, Context
 from synthgen.metrics.evidence import decide
+from synthgen.progress import Progress
 from synthgen.schema.spec import Schema
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
@@ -135,9 +136,11 @@ def run(
     seed: int = 0,
     sensitive: list[str] | None = None,
     options: dict[str, dict[str, Any]] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Compute each metric the suite names once; judge every gate. Returns a JSON-ready dict.
-    ``options`` (metric -> settings) add to the suite's own."""
+    ``options`` (metric -> settings) add to the suite's own; ``progress``: report the metrics
+    done on stderr as they go (a long validation says where it is)."""
     merged = {k: dict(v) for k, v in suite.options.items()}
     for k, v in (options or {}).items():
         merged.setdefault(k, {}).update(v)
@@ -154,18 +157,11 @@ def run(
     metrics: dict[str, dict[str, Any]] = {}
     results = {}
     timings: dict[str, float] = {}
-    for name in dict.fromkeys([g.metric for g in suite.gates] + list(suite.metrics)):
-        m = REGISTRY[name]
-        t0 = time.perf_counter()
-        result = m.compute(ctx)
-        timings[name] = round(time.perf_counter() - t0, 4)
-        results[name] = result
-        group = metrics.setdefault(m.group, {})
-        group[name] = result.value
-        for key, val in result.details.items():
-            group[f"{name}_{key}"] = val
-        if result.skipped:
-            group[f"{name}_skipped"] = result.skipped
+    names = list(dict.fromkeys([g.metric for g in suite.gates] + list(suite.metrics)))
+    with Progress("validating", len(names), unit="metric", enabled=progress) as bar:
+        for done, name in enumerate(names, start=1):
+            results[name] = _compute(name, ctx, metrics, timings)
+            bar.update(done)
     gates = [judge(g, results[g.metric]) for g in suite.gates]
     outcome = verdict(gates)
     return {
@@ -176,6 +172,23 @@ def run(
         "passed": outcome == "pass",
         "metric_seconds": timings,
     }
+
+
+def _compute(
+    name: str, ctx: Context, metrics: dict[str, dict[str, Any]], timings: dict[str, float]
+) -> Any:
+    """One metric, its value and details filed under its group, its time noted."""
+    m = REGISTRY[name]
+    t0 = time.perf_counter()
+    result = m.compute(ctx)
+    timings[name] = round(time.perf_counter() - t0, 4)
+    group = metrics.setdefault(m.group, {})
+    group[name] = result.value
+    for key, val in result.details.items():
+        group[f"{name}_{key}"] = val
+    if result.skipped:
+        group[f"{name}_skipped"] = result.skipped
+    return result
 
 
 def verdict(gates: list[dict[str, Any]]) -> Literal["pass", "fail", "inconclusive"]:
