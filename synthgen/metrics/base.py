@@ -48,7 +48,8 @@ class Result:
     None without ``skipped`` fails its gate. ``evidence`` (a metric estimated from a sample):
     how sure the value is; a gate then passes, fails or is inconclusive on it. ``baseline``:
     the value real unseen rows (the holdout) get in place of the synthetic ones; a gate that
-    they miss too cannot tell synthetic from real data, so it is inconclusive, not failed."""
+    they miss too, on synthetic rows that do as well as they do, cannot tell synthetic from
+    real data, so it is inconclusive, not failed."""
 
     value: float | None
     details: dict[str, Any] = field(default_factory=dict)

@@ -62,8 +62,8 @@ def _text_hits(norm: pd.Series, real: set[str], sizes: set[int]) -> pd.Series:
 def pii_replay(ctx: Context) -> Result:
     """Number of real PII values (from the train and holdout PII columns) found again in
     the synthetic table: whole cells of any column (stripped, case-folded), and substrings
-    of 6+ characters inside text columns. Values that a label column of the real training
-    rows also holds are categories, not identifiers, and do not count. Should be 0; examples
+    of 6+ characters inside text columns. Values that a label column of the real rows
+    (train or holdout) also holds are categories, not identifiers, and do not count. Should be 0; examples
     in the details are masked."""
     pii = [c.name for c in ctx.schema.of_kind("pii") if c.name in ctx.train.columns]
     if not pii:
@@ -74,8 +74,9 @@ def pii_replay(ctx: Context) -> Result:
     # category of this data, which a synthetic table is meant to keep, not an identifier
     labels = [c.name for c in ctx.schema.of_kind("categorical", "boolean") if c.name in ctx.train]
     if labels:
-        shared = pd.concat([ctx.train[c].dropna() for c in labels]).astype(str).drop_duplicates()
-        real -= set(_norm_text(shared))
+        frames = [f for f in (ctx.train, ctx.holdout) if len(f)]
+        cells = pd.concat([f[c].dropna() for f in frames for c in labels if c in f])
+        real -= set(_norm_text(cells.astype(str).drop_duplicates()))
     numberish = any(_NUMBERISH.fullmatch(v) for v in real)
     long = {v for v in real if len(v) >= 6 and v.count(" ") < MAX_TOKENS}
     sizes = {v.count(" ") + 1 for v in long}
