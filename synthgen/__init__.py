@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 from synthgen.errors import (  # noqa: E402
     DataError,
     GateFailed,
+    GateInconclusive,
     NotFittedError,
     RecipeError,
     SchemaError,
@@ -53,6 +54,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DataError",
     "GateFailed",
+    "GateInconclusive",
     "NotFittedError",
     "RecipeError",
     "SchemaError",

@@ -10,8 +10,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from synthgen import __version__
-from synthgen.errors import GateFailed, SynthgenError, UsageError
+from synthgen import __version__, progress
+from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
 from synthgen.fixtures.command import fixtures_command
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -33,7 +33,7 @@ class _Group(click.Group):
             )
             ctx.exit(code)
         except SynthgenError as err:
-            if not isinstance(err, GateFailed):
+            if not isinstance(err, (GateFailed, GateInconclusive)):
                 err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
             ctx.exit(err.exit_code)
         except Exception:  # noqa: BLE001 - a bug: show it, exit 1
@@ -67,16 +67,18 @@ def cli() -> None:
 def run(
     recipe: Path, seed: int | None, out: Path | None, conditions: tuple[str, ...], quiet: bool
 ) -> None:
-    """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails."""
+    """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails, 4 if
+    none fails but one cannot decide on this sample (outputs are then not written)."""
     from synthgen.pipeline import run as run_recipe
     from synthgen.recipe import load_recipe
 
     rec = load_recipe(recipe)
     rec.sample.conditions.update(_parse_where(conditions))
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
-    result = run_recipe(rec, seed=seed, out=out, say=say)
+    with progress.quiet(quiet):
+        result = run_recipe(rec, seed=seed, out=out, say=say)
     if not quiet:
-        from synthgen.report.terminal import print_gates, print_warnings
+        from synthgen.report.terminal import print_gates, print_warnings, raise_for_gates
 
         print_gates(err_console, result.report)
         print_warnings(err_console, result.report)
@@ -86,9 +88,7 @@ def run(
         for p in result.outputs:
             err_console.print(f"wrote {p}")
     if not result.passed:
-        failed = [g["name"] for g in result.report["gates"] if not g["passed"]]
-        err_console.print(f"[bold red]gate(s) failed:[/] {', '.join(failed)}; outputs not written")
-        raise GateFailed("validation gates failed")
+        raise_for_gates(err_console, result.report, "; outputs not written")
 
 
 @cli.command()
@@ -134,32 +134,32 @@ def validate(
     seed: int,
     quiet: bool,
 ) -> None:
-    """Validate a synthetic table from any generator. Exit 3 if a gate fails."""
+    """Validate a synthetic table from any generator. Exit 3 if a gate fails, 4 if none
+    fails but one cannot decide on this sample."""
     from synthgen.evaluation import validate_files
 
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
-    report = validate_files(
-        real,
-        synthetic,
-        holdout=holdout,
-        suite=suite,
-        target=target,
-        schema_path=schema_path,
-        sensitive=list(sensitive),
-        out=out,
-        seed=seed,
-        say=say,
-    )
+    with progress.quiet(quiet):
+        report = validate_files(
+            real,
+            synthetic,
+            holdout=holdout,
+            suite=suite,
+            target=target,
+            schema_path=schema_path,
+            sensitive=list(sensitive),
+            out=out,
+            seed=seed,
+            say=say,
+        )
     if not quiet:
-        from synthgen.report.terminal import print_gates, print_warnings
+        from synthgen.report.terminal import print_gates, print_warnings, raise_for_gates
 
         print_gates(err_console, report)
         print_warnings(err_console, report)
         err_console.print(f"report: {out / 'report.html'}")
     if not report["passed"]:
-        failed = [g["name"] for g in report["gates"] if not g["passed"]]
-        err_console.print(f"[bold red]gate(s) failed:[/] {', '.join(failed)}")
-        raise GateFailed("validation gates failed")
+        raise_for_gates(err_console, report)
 
 
 @cli.command()

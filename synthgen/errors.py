@@ -1,7 +1,8 @@
 """One exception root with an exit code; the CLI maps each to a message and a status.
 
 Exit codes: 0 ok, 1 internal error (a bug: report it), 2 bad recipe / data / usage,
-3 a validation gate failed.
+3 a validation gate failed, 4 no gate failed but one could not decide (inconclusive: the
+sample is too small to tell; nothing is released, and no leak is reported).
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ class GateFailed(SynthgenError):
     """At least one validation gate failed; the report was still written."""
 
     exit_code = 3
+
+
+class GateInconclusive(SynthgenError):
+    """No gate failed, but at least one could not decide on this sample; the report was
+    written, the outputs were not (an inconclusive gate is not a pass)."""
+
+    exit_code = 4
 
 
 class Interrupted(KeyboardInterrupt):

@@ -90,7 +90,15 @@ def validate_files(
             _check_schema_fits(schema, schema_path, train, real)
     with clock.stage("validate", f"validating with suite '{the_suite.name}'"):
         verdict = validate.run(
-            the_suite, train, hold, syn, schema, target=target, seed=seed, sensitive=sensitive
+            the_suite,
+            train,
+            hold,
+            syn,
+            schema,
+            target=target,
+            seed=seed,
+            sensitive=sensitive,
+            progress=True,
         )
     no_holdout = (
         "no --holdout given: privacy metrics that need unseen real rows as a baseline are skipped"

@@ -178,6 +178,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             seed=seed,
             sensitive=recipe.validate_.sensitive,
             options=_validate_options(recipe),
+            progress=True,
         )
         warnings += holdout_warnings(recipe.holdout, verdict["gates"])
     report = build_report(

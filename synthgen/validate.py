@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthgen.errors import RecipeError
 from synthgen.metrics import REGISTRY, Context
+from synthgen.metrics.evidence import decide
+from synthgen.progress import Progress
 from synthgen.schema.spec import Schema
 from synthgen.yamlio import load_yaml
 
@@ -29,6 +31,11 @@ class Gate(BaseModel):
     field: str | None = Field(None, description="judge this detail (e.g. ci_high), not the value")
     op: Literal[">=", "<=", ">", "<", "=="]
     threshold: float
+    judge: Literal["evidence", "value"] = Field(
+        "evidence",
+        description="evidence: a metric estimated from a sample passes, fails or is "
+        "inconclusive on its confidence bounds; value: the estimate alone decides",
+    )
     meaning: str = ""
 
 
@@ -134,9 +141,11 @@ def run(
     seed: int = 0,
     sensitive: list[str] | None = None,
     options: dict[str, dict[str, Any]] | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Compute each metric the suite names once; judge every gate. Returns a JSON-ready dict.
-    ``options`` (metric -> settings) add to the suite's own."""
+    ``options`` (metric -> settings) add to the suite's own; ``progress``: report the metrics
+    done on stderr as they go (a long validation says where it is)."""
     merged = {k: dict(v) for k, v in suite.options.items()}
     for k, v in (options or {}).items():
         merged.setdefault(k, {}).update(v)
@@ -153,31 +162,54 @@ def run(
     metrics: dict[str, dict[str, Any]] = {}
     results = {}
     timings: dict[str, float] = {}
-    for name in dict.fromkeys([g.metric for g in suite.gates] + list(suite.metrics)):
-        m = REGISTRY[name]
-        t0 = time.perf_counter()
-        result = m.compute(ctx)
-        timings[name] = round(time.perf_counter() - t0, 4)
-        results[name] = result
-        group = metrics.setdefault(m.group, {})
-        group[name] = result.value
-        for key, val in result.details.items():
-            group[f"{name}_{key}"] = val
-        if result.skipped:
-            group[f"{name}_skipped"] = result.skipped
-    gates = [_judge(g, results[g.metric]) for g in suite.gates]
+    names = list(dict.fromkeys([g.metric for g in suite.gates] + list(suite.metrics)))
+    with Progress("validating", len(names), unit="metric", enabled=progress) as bar:
+        for done, name in enumerate(names, start=1):
+            results[name] = _compute(name, ctx, metrics, timings)
+            bar.update(done)
+    gates = [judge(g, results[g.metric]) for g in suite.gates]
+    outcome = verdict(gates)
     return {
         "suite": suite.name,
         "metrics": metrics,
         "gates": gates,
-        "passed": all(g["passed"] for g in gates),
+        "verdict": outcome,
+        "passed": outcome == "pass",
         "metric_seconds": timings,
     }
 
 
-def _judge(g: Gate, result: Any) -> dict[str, Any]:
+def _compute(
+    name: str, ctx: Context, metrics: dict[str, dict[str, Any]], timings: dict[str, float]
+) -> Any:
+    """One metric, its value and details filed under its group, its time noted."""
+    m = REGISTRY[name]
+    t0 = time.perf_counter()
+    result = m.compute(ctx)
+    timings[name] = round(time.perf_counter() - t0, 4)
+    group = metrics.setdefault(m.group, {})
+    group[name] = result.value
+    for key, val in result.details.items():
+        group[f"{name}_{key}"] = val
+    if result.skipped:
+        group[f"{name}_skipped"] = result.skipped
+    return result
+
+
+def verdict(gates: list[dict[str, Any]]) -> Literal["pass", "fail", "inconclusive"]:
+    """fail if any gate fails; else inconclusive if any gate cannot decide; else pass
+    (skipped gates count as passed: they do not apply)."""
+    statuses = {g["status"] for g in gates}
+    if "fail" in statuses:
+        return "fail"
+    return "inconclusive" if "inconclusive" in statuses else "pass"
+
+
+def judge(g: Gate, result: Any) -> dict[str, Any]:
+    """One gate's entry: status pass / fail / inconclusive / skipped, the value and, for a
+    metric with evidence, the confidence bounds that decided (see metrics.evidence)."""
     value = result.value if g.field is None else result.details.get(g.field)
-    entry = {
+    entry: dict[str, Any] = {
         "name": g.name,
         "metric": g.metric,
         "value": value,
@@ -188,9 +220,47 @@ def _judge(g: Gate, result: Any) -> dict[str, Any]:
     }
     if result.skipped:
         entry.update(passed=True, status="skipped", error=f"skipped: {result.skipped}")
-    else:
-        passed = value is not None and bool(_OPS[g.op](value, g.threshold))
-        entry.update(passed=passed, status="pass" if passed else "fail")
-        if value is None:
-            entry["error"] = "the metric could not be computed on this data"
+        return entry
+    if value is None:
+        entry.update(passed=False, status="fail")
+        entry["error"] = "the metric could not be computed on this data"
+        return entry
+    ev = result.evidence
+    if ev is not None and g.field is None and g.judge == "evidence" and g.op != "==":
+        decision = decide(ev, g.op, g.threshold)
+        entry.update(decision)
+        entry["passed"] = decision["status"] == "pass"
+        if decision["status"] == "inconclusive":
+            entry["error"] = _inconclusive_reason(entry)
+        return entry
+    passed = bool(_OPS[g.op](value, g.threshold))
+    entry.update(passed=passed, status="pass" if passed else "fail")
+    base: float | None = result.baseline if g.field is None else None
+    if base is None:
+        return entry
+    entry["baseline"] = base
+    as_good_as_real = value >= base if g.op in (">=", ">") else value <= base
+    if not passed and as_good_as_real and not _OPS[g.op](base, g.threshold):
+        entry["status"] = "inconclusive"
+        entry["error"] = (
+            f"the data cannot tell: real unseen rows score {base:.4g} here too (the gate "
+            f"needs {g.op} {g.threshold:g}) and the synthetic rows do as well, so the table "
+            "is too small or too varied for this gate to tell them from real ones"
+        )
     return entry
+
+
+def _inconclusive_reason(entry: dict[str, Any]) -> str:
+    """E.g. 'the sample cannot tell: estimate 0.608, 95 % bound 0.69 (must be <= 0.6 to
+    pass), 99.5 % bound 0.52 (must be > 0.6 to fail); about 1,200 holdout rows would decide'."""
+    conf = entry["confidence"]
+    rule = f"{entry['op']} {entry['threshold']:g}"
+    text = (
+        f"the sample cannot tell: estimate {entry['value']:.4g}, "
+        f"{conf['pass']:.0%} bound {entry['pass_bound']:.4g} (must be {rule} to pass), "
+        f"{conf['fail']:.1%} bound {entry['fail_bound']:.4g} (must not be, to fail)"
+    )
+    rows = entry.get("rows_to_decide")
+    if rows is None:
+        return text + "; the estimate sits too close to the threshold for any sample to decide"
+    return text + f"; about {rows:,} {entry.get('rows_unit', 'rows')} would decide"

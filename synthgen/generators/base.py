@@ -395,10 +395,9 @@ def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: igno
     if not show or n <= chunk_size:
         yield from chunks
         return
-    from rich.progress import Progress
+    from synthgen.progress import Progress
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task("sampling", total=n)
+    with Progress("sampling", n, unit="row") as bar:
         for start in chunks:
             yield start
-            bar.update(task, completed=min(n, start + chunk_size))
+            bar.update(min(n, start + chunk_size))

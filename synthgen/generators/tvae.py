@@ -79,6 +79,7 @@ class _Both(nn.Module):
 
 class TVAEGenerator(NeuralGenerator):
     name = "tvae"
+    dp_seconds_per_row = 0.002
     Params = TVAEParams
     params: TVAEParams
 

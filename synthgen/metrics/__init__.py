@@ -4,10 +4,13 @@ from synthgen.metrics import (
     anonymity,
     expectations,
     fidelity,
+    pii,
     privacy,
+    singling,
     structure,
     text,
     textcond,
+    textprivacy,
     utility,
 )
 from synthgen.metrics.base import REGISTRY, Context, Metric, Result
@@ -20,9 +23,12 @@ __all__ = [
     "anonymity",
     "expectations",
     "fidelity",
+    "pii",
     "privacy",
+    "singling",
     "structure",
     "text",
     "textcond",
+    "textprivacy",
     "utility",
 ]

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from synthgen.metrics.evidence import Evidence
 from synthgen.schema.spec import Schema
 
 COMPARED_KINDS = ("numeric", "integer", "categorical", "boolean", "datetime")
@@ -44,11 +45,17 @@ class Context:
 class Result:
     """A metric's number and what explains it. ``skipped`` (a reason) when it does not apply
     (e.g. a utility metric with no target): its gate is then skipped, not failed; a value of
-    None without ``skipped`` fails its gate."""
+    None without ``skipped`` fails its gate. ``evidence`` (a metric estimated from a sample):
+    how sure the value is; a gate then passes, fails or is inconclusive on it. ``baseline``:
+    the value real unseen rows (the holdout) get in place of the synthetic ones; a gate that
+    they miss too, on synthetic rows that do as well as they do, cannot tell synthetic from
+    real data, so it is inconclusive, not failed."""
 
     value: float | None
     details: dict[str, Any] = field(default_factory=dict)
     skipped: str | None = None
+    evidence: Evidence | None = None
+    baseline: float | None = None
 
 
 @dataclass(frozen=True)

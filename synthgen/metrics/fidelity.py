@@ -1,28 +1,28 @@
 """Fidelity: how closely the synthetic table's distributions follow the real one's.
 
-The definitions follow SDMetrics' QualityReport so the numbers can be compared: missing values
-are left out of the column shapes (``missing_similarity`` scores them), label pairs and mixed
-pairs are compared on joint frequency tables (a missing value is a value of its own there),
-number pairs on Pearson correlations over the rows where both are present.
+The definitions follow SDMetrics' QualityReport (0.32) so the numbers can be compared: missing
+values are left out of the column shapes (``missing_similarity`` scores them), label pairs and
+mixed pairs are compared on joint frequency tables (a missing value is a value of its own
+there), number pairs on Pearson correlations over the rows where both are present, and only
+pairs with a meaningful real association count (see :mod:`synthgen.metrics.pairs`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import combinations
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synthgen.metrics.base import Context, Result, register
+from synthgen.metrics.pairs import pair_trends
 from synthgen.metrics.utility import FeatureEncoder, fit_model, model_threads
 from synthgen.stats import ks_complement, tv_complement
 from synthgen.transforms.frame import to_model_frame
 
 NUMERIC_KINDS = ("numeric", "integer", "datetime")
-PAIR_BINS = 10  # equal-width bins on the real range for a number paired with a label
-MAX_PAIRS_SHOWN = 50  # the report lists the worst pairs; the mean uses every pair
 DETECTION_ROWS = 10_000  # per side
 
 
@@ -61,9 +61,10 @@ def per_column_shapes(ctx: Context) -> dict[str, float]:
 
 def _column_shapes(ctx: Context) -> Result:
     per = per_column_shapes(ctx)
-    value = float(np.mean(list(per.values()))) if per else None
-    worst = min(per, key=per.__getitem__) if per else None
-    return Result(value, {"per_column": per, "worst_column": worst})
+    if not per:
+        return Result(None, skipped="no compared columns (ids, PII and text are not compared)")
+    worst = min(per, key=per.__getitem__)
+    return Result(float(np.mean(list(per.values()))), {"per_column": per, "worst_column": worst})
 
 
 @register(
@@ -75,93 +76,50 @@ def _column_shapes(ctx: Context) -> Result:
 )
 def column_shapes(ctx: Context) -> Result:
     """Higher is better, 0-1: 1 - KS statistic (numbers, dates) or 1 - total variation
-    distance (labels), on non-missing values, averaged over the compared columns."""
-    return _cached(ctx, "column_shapes", _column_shapes)  # type: ignore[no-any-return]
+    distance (labels), on non-missing values, averaged over the compared columns.
+    ``holdout_value``: the lower score of the holdout's two halves against train (small
+    samples of many categories score low even when real)."""
+    res: Result = _cached(ctx, "column_shapes", _column_shapes)
+    return _with_baseline(ctx, res, column_shapes)
+
+
+def _holdout_contexts(ctx: Context) -> list[Context]:
+    """Each half of the holdout in place of the synthetic rows: what real unseen data
+    scores here. Two draws, each half the size, so the lower of them shows how low real
+    data can score on this table by chance (the whole holdout when it has under 4 rows)."""
+    if len(ctx.holdout) == 0 or ctx.cache.get("fidelity:baseline_of") is not None:
+        return []
+    if "fidelity:holdout" not in ctx.cache:
+        order = np.random.default_rng([ctx.seed, 2029]).permutation(len(ctx.holdout))
+        halves = np.array_split(order, 2) if len(order) >= 4 else [order]
+        ctx.cache["fidelity:holdout"] = [
+            Context(
+                ctx.train,
+                ctx.holdout.iloc[:0],
+                ctx.holdout.iloc[np.sort(h)],
+                ctx.schema,
+                seed=ctx.seed,
+                cache={"fidelity:baseline_of": True},
+            )
+            for h in halves
+        ]
+    return ctx.cache["fidelity:holdout"]  # type: ignore[no-any-return]
+
+
+def _with_baseline(ctx: Context, res: Result, metric: Callable[[Context], Result]) -> Result:
+    """``res`` with the lower score of real unseen rows (halves of the holdout) beside it."""
+    scores = [metric(c).value for c in _holdout_contexts(ctx)] if res.value is not None else []
+    found = [v for v in scores if v is not None]
+    if not found:
+        return res
+    base = float(min(found))
+    return replace(res, details={**res.details, "holdout_value": base}, baseline=base)
 
 
 # ---- column pairs ---------------------------------------------------------------------------
-def _codes(real: pd.Series, synth: pd.Series, numeric: bool) -> tuple[np.ndarray, np.ndarray, int]:
-    """Both sides as integer codes 0..k-1; a missing value has a code of its own."""
-    if numeric:
-        r, s = real.to_numpy(float), synth.to_numpy(float)
-        present = r[~np.isnan(r)]
-        edges = equal_width_edges(present, PAIR_BINS)
-        inner = edges[1:-1]  # open-ended outer bins, like SDMetrics' discretize_column
-        code = [np.where(np.isnan(x), PAIR_BINS, np.digitize(x, inner)) for x in (r, s)]
-        return code[0], code[1], PAIR_BINS + 1
-    both = pd.concat([real, synth], ignore_index=True)
-    text = both.astype(str).where(both.notna(), None)
-    codes, uniques = pd.factorize(text)
-    codes = np.where(codes < 0, len(uniques), codes)
-    return codes[: len(real)], codes[len(real) :], len(uniques) + 1
-
-
-def equal_width_edges(values: np.ndarray, bins: int) -> np.ndarray:
-    """``bins + 1`` equal-width edges over the finite values' range, as np.histogram_bin_edges
-    gives them, but for any finite range: each edge is a convex combination of the ends, so a
-    column spanning -1e308..1e308 (whose width overflows) still gets finite, ordered edges."""
-    x = values[np.isfinite(values)]
-    lo, hi = (float(x.min()), float(x.max())) if len(x) else (0.0, 0.0)
-    if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
-    if np.isfinite(hi - lo):
-        return np.histogram_bin_edges([lo, hi], bins=bins)
-    t = np.linspace(0.0, 1.0, bins + 1)
-    return lo * (1.0 - t) + hi * t
-
-
-def _joint_tvd(
-    a: tuple[np.ndarray, np.ndarray, int], b: tuple[np.ndarray, np.ndarray, int]
-) -> float:
-    """Total variation distance between the real and synthetic joint frequency tables."""
-    (ra, sa, ka), (rb, sb, kb) = a, b
-    jr, js = ra * kb + rb, sa * kb + sb
-    k = ka * kb
-    if k > 1_000_000:  # many cells: count only the ones that occur
-        _, inverse = np.unique(np.concatenate([jr, js]), return_inverse=True)
-        jr, js, k = inverse[: len(jr)], inverse[len(jr) :], int(inverse.max()) + 1
-    p = np.bincount(jr, minlength=k) / len(jr)
-    q = np.bincount(js, minlength=k) / len(js)
-    return float(0.5 * np.abs(p - q).sum())
-
-
-def _nested(m: pd.DataFrame) -> list[list[float | None]]:
-    return [[None if np.isnan(v) else round(float(v), 6) for v in row] for row in m.to_numpy()]
-
-
 def _column_pair_trends(ctx: Context) -> Result:
     real, synth = model_frames(ctx)
-    cols = list(real.columns)
-    if len(cols) < 2 or len(real) == 0 or len(synth) == 0:
-        return Result(None, skipped="needs two compared columns and rows on both sides")
-    num = [c for c in cols if _is_numeric(ctx, c)]
-    corr_r, corr_s = real[num].corr(), synth[num].corr()
-    codes = {c: _codes(real[c], synth[c], c in num) for c in cols}
-    scores: dict[str, float] = {}
-    for a, b in combinations(cols, 2):
-        if a in num and b in num:
-            r = corr_r.at[a, b]
-            if np.isnan(r):  # a constant real column: no trend to keep
-                continue
-            s = corr_s.at[a, b]
-            scores[f"{a}|{b}"] = 1.0 - abs(r - (0.0 if np.isnan(s) else s)) / 2.0
-        else:
-            scores[f"{a}|{b}"] = 1.0 - _joint_tvd(codes[a], codes[b])
-    if not scores:
-        return Result(None, skipped="no column pair with a trend in the real table")
-    worst = sorted(scores, key=lambda k: (scores[k], k))
-    details: dict[str, Any] = {
-        "per_pair": {k: scores[k] for k in worst[:MAX_PAIRS_SHOWN]},
-        "pairs": len(scores),
-        "worst_pair": worst[0],
-        "correlation": {
-            "columns": num,
-            "real": _nested(corr_r),
-            "synthetic": _nested(corr_s),
-            "difference": _nested((corr_s - corr_r).abs()),
-        },
-    }
-    return Result(float(np.mean(list(scores.values()))), details)
+    return pair_trends(real, synth, [c for c in real.columns if _is_numeric(ctx, c)])
 
 
 @register(
@@ -169,15 +127,19 @@ def _column_pair_trends(ctx: Context) -> Result:
     "fidelity",
     "higher",
     (0.0, 1.0),
-    "pairwise trends kept: correlation similarity for number pairs, contingency similarity "
-    "(1 - TVD of joint frequencies, numbers in 10 bins) for pairs with a label; mean over pairs",
+    "pairwise trends kept, as SDMetrics' QualityReport: correlation similarity for number "
+    "pairs with real |r| > 0.5, contingency similarity for other pairs with real Cramér's "
+    "V > 0.3; mean over those pairs",
 )
 def column_pair_trends(ctx: Context) -> Result:
-    """Higher is better, 0-1, mean over every pair of compared columns. Two numbers (dates as
-    seconds): 1 - |r_real - r_synthetic| / 2 with Pearson's r. A pair with a label: 1 - total
-    variation distance between the joint frequency tables, numbers binned into 10 equal-width
-    bins of the real range. ``per_pair`` lists the worst 50 pairs; ``correlation`` holds the
-    real, synthetic and |difference| Pearson matrices of the number columns for heatmaps."""
+    """Higher is better, 0-1, mean over the pairs of compared columns whose real association
+    is meaningful (SDMetrics 0.32's QualityReport: |Pearson r| > 0.5 for two numbers,
+    Cramér's V > 0.3 otherwise). Two numbers (dates as seconds): 1 - |r_real - r_synthetic|
+    / 2. A pair with a label: 1 - total variation distance between the joint frequency
+    tables, numbers in 10 equal-width bins. Skipped when no pair is associated. Details:
+    ``all_pairs`` (the mean over every pair, which reads higher: most pairs are nearly
+    independent), ``per_pair`` (the worst 50 counted pairs), ``correlation`` (real,
+    synthetic and |difference| Pearson matrices of the number columns, for heatmaps)."""
     return _cached(ctx, "column_pair_trends", _column_pair_trends)  # type: ignore[no-any-return]
 
 
@@ -186,16 +148,28 @@ def column_pair_trends(ctx: Context) -> Result:
     "fidelity",
     "higher",
     (0.0, 1.0),
-    "overall quality score: mean of column_shapes and column_pair_trends (SDMetrics' definition)",
+    "overall quality: mean of column_shapes and column_pair_trends (SDMetrics 0.32 "
+    "QualityReport's score)",
 )
 def quality(ctx: Context) -> Result:
-    """Higher is better, 0-1: the mean of ``column_shapes`` and ``column_pair_trends``
-    (computed once per run and shared with those metrics)."""
-    parts = {"column_shapes": column_shapes(ctx), "column_pair_trends": column_pair_trends(ctx)}
-    values = {k: r.value for k, r in parts.items() if r.value is not None}
+    """Higher is better, 0-1: the mean of ``column_shapes`` and ``column_pair_trends`` (the
+    latter left out when no pair is associated, as SDMetrics does), which is the score
+    SDMetrics' QualityReport gives the same frames. ``all_pairs``: the same with every column
+    pair counted (this project's figure before SDMetrics 0.32's definition);
+    ``holdout_value``: the lower score of the holdout's two halves (real unseen rows)."""
+    shapes, pairs = column_shapes(ctx), column_pair_trends(ctx)
+    values = {
+        k: r.value
+        for k, r in (("column_shapes", shapes), ("column_pair_trends", pairs))
+        if r.value is not None
+    }
     if not values:
         return Result(None, skipped="no compared columns")
-    return Result(float(np.mean(list(values.values()))), dict(values))
+    details: dict[str, Any] = dict(values)
+    every = pairs.details.get("all_pairs")
+    if every is not None and shapes.value is not None:
+        details["all_pairs"] = float((shapes.value + every) / 2)
+    return _with_baseline(ctx, Result(float(np.mean(list(values.values()))), details), quality)
 
 
 # ---- missing values and coverage -----------------------------------------------------------

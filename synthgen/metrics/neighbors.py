@@ -379,3 +379,15 @@ def not_applicable(ctx: Context) -> str | None:
     if len(ctx.synthetic) == 0 or len(ctx.train) == 0:
         return "empty train or synthetic frame"
     return None
+
+
+def real_to_synthetic(ctx: Context) -> tuple[Neighbours, Neighbours]:
+    """Every train row's and every holdout row's nearest synthetic row (cached): the
+    membership attack scores all the real rows it has."""
+    if "privacy.real_to_synthetic" in ctx.cache:
+        return ctx.cache["privacy.real_to_synthetic"]  # type: ignore[no-any-return]
+    e = encoded(ctx)
+    hot = e.encoder.onehot
+    out = (knn(e.train, e.synthetic, onehot=hot), knn(e.holdout, e.synthetic, onehot=hot))
+    ctx.cache["privacy.real_to_synthetic"] = out
+    return out

@@ -7,21 +7,27 @@ than to unseen ones. Anonymeter-style risks live in :mod:`synthgen.metrics.anony
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from synthgen.metrics.anonymity import wilson
 from synthgen.metrics.base import Context, Result, register
+from synthgen.metrics.evidence import (
+    Evidence,
+    auc_se,
+    copy_excess,
+    difference_se,
+    proportion_se,
+)
 from synthgen.metrics.neighbors import (
     NUMERIC_KINDS,
     canonical_labels,
     encoded,
     knn,
     not_applicable,
+    real_to_synthetic,
     shared_neighbours,
 )
 from synthgen.transforms.frame import to_model_frame
@@ -78,6 +84,34 @@ def exact_copy_rate(ctx: Context) -> Result:
     return Result(float(copies.mean()), details)
 
 
+@register(
+    "exact_copy_excess",
+    "privacy",
+    "lower",
+    (-1.0, 1.0),
+    "share of synthetic rows that copy a training record no other real row matches, beyond chance",
+)
+def exact_copy_excess(ctx: Context) -> Result:
+    """Copies that single a training record out, corrected for chance: 0 = none beyond what
+    unseen real rows give, 1 = every synthetic row copies a distinct training record (see
+    :func:`synthgen.metrics.evidence.copy_excess`). Unlike ``exact_copy_rate`` it stays near
+    0 on tables whose rows repeat naturally. Without a holdout it is the plain copy rate."""
+    cols = ctx.compared_columns()
+    if not cols or len(ctx.train) == 0:
+        return Result(None, skipped="no compared columns or no training rows")
+    train = row_hashes(ctx.train, ctx, cols)
+    hold = row_hashes(ctx.holdout, ctx, cols) if len(ctx.holdout) else train[:0]
+    syn = row_hashes(ctx.synthetic, ctx, cols) if len(ctx.synthetic) else train[:0]
+    ev = copy_excess(syn, train, hold)
+    lo, hi = ev.interval()
+    details: dict[str, Any] = {"ci_low": lo, "ci_high": hi, "synthetic_rows": len(syn)}
+    if len(hold):
+        details["chance_train_share"] = len(train) / (len(train) + len(hold))
+    else:
+        details["note"] = "no holdout: every copy counts, natural duplicates too"
+    return Result(ev.estimate, details, evidence=ev)
+
+
 def _quantiles(d: np.ndarray) -> dict[str, float]:
     return {
         f"p{int(q * 100)}": float(v)
@@ -104,33 +138,30 @@ def dcr_share(ctx: Context) -> Result:
     random subsample of train (seeded by ``ctx.seed``) against the holdout: also 0.5 with
     no leak, but a copied row's twin is in the subsample only n_holdout / n_train of the
     time, so it tops out at 0.5 + 0.5 n_holdout / n_train (0.625 for an 80/20 split) even
-    for a verbatim copy. Details: a 95 % interval (Wilson; synthetic rows taken as
-    independent, so it is optimistic), DCR quantiles to train and holdout (full sets), and
-    30-bin histograms on shared edges."""
+    for a verbatim copy. Details: a 95 % score interval (synthetic rows sharing a nearest
+    real row counted as one, see ``_dcr_evidence``), DCR quantiles to train and holdout
+    (full sets), and 30-bin histograms on shared edges."""
     if reason := not_applicable(ctx):
         return Result(None, skipped=reason)
     sh = shared_neighbours(ctx)
     d_tr, d_ho = sh.to_train.dist[:, 0], sh.to_holdout.dist[:, 0]
     tie = np.isclose(d_tr, d_ho, rtol=1e-9, atol=1e-12)
     n_open, ties = int((~tie).sum()), float(tie.mean())
-    wins = float(np.sum((d_tr < d_ho) & ~tie))
-
-    def corrected(k: float) -> float:  # k of the n_open non-tied rows went to train
-        p = k / n_open if n_open else 0.5
-        odds = p * sh.n_holdout / (p * sh.n_holdout + (1 - p) * sh.n_train) if n_open else 0.5
-        return float(ties * 0.5 + (1 - ties) * odds)
-
-    centre, half = wilson(wins, n_open)
+    to_train = (d_tr < d_ho) & ~tie
+    wins = float(np.sum(to_train))
+    ev = _dcr_evidence(sh, tie, to_train)
+    lo, hi = ev.interval()
     top = float(max(np.quantile(d_tr, 0.99), np.quantile(d_ho, 0.99), 1e-9))
     edges = np.linspace(0.0, top, 31)
     details = {
-        "ci_low": corrected(max(centre - half, 0.0) * n_open),
-        "ci_high": corrected(min(centre + half, 1.0) * n_open),
+        "ci_low": lo,
+        "ci_high": hi,
         "raw_share": _closer_share(d_tr, d_ho),
         "chance_raw_share": sh.n_train / (sh.n_train + sh.n_holdout),
         "equal_size_share": _closer_share(sh.to_train.pre_dist[:, 0], sh.to_holdout.pre_dist[:, 0]),
         "n_train": sh.n_train,
         "n_holdout": sh.n_holdout,
+        "closer_to_train": int(wins),
         "ties": ties,
         "dcr_train": _quantiles(d_tr),
         "dcr_holdout": _quantiles(d_ho),
@@ -139,7 +170,39 @@ def dcr_share(ctx: Context) -> Result:
         "hist_train": np.histogram(np.minimum(d_tr, top), bins=edges)[0].tolist(),
         "hist_holdout": np.histogram(np.minimum(d_ho, top), bins=edges)[0].tolist(),
     }
-    return Result(corrected(wins), details)
+    if n_open == 0:
+        details["note"] = "every synthetic row is as close to a holdout row as to a train row"
+    return Result(ev.estimate, details, evidence=ev)
+
+
+def _dcr_evidence(sh: Any, tie: np.ndarray, to_train: np.ndarray) -> Evidence:
+    """The corrected share with its error. With no leak a non-tied row goes to train with
+    chance f = n_train / (n_train + n_holdout) whatever the generator (real rows are
+    exchangeable); rows whose nearest real row is the same stand or fall together, so the
+    error of the raw share carries that design effect (sum of squared group sizes / rows)."""
+    n_tr, n_ho = sh.n_train, sh.n_holdout
+    open_ = ~tie
+    n_open, ties = int(open_.sum()), float(tie.mean())
+    winner = np.where(to_train, sh.to_train.idx[:, 0], n_tr + sh.to_holdout.idx[:, 0])[open_]
+    sizes = np.unique(winner, return_counts=True)[1].astype(float)
+    deff = float((sizes**2).sum() / sizes.sum()) if len(sizes) else 1.0
+
+    def corrected(p: float) -> float:  # raw share of non-tied rows -> the 0.5-at-chance scale
+        return float(ties * 0.5 + (1 - ties) * p * n_ho / (p * n_ho + (1 - p) * n_tr))
+
+    def raw(theta: float) -> float:  # the inverse of corrected()
+        t = min(max((theta - ties * 0.5) / (1 - ties), 0.0), 1.0) if ties < 1 else 0.5
+        return t * n_tr / (t * n_tr + (1 - t) * n_ho)
+
+    p_se = proportion_se(n_open / deff) if n_open else (lambda _p: 0.0)
+
+    def se(theta: float) -> float:  # delta method through corrected()
+        p = raw(theta)
+        slope = (1 - ties) * n_ho * n_tr / (p * n_ho + (1 - p) * n_tr) ** 2
+        return slope * p_se(p)
+
+    p_hat = float(to_train.sum()) / n_open if n_open else 0.5
+    return Evidence(corrected(p_hat) if n_open else 0.5, se, n_ho)
 
 
 def _closer_share(d_tr: np.ndarray, d_ho: np.ndarray) -> float:
@@ -187,32 +250,32 @@ def nndr(ctx: Context) -> Result:
 def membership_auc(ctx: Context) -> Result:
     """A distance-based membership-inference attack: each real row is scored by its
     distance to the nearest synthetic row (closer = more likely a training member). AUC of
-    separating an equal-size train sample (members) from the holdout (non-members): 0.5 =
-    no leak, 1 = every member found. ``tpr_at_fpr_0.01`` shows the most confident hits;
-    ``ci_low``/``ci_high``: 95 % interval (Hanley-McNeil), wide on small holdouts."""
+    separating every training row (members) from every holdout row (non-members): 0.5 = no
+    leak, 1 = every member found. With no leak members and holdout rows are alike given the
+    synthetic data, so the AUC's error is the Mann-Whitney one (Hanley-McNeil, taken at the
+    hypothesised AUC: a handful of rows is never certain). ``tpr_at_fpr_0.01`` shows the
+    most confident hits; ``ci_low``/``ci_high``: the 95 % interval."""
     if reason := not_applicable(ctx):
         return Result(None, skipped=reason)
-    sh = shared_neighbours(ctx)
-    members, others = sh.to_train.rev_dist, sh.to_holdout.rev_dist
+    to_train, to_holdout = real_to_synthetic(ctx)
+    members, others = to_train.dist[:, 0], to_holdout.dist[:, 0]
     labels = np.r_[np.ones(len(members)), np.zeros(len(others))]
     score = -np.r_[members, others]
     auc = float(roc_auc_score(labels, score))
-    n1, n0 = len(members), len(others)  # Hanley and McNeil (1982) standard error
-    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
-    se = np.sqrt(
-        (auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2)) / (n1 * n0)
-    )
+    ev = Evidence(auc, auc_se(len(members), len(others)), len(others))
+    lo, hi = ev.interval()
     fpr, tpr, _ = roc_curve(labels, score)
     details = {
         "n_members": len(members),
+        "n_holdout": len(others),
         "member_median_distance": float(np.median(members)),
         "holdout_median_distance": float(np.median(others)),
         "tpr_at_fpr_0.01": float(np.interp(0.01, fpr, tpr)),
         "advantage": 2 * auc - 1,
-        "ci_low": float(max(auc - 1.96 * se, 0.0)),
-        "ci_high": float(min(auc + 1.96 * se, 1.0)),
+        "ci_low": lo,
+        "ci_high": hi,
     }
-    return Result(auc, details)
+    return Result(auc, details, evidence=ev)
 
 
 def _guess_correct(ctx: Context, col: str, truth: pd.Series, guess: pd.Series) -> np.ndarray:
@@ -230,21 +293,26 @@ def _guess_correct(ctx: Context, col: str, truth: pd.Series, guess: pd.Series) -
     return np.asarray(a == b)
 
 
-def _inference_leak(ctx: Context, col: str, n_max: int) -> dict[str, Any]:
+def _inference_leak(ctx: Context, col: str) -> tuple[dict[str, Any], Evidence]:
     e = encoded(ctx)
     others = [c for c in e.encoder.columns if c != col]
-    n = min(e.n_equal, n_max)
-    tr, ho = e.train_order[:n], e.holdout_order[:n]
     dims = e.encoder.dims(others)
-    queries = np.vstack([e.train[tr][:, dims], e.holdout[ho][:, dims]])
+    queries = np.vstack([e.train[:, dims], e.holdout[:, dims]])
     nearest = knn(queries, e.synthetic[:, dims], onehot=e.encoder.onehot[dims]).idx[:, 0]
     syn_col = ctx.synthetic[col].iloc[e.synthetic_rows].reset_index(drop=True)
-    truth = pd.concat(
-        [ctx.train[col].iloc[e.train_rows[tr]], ctx.holdout[col].iloc[ho]], ignore_index=True
-    )
+    truth = pd.concat([ctx.train[col].iloc[e.train_rows], ctx.holdout[col]], ignore_index=True)
     ok = _guess_correct(ctx, col, truth, syn_col.iloc[nearest].reset_index(drop=True))
-    acc_tr, acc_ho = float(ok[:n].mean()), float(ok[n:].mean())
-    return {"train_accuracy": acc_tr, "holdout_accuracy": acc_ho, "leak": acc_tr - acc_ho}
+    n_tr = len(e.train)
+    k_tr, k_ho = int(ok[:n_tr].sum()), int(ok[n_tr:].sum())
+    ev = difference_se(k_tr, n_tr, k_ho, len(ok) - n_tr)
+    details = {
+        "train_accuracy": k_tr / n_tr,
+        "holdout_accuracy": k_ho / (len(ok) - n_tr),
+        "leak": ev.estimate,
+        "n_train": n_tr,
+        "n_holdout": len(ok) - n_tr,
+    }
+    return details, ev
 
 
 @register(
@@ -259,106 +327,23 @@ def attribute_inference(ctx: Context) -> Result:
     synthetic row and reads off its sensitive value. The value is the worst, over
     ``ctx.sensitive``, of train accuracy minus holdout accuracy: what the synthetic data
     reveals about training records beyond what generalises (0 = nothing; numbers count as
-    guessed within 5 % of their range). Options: ``max_targets`` (2000) per side."""
+    guessed within 5 % of their range). Every train and holdout row is a target; the error
+    is that of a difference of two shares (``ci_low``/``ci_high``: 95 %)."""
     if not ctx.sensitive:
         return Result(None, skipped="no sensitive columns declared")
     if reason := not_applicable(ctx):
         return Result(None, skipped=reason)
-    n_max = int(ctx.options.get("attribute_inference", {}).get("max_targets", 2000))
     cols = ctx.compared_columns()
     per: dict[str, Any] = {}
+    evidence: dict[str, Evidence] = {}
     for col in ctx.sensitive:
         if col not in cols or len(cols) < 2:
             per[col] = {"error": "not compared" if col not in cols else "no other column known"}
         else:
-            per[col] = _inference_leak(ctx, col, n_max)
-    leaks = {c: v["leak"] for c, v in per.items() if "leak" in v}
-    if not leaks:
+            per[col], evidence[col] = _inference_leak(ctx, col)
+    if not evidence:
         return Result(None, {"per_column": per}, skipped="no sensitive column is compared")
-    worst = max(leaks, key=leaks.__getitem__)
-    return Result(leaks[worst], {"per_column": per, "worst_column": worst})
-
-
-# ---- PII replay -------------------------------------------------------------------------
-_SEPARATORS = str.maketrans({c: " " for c in ",;:<>()[]{}\"'|\t\n\r"})
-_EDGE = ".!?*_-"
-_NUMBERISH = re.compile(r"[\d\s.+()-]+")
-MAX_TOKENS = 12  # longer real values are only matched as whole cells
-
-
-def _norm_one(text: str) -> str:
-    tokens = (t.strip(_EDGE) for t in text.casefold().translate(_SEPARATORS).split())
-    return " ".join(t for t in tokens if t)
-
-
-def _norm_text(s: pd.Series) -> pd.Series:
-    """Case-folded text with separators collapsed and punctuation trimmed from each token,
-    so 'Mail A.B@x.com, please' holds 'a.b@x.com'. Computed once per distinct value."""
-    text = s.astype(str)
-    return text.map({u: _norm_one(u) for u in pd.unique(text)})
-
-
-def mask_value(value: str) -> str:
-    """A replayed value fit to show: 'jane@example.com' -> 'j***@example.com'."""
-    if "@" in value:
-        local, domain = value.split("@", 1)
-        return f"{local[:1]}***@{domain}"
-    return f"{value[:1]}***{value[-1:]}" if len(value) >= 4 else "***"
-
-
-def _text_hits(norm: pd.Series, real: set[str], sizes: set[int]) -> pd.Series:
-    """For each normalised text cell, the real values it contains as whole tokens."""
-    tokens = norm.str.split(" ").explode().dropna()
-    frame = pd.DataFrame({"row": tokens.index, "tok": tokens.to_numpy()})
-    found = []
-    for k in sorted(sizes):
-        gram, same = frame["tok"], np.ones(len(frame), bool)
-        for j in range(1, k):
-            gram = gram + " " + frame["tok"].shift(-j).fillna("")
-            same &= (frame["row"].shift(-j) == frame["row"]).to_numpy()
-        hit = same & gram.isin(real).to_numpy()
-        found.append(pd.DataFrame({"row": frame["row"][hit], "value": gram[hit]}))
-    hits = pd.concat(found).drop_duplicates() if found else pd.DataFrame(columns=["row", "value"])
-    return hits.groupby("row")["value"].apply(list) if len(hits) else pd.Series(dtype=object)
-
-
-@register(
-    "pii_replay",
-    "privacy",
-    "lower",
-    (0.0, float("inf")),
-    "synthetic cells that repeat a real PII value (any column, and inside free text)",
-)
-def pii_replay(ctx: Context) -> Result:
-    """Number of real PII values (from the train and holdout PII columns) found again in
-    the synthetic table: whole cells of any column (stripped, case-folded), and substrings
-    of 6+ characters inside text columns. Should be 0; examples in the details are masked."""
-    pii = [c.name for c in ctx.schema.of_kind("pii") if c.name in ctx.train.columns]
-    if not pii:
-        return Result(0.0, {"pii_columns": []}, skipped="no PII columns in the schema")
-    real_cells = pd.concat([f[c] for f in (ctx.train, ctx.holdout) if len(f) for c in pii])
-    real = set(_norm_text(real_cells.dropna())) - {""}
-    numberish = any(_NUMBERISH.fullmatch(v) for v in real)
-    long = {v for v in real if len(v) >= 6 and v.count(" ") < MAX_TOKENS}
-    sizes = {v.count(" ") + 1 for v in long}
-    per: dict[str, int] = {}
-    examples: list[str] = []
-    for col in ctx.synthetic.columns:
-        s = ctx.synthetic[col].dropna()
-        if s.dtype.kind in "biufcmM" and not numberish:
-            continue
-        norm = _norm_text(canonical_labels(s))
-        equal = norm.isin(real)
-        count, seen = int(equal.sum()), list(norm[equal].unique()[:5])
-        kind = ctx.schema[col].kind if col in ctx.schema else "text"
-        if kind == "text" and long:
-            inside = _text_hits(norm[~equal], long, sizes)
-            count += int(inside.map(len).sum()) if len(inside) else 0
-            seen += [v for vs in inside for v in vs][:5]
-        if count:
-            per[col] = count
-            examples += [mask_value(v) for v in seen]
-    return Result(
-        float(sum(per.values())),
-        {"pii_columns": pii, "per_column": per, "examples": examples[:5]},
-    )
+    worst = max(evidence, key=lambda c: evidence[c].estimate)
+    lo, hi = evidence[worst].interval()
+    details = {"per_column": per, "worst_column": worst, "ci_low": lo, "ci_high": hi}
+    return Result(evidence[worst].estimate, details, evidence=evidence[worst])

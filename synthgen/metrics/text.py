@@ -24,8 +24,6 @@ import numpy as np
 from synthgen.metrics.base import Context, Result, register
 from synthgen.metrics.textindex import (
     Windows,
-    best_jaccard,
-    longest_shared,
     normalise,
     word_ids,
 )
@@ -99,124 +97,6 @@ def _per_column(
     if not values:
         return Result(None, {"columns": details}, skipped="no column has texts on both sides")
     return Result(float(combine(values)), {"columns": details})
-
-
-# ---- privacy ------------------------------------------------------------------------------
-def _copies(c: Corpus, part: str, min_chars: int) -> tuple[np.ndarray, np.ndarray]:
-    """Which texts of ``part`` are long enough to count, and which of those equal a train text."""
-    seen = set(c.norm["train"])
-    long = np.array([len(t) >= min_chars for t in c.norm[part]], dtype=bool)
-    equal = np.array([t in seen for t in c.norm[part]], dtype=bool)
-    return long, equal & long
-
-
-def _share(flags: np.ndarray, among: np.ndarray) -> float | None:
-    return float(flags[among].mean()) if among.any() else None
-
-
-@register(
-    "text_exact_copy_rate",
-    "privacy",
-    "lower",
-    (0.0, 1.0),
-    "share of synthetic texts equal to a training text (case and spacing ignored; worst column)",
-)
-def text_exact_copy_rate(ctx: Context) -> Result:
-    """Share of synthetic texts of at least ``min_chars`` (20) characters that equal a training
-    text once lower-cased with spacing collapsed; shorter texts are left out (stock answers).
-    ``holdout_rate`` is the same for the holdout's real texts: chance level for this data."""
-    min_chars = int(_option(ctx, "text_exact_copy_rate", "min_chars", MIN_CHARS))
-
-    def one(c: Corpus) -> dict[str, Any]:
-        long, copy = _copies(c, "synthetic", min_chars)
-        h_long, h_copy = _copies(c, "holdout", min_chars)
-        return {
-            "value": _share(copy, long),
-            "copies": int(copy.sum()),
-            "texts": int(long.sum()),
-            "short_texts_ignored": int((~long).sum()),
-            "holdout_rate": _share(h_copy, h_long),
-        }
-
-    return _per_column(ctx, one, max)
-
-
-def _near(c: Corpus, part: str, min_chars: int, chars: int, jaccard: float) -> dict[str, Any]:
-    long, copy = _copies(c, part, min_chars)
-    if not long.any():
-        return {"rate": None, "texts": 0}
-    shared = c.chars(part).shares(c.chars("train"), chars)
-    similar = best_jaccard(c.words(part), c.words("train"), NGRAM_WORDS) >= jaccard
-    near = copy | shared | similar
-    return {"rate": _share(near, long), "texts": int(long.sum()), "near": int(near[long].sum())}
-
-
-@register(
-    "text_near_duplicate_rate",
-    "privacy",
-    "lower",
-    (0.0, 1.0),
-    "share of synthetic texts that share a long passage with a training text (worst column)",
-)
-def text_near_duplicate_rate(ctx: Context) -> Result:
-    """Share of synthetic texts (of at least 20 characters) that are exact copies, share a
-    substring of ``min_shared_chars`` (50) characters with some training text, or whose
-    word 8-gram set has Jaccard similarity >= ``jaccard`` (0.5) with one training text's.
-    ``holdout_rate``: the same for real unseen texts (the chance level)."""
-    opts = ctx.options.get("text_near_duplicate_rate", {})
-    args = (
-        int(opts.get("min_chars", MIN_CHARS)),
-        int(opts.get("min_shared_chars", NEAR_CHARS)),
-        float(opts.get("jaccard", NEAR_JACCARD)),
-    )
-
-    def one(c: Corpus) -> dict[str, Any]:
-        syn = _near(c, "synthetic", *args)
-        base = _near(c, "holdout", *args)
-        return {"value": syn.pop("rate"), **syn, "holdout_rate": base["rate"]}
-
-    return _per_column(ctx, one, max)
-
-
-def _longest(c: Corpus, part: str, limit: int, seed: int) -> dict[str, float] | None:
-    texts = c.norm[part]
-    if not texts or not c.norm["train"]:
-        return None
-    pick = np.arange(len(texts))
-    if len(pick) > limit:
-        pick = np.sort(np.random.default_rng(seed).choice(len(texts), limit, replace=False))
-    chosen = [texts[i] for i in pick]
-    seen = set(c.norm["train"])
-    known = np.array([len(t) if t in seen else -1 for t in chosen])
-    lcs = longest_shared(Windows.of_chars(chosen), c.chars("train"), known)
-    q = np.quantile(lcs, [0.5, 0.95])
-    return {"median": float(q[0]), "p95": float(q[1]), "max": float(lcs.max())}
-
-
-@register(
-    "text_longest_shared",
-    "privacy",
-    "lower",
-    (0.0, float("inf")),
-    "95th percentile of the longest substring a synthetic text shares with training text",
-)
-def text_longest_shared(ctx: Context) -> Result:
-    """Per synthetic text, the longest substring (characters) it shares with any training
-    text; the value is the worst column's 95th percentile. ``holdout`` gives the same
-    distribution for real unseen texts: synthetic text at or below it gives back no more
-    than real text does by chance. Exact below 32 characters, within 1/8 above. At most
-    ``rows`` (1000) texts per side are measured, sampled with the context's seed."""
-    limit = int(_option(ctx, "text_longest_shared", "rows", ROWS))
-
-    def one(c: Corpus) -> dict[str, Any]:
-        syn = _longest(c, "synthetic", limit, ctx.seed)
-        return {
-            "value": None if syn is None else syn["p95"],
-            "synthetic": syn,
-            "holdout": _longest(c, "holdout", limit, ctx.seed),
-        }
-
-    return _per_column(ctx, one, max)
 
 
 # ---- fidelity -----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ def build_report(
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "seed": seed,
         "passed": verdict["passed"],
+        "verdict": verdict["verdict"],
         "gates": verdict["gates"],
         "suite": verdict["suite"],
         "rows": rows,

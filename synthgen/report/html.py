@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from synthgen.report import plots, sections
+from synthgen.report.gates import gate_status, gates_section, report_verdict
 from synthgen.report.sections import esc, fmt_value, img, is_scalar, note, section, table
 
 if TYPE_CHECKING:
     from synthgen.schema.spec import Schema
 
-OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 LOWER_IS_BETTER = ("error", "risk", "loss", "divergence", "copy", "leak", "gap")
 MAX_METRIC_BARS = 30
 
@@ -32,10 +32,11 @@ th{background:#f6f8fa;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 .header{display:flex;align-items:center;gap:20px}
 .badge{font-size:28px;font-weight:800;padding:8px 22px;border-radius:8px;color:#fff;letter-spacing:1px}
-.badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}
+.badge.pass{background:#1a7f37}.badge.fail{background:#cf222e}.badge.inconclusive{background:#9a6700}
 .summary{color:#57606a}
 tr.pass .st{color:#1a7f37;font-weight:700}tr.fail .st{color:#cf222e;font-weight:700}
 tr.fail{background:#fff5f5}
+tr.inconclusive .st{color:#9a6700;font-weight:700}tr.inconclusive{background:#fff8e5}
 tr.skipped{color:#6e7781}tr.skipped .st{color:#6e7781;font-weight:700}
 .err{color:#cf222e;font-size:12px}
 .muted{color:#57606a;font-size:12px}
@@ -63,10 +64,9 @@ def render_html(
     """Render ``report`` (plus optional real/synthetic frames) as one self-contained HTML page."""
     columns = _schema_columns(schema, report)
     gates = list(report.get("gates") or [])
-    passed = bool(report.get("passed", all(bool(g.get("passed")) for g in gates)))
     body = [
-        _header(report, gates, passed),
-        _gates_section(gates),
+        _header(report, gates, report_verdict(report, gates)),
+        gates_section(gates),
         _run_section(report),
         sections.budget_section(report.get("privacy")),
         *_topic_sections(report.get("metrics"), gates),
@@ -91,14 +91,15 @@ def render_html(
 # ---------------------------------------------------------------- sections
 
 
-def _header(report: Mapping[str, Any], gates: list[dict], passed: bool) -> str:
-    """Title, PASS/FAIL badge and a one-line summary."""
+def _header(report: Mapping[str, Any], gates: list[dict], verdict: str) -> str:
+    """Title, PASS / FAIL / INCONCLUSIVE badge and a one-line summary."""
     rows = report.get("rows") or {}
     gen = report.get("generator") or {}
     statuses = [gate_status(g) for g in gates]
     bits = [f"{statuses.count('pass')} of {len(gates)} gates passed"]
-    if "skipped" in statuses:
-        bits[0] += f", {statuses.count('skipped')} skipped"
+    for other in ("inconclusive", "skipped"):
+        if other in statuses:
+            bits[0] += f", {statuses.count(other)} {other}"
     if rows.get("source") is not None or rows.get("synthetic") is not None:
         bits.append(
             f"{fmt_value(rows.get('source'))} source rows → "
@@ -110,54 +111,13 @@ def _header(report: Mapping[str, Any], gates: list[dict], passed: bool) -> str:
         bits.append(f"seed {report['seed']}")
     if report.get("created"):
         bits.append(str(report["created"]))
-    word = "PASS" if passed else "FAIL"
+    word = verdict.upper()
     title = f"synthgen report — {report.get('recipe') or '(unnamed recipe)'}"
     return (
         f'<section id="header" class="header"><div class="badge {word.lower()}">{word}</div>'
         f'<div><h1>{esc(title)}</h1><div class="summary">{esc(" · ".join(bits))}</div>'
         "</div></section>"
     )
-
-
-def _gates_section(gates: list[dict]) -> str:
-    """One row per gate: status, name, metric, value, condition, meaning."""
-    if not gates:
-        return section("gates", "Gates", '<p class="muted">No gates configured.</p>')
-    rows, classes = [], []
-    for g in gates:
-        status = gate_status(g)
-        error = str(g.get("error") or "")
-        if status == "skipped":
-            reason = error.removeprefix("skipped:").strip() or "the metric does not apply"
-            value_html = f'<div class="muted">skipped: {esc(reason)}</div>'
-        else:
-            value_html = esc(fmt_value(g.get("value")))
-            value_html += f'<div class="err">{esc(error)}</div>' if error else ""
-        op = OPS.get(str(g.get("op")), str(g.get("op", "")))
-        metric = str(g.get("metric", "")) + (f".{g['field']}" if g.get("field") else "")
-        classes.append(status)
-        rows.append(
-            [
-                f'<span class="st">{status.upper()}</span>',
-                esc(g.get("name", "")),
-                esc(metric),
-                value_html,
-                f"{esc(op)} {esc(fmt_value(g.get('threshold')))}",
-                esc(g.get("meaning", "")),
-            ]
-        )
-    headers = ["status", "gate", "metric", "value", "must be", "meaning"]
-    return section("gates", "Gates", table(headers, rows, num=[3], row_classes=classes))
-
-
-def gate_status(gate: Mapping[str, Any]) -> str:
-    """pass, fail or skipped; from ``status``, else from ``passed`` and a "skipped:" error."""
-    status = str(gate.get("status") or "")
-    if status in ("pass", "fail", "skipped"):
-        return status
-    if str(gate.get("error") or "").startswith("skipped:"):
-        return "skipped"
-    return "pass" if gate.get("passed") else "fail"
 
 
 def _run_section(report: Mapping[str, Any]) -> str:

@@ -31,6 +31,7 @@ SHOWN_IN_SECTIONS = frozenset(  # details the sections below draw; left out of t
 )
 PRIVACY_REFERENCE = {  # metric -> (detail shown beside it or None, text)
     "exact_copy_rate": ("holdout_copy_rate", "holdout rows copied by chance: {}"),
+    "exact_copy_excess": (None, "0 = no copies beyond chance, 1 = every row copies a record"),
     "dcr_share": (None, "0.5 = no memorisation"),
     "nndr": ("holdout_median", "holdout rows: {} (near 0 = copies)"),
     "membership_auc": (None, "0.5 = no leak"),
@@ -164,7 +165,11 @@ def fidelity_section(group: Mapping[str, Any]) -> str:
     pairs = group.get("column_pair_trends_per_pair")
     parts = [_heatmaps(corr)] if isinstance(corr, Mapping) else []
     if isinstance(pairs, Mapping) and pairs:
-        parts.append(_worst_pairs(pairs, corr, group.get("column_pair_trends_pairs")))
+        counted, total = (
+            group.get("column_pair_trends_pairs"),
+            group.get("column_pair_trends_pairs_total"),
+        )
+        parts.append(_worst_pairs(pairs, corr, counted, total))
     return section("fidelity", "Fidelity", "\n".join(parts)) if parts else ""
 
 
@@ -203,7 +208,7 @@ def _split_pair(pair: str, columns: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def _worst_pairs(pairs: Mapping[str, Any], corr: Any, total: Any) -> str:
+def _worst_pairs(pairs: Mapping[str, Any], corr: Any, counted: Any, total: Any = None) -> str:
     scores = sorted(
         ((str(k), float(v)) for k, v in pairs.items() if plots.is_finite(v)), key=lambda kv: kv[1]
     )
@@ -217,8 +222,15 @@ def _worst_pairs(pairs: Mapping[str, Any], corr: Any, total: Any) -> str:
             r = [esc(fmt_value(float(mats[k][i, j]))) for k in ("real", "synthetic")]
         label = " ↔ ".join(split) if split else pair.replace("|", " ↔ ")
         rows.append([esc(label), esc(fmt_value(score)), *r])
-    count = total if isinstance(total, int) else len(scores)
+    count = counted if isinstance(counted, int) and counted else len(scores)
     text = f"The {len(rows)} lowest of {count:,} pair scores (1 = the pair's trend is kept)."
+    if isinstance(total, int) and isinstance(counted, int):
+        text += (
+            f" As in SDMetrics' QualityReport, {counted:,} of the {total:,} pairs count: those"
+            " with a meaningful real association (|r| > 0.5, or Cramér's V > 0.3)."
+            if counted
+            else f" None of the {total:,} pairs has a meaningful real association; all shown."
+        )
     text += " Pearson r for pairs of number columns."
     headers = ["column pair", "score", "real r", "synthetic r"]
     return f"<h3>Worst column pairs</h3>{note(text)}" + table(headers, rows, num=[1, 2, 3])

@@ -46,16 +46,38 @@ def print_embedded_pii(out: Console, df: Any, schema: Any) -> None:
 
 
 def print_gates(out: Console, report: dict[str, Any]) -> None:
-    t = Table(title=f"gates ({'passed' if report['passed'] else 'FAILED'})")
+    verdict = report.get("verdict") or ("pass" if report["passed"] else "fail")
+    title = {"pass": "passed", "fail": "FAILED", "inconclusive": "INCONCLUSIVE"}[verdict]
+    t = Table(title=f"gates ({title})")
     for col in ("gate", "value", "rule", "result"):
         t.add_column(col)
     for g in report["gates"]:
         value = "n/a" if g["value"] is None else f"{g['value']:.4g}"
-        mark = {"pass": "[green]pass[/]", "skipped": "[yellow]skipped[/]"}.get(
-            g.get("status", ""), "[bold red]FAIL[/]"
-        )
+        mark = {
+            "pass": "[green]pass[/]",
+            "skipped": "[yellow]skipped[/]",
+            "inconclusive": "[bold yellow]inconclusive[/]",
+        }.get(g.get("status", ""), "[bold red]FAIL[/]")
         t.add_row(g["name"], value, f"{g['op']} {g['threshold']:g}", mark)
     out.print(t)
+
+
+def raise_for_gates(out: Console, report: dict[str, Any], tail: str = "") -> None:
+    """Exit 3 when a gate failed, else 4 when one could not decide (never a silent pass)."""
+    from rich.markup import escape
+
+    from synthgen.errors import GateFailed, GateInconclusive
+
+    by = {s: [g for g in report["gates"] if g.get("status") == s] for s in ("fail", "inconclusive")}
+    if by["fail"] or report.get("verdict", "fail") == "fail":
+        names = ", ".join(g["name"] for g in by["fail"]) or "(see the report)"
+        out.print(f"[bold red]gate(s) failed:[/] {names}{tail}")
+        raise GateFailed("validation gates failed")
+    for g in by["inconclusive"]:
+        out.print(f"[yellow]{escape(g['name'])}:[/] {escape(str(g.get('error') or ''))}")
+    names = ", ".join(g["name"] for g in by["inconclusive"])
+    out.print(f"[bold yellow]gate(s) inconclusive:[/] {names}{tail}")
+    raise GateInconclusive("validation gates could not decide on this sample")
 
 
 def print_warnings(out: Console, report: dict[str, Any]) -> None:

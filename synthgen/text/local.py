@@ -287,7 +287,8 @@ def _summary(
 
 
 class _ProgressBar:
-    """A rich progress bar on stderr when asked, else a no-op callback."""
+    """Progress on stderr when asked (a bar on a terminal, else a plain line every few
+    seconds), else a no-op callback."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
@@ -295,13 +296,11 @@ class _ProgressBar:
     def __enter__(self) -> Any:
         if not self.enabled:
             return None
-        from rich.progress import Progress
+        from synthgen.progress import Progress
 
-        self.bar = Progress(transient=True)
-        self.bar.start()
-        self.task = self.bar.add_task("training text model", total=None)
-        return lambda done, total: self.bar.update(self.task, completed=done, total=total)
+        self.bar = Progress("training text model", None, unit="step").__enter__()
+        return lambda done, total: self.bar.update(done, total)
 
     def __exit__(self, *exc: object) -> None:
         if self.enabled:
-            self.bar.stop()
+            self.bar.__exit__(*exc)

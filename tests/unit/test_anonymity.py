@@ -1,4 +1,5 @@
-"""Singling out, linkability and inference risks (Anonymeter-style) on real Adult data."""
+"""Singling out, linkability and inference risks (Anonymeter-style) on real Adult data: a copy
+must be flagged, unseen real rows must not."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import pandas as pd
 import pytest
 
 from synthgen.metrics import REGISTRY, Context
-from synthgen.metrics.anonymity import (
+from synthgen.metrics.anonymity import risk_details, wilson
+from synthgen.metrics.evidence import decide
+from synthgen.metrics.singling import (
     EQ,
     GE,
     ISNA,
@@ -16,8 +19,7 @@ from synthgen.metrics.anonymity import (
     TRUE,
     control_successes,
     count_matches,
-    risk_details,
-    wilson,
+    few_matches,
 )
 from synthgen.schema import detect
 
@@ -45,14 +47,18 @@ def test_copy_of_train_is_flagged(contexts: dict[str, Context], name: str):
     assert d["ci_low"] > 0.05, d
     assert d["ci_low"] <= result.value <= d["ci_high"]
     assert d["main_rate"] > d["control_rate"] and d["attack_beats_baseline"]
-    assert d["n_attacks"] > 100
+    assert d["n_attacks"] >= 1200  # every row the attack can use, not 500
+    assert decide(result.evidence, "<=", 0.05)["status"] == "fail"
 
 
 @pytest.mark.parametrize("name", RISKS)
 def test_disjoint_real_split_is_not_flagged(contexts: dict[str, Context], name: str):
     result = REGISTRY[name].compute(contexts["clean"])
-    assert result.details["ci_low"] <= 0.05, result.details
-    assert 0.0 <= result.value <= 0.2
+    # (80/20 split: the singling-out control is corrected for size and errs high, so the
+    # excess can sit a little below 0; never above)
+    assert result.details["ci_low"] <= 0.0, result.details
+    assert -0.05 <= result.value <= 0.05
+    assert decide(result.evidence, "<=", 0.05)["status"] == "pass"
 
 
 def test_singling_out_reports_both_modes(contexts: dict[str, Context]):
@@ -64,6 +70,8 @@ def test_singling_out_reports_both_modes(contexts: dict[str, Context]):
         del ctx.options["singling_out_risk"]
     assert set(d["parts"]) == {"univariate", "multivariate"}
     assert all(p["n_attacks"] == 120 for p in d["parts"].values())
+    assert d["n_attacks"] == 240  # the two modes are pooled
+    assert d["resplit_se"] > 0
 
 
 def test_inference_uses_declared_secrets(contexts: dict[str, Context]):
@@ -93,16 +101,28 @@ def test_count_matches_agrees_with_pandas():
     assert count_matches(t, cols, ops, vals).tolist() == expected
 
 
+def test_few_matches_lists_the_rows_of_rare_queries():
+    t = np.array([[1.0, 2, 2, 3, 3, 3]])
+    cols, ops = np.zeros((3, 1), int), np.full((3, 1), EQ)
+    counts, qid, row = few_matches(t, (cols, ops, np.array([[1.0], [2.0], [3.0]])), cap=2)
+    assert counts.tolist() == [1, 2, 3]
+    assert sorted(zip(qid.tolist(), row.tolist(), strict=True)) == [(0, 0), (1, 1), (1, 2)]
+
+
 def test_wilson_and_risk_formula():
     centre, half = wilson(50, 100)
     assert centre == pytest.approx(0.5) and half == pytest.approx(0.0960, abs=1e-3)
     centre, half = wilson(0, 500)
     assert 0 < centre < 0.01 and centre - half == pytest.approx(0.0, abs=1e-12)
-    d = risk_details(500, 400, 100, 5)
-    m, c = wilson(400, 500)[0], wilson(100, 500)[0]
-    assert d["risk"] == pytest.approx((m - c) / (1 - c))
+    d, ev = risk_details(500, 400, 500, 100, 5)
+    assert d["risk"] == pytest.approx(0.8 - 0.2)  # the excess success, not normalised
+    assert d["normalised_risk"] == pytest.approx(0.6 / 0.8)
     assert d["ci_low"] < d["risk"] < d["ci_high"]
-    assert risk_details(500, 50, 200, 5)["risk"] == 0.0  # negative risk is clipped
+    # the issue's imbalanced secret: both rates ~0.91, so the excess is small and its
+    # interval narrow, where (m - c) / (1 - c) divides by 0.09
+    d, ev = risk_details(1700, 1547, 1700, 1540, 5)
+    assert d["ci_high"] - d["ci_low"] < 0.05
+    assert decide(ev, "<=", 0.05)["status"] == "pass"
 
 
 def test_control_size_correction():

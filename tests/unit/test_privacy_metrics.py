@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from synthgen.metrics import REGISTRY, Context
 from synthgen.metrics.neighbors import RowEncoder, canonical_labels, knn
-from synthgen.metrics.privacy import mask_value
+from synthgen.metrics.pii import mask_value
 from synthgen.schema import ColumnSpec, Schema, detect
 
 

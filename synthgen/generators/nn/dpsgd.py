@@ -18,7 +18,34 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
-from synthgen.privacy.accounting import PrivacyLedger
+from synthgen.privacy.accounting import PrivacyLedger, SGDRun
+
+DP_TARGET_NOISE = 2.0  # noise multiplier the default DP epochs stop at
+DP_TARGET_SECONDS = 180.0  # DP-SGD time the default epochs aim at (one core)
+
+
+def default_epochs(
+    n_rows: int, batch_size: int, ledger: PrivacyLedger, seconds_per_row: float, most: int
+) -> int:
+    """Epochs for a DP run whose recipe sets none: the most (up to ``most``) that keep the
+    noise multiplier at or below DP_TARGET_NOISE and DP-SGD near DP_TARGET_SECONDS on one
+    core, at least one. Past that noise, more epochs buy little (under a fixed budget the
+    noise grows with the square root of the steps) and cost minutes each."""
+    sample_rate = min(1.0, batch_size / n_rows)
+    per_epoch = max(1, math.ceil(n_rows / batch_size))
+    by_time = int(DP_TARGET_SECONDS / max(seconds_per_row * n_rows, 1e-9))
+    hi = max(1, min(most, by_time))
+
+    def quiet_enough(epochs: int) -> bool:  # would that many steps fit at the target noise?
+        return ledger.fits(run=SGDRun(DP_TARGET_NOISE, sample_rate, epochs * per_epoch))
+
+    if quiet_enough(hi):
+        return hi
+    lo = 1  # the answer is in [lo, hi): noise grows with the epochs
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if quiet_enough(mid) else (lo, mid)
+    return lo
 
 
 class DPSGD:
@@ -34,6 +61,7 @@ class DPSGD:
         max_grad_norm: float,
     ) -> None:
         self.n_rows = n_rows
+        self.epochs = epochs
         self.sample_rate = min(1.0, batch_size / n_rows)
         self.steps_per_epoch = max(1, math.ceil(n_rows / batch_size))
         self.steps_planned = epochs * self.steps_per_epoch
@@ -90,6 +118,7 @@ class DPSGD:
     def describe(self) -> dict[str, Any]:
         """What the report shows beside the ledger's (noise multiplier, sample rate, steps)."""
         return {
+            "epochs": self.epochs,
             "steps_planned": self.steps_planned,
             "max_grad_norm": self.max_grad_norm,
             "accountant": "the run's ledger (PRV, composed with the Gaussian releases)",

@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from synthgen.errors import DataError, pydantic_problems
 from synthgen.generators.base import Generator
 from synthgen.generators.folder import Expected, check_arrays, label_problems, out_of_bounds
-from synthgen.generators.nn.dpsgd import DPSGD
+from synthgen.generators.nn.dpsgd import DPSGD, default_epochs
 from synthgen.generators.nn.loop import Trainer, marginal_score, torch_threads
 from synthgen.generators.nn.spans import SpanIndex
 from synthgen.generators.seeding import seeded
+from synthgen.progress import Progress
 from synthgen.schema.spec import Schema
 from synthgen.transforms.table import TableEncoder, TableEncoderState, state_problems
 
@@ -57,6 +58,9 @@ class NeuralGenerator(Generator):
     params: NeuralParams
     supports_dp = True
     dp_: DPSGD | None = None
+    # DP-SGD seconds per training row and epoch on one core (per-row gradients): sets the
+    # default epochs of a DP run, see dpsgd.default_epochs
+    dp_seconds_per_row: float = 0.002
 
     # ---- subclass hooks -------------------------------------------------------------------
     def _build(self, width: int) -> None:
@@ -132,7 +136,12 @@ class NeuralGenerator(Generator):
         pseudo = summary.pseudo_frame(max(p.validation_rows, 10_000), rng)
         self.encoder_ = TableEncoder(p.max_modes, p.max_categories).fit_dp(summary, pseudo, rng)
         self.dp_n_rows_ = summary.n_rows
-        self.dp_ = DPSGD(len(data), p.batch_size, p.epochs, plan.ledger, p.max_grad_norm)
+        epochs = p.epochs
+        if "epochs" not in p.model_fields_set:  # chosen for the budget and the table's size
+            epochs = default_epochs(
+                len(data), p.batch_size, plan.ledger, self.dp_seconds_per_row, p.epochs
+            )
+        self.dp_ = DPSGD(len(data), p.batch_size, epochs, plan.ledger, p.max_grad_norm)
         try:
             self._train(data, pseudo.iloc[: p.validation_rows], rng)
         finally:
@@ -150,11 +159,12 @@ class NeuralGenerator(Generator):
         with seeded(int(rng.integers(2**31))), torch_threads(p.threads):
             self._build(self.encoder_.width_)
             self._prepare(matrix, rng)
+            epochs = self.dp_.epochs if self.dp_ is not None else p.epochs
             trainer = Trainer(
-                p.epochs, p.time_budget_s, p.early_stopping_patience, p.checkpoint_tolerance
+                epochs, p.time_budget_s, p.early_stopping_patience, p.checkpoint_tolerance
             )
             epoch = 0
-            for epoch in _epochs(trainer):
+            for epoch in _epochs(trainer, f"training {self.name}" + (" (DP)" if self.dp_ else "")):
                 if self.dp_ is not None:
                     loss = self._train_epoch_dp(matrix, rng)
                 else:
@@ -284,24 +294,13 @@ def _numpy_dtype(dtype: torch.dtype) -> np.dtype:
     return torch.empty(0, dtype=dtype).numpy().dtype
 
 
-def _epochs(trainer: Trainer):  # type: ignore[no-untyped-def]
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
+def _epochs(trainer: Trainer, what: str):  # type: ignore[no-untyped-def]
+    """Epoch numbers while the trainer wants more, with progress on stderr: a bar on a
+    terminal, else a plain line every few seconds (epochs, elapsed, the rest)."""
     total = None if trainer.budget is not None else trainer.epochs
-    with Progress(
-        TextColumn("training"),
-        BarColumn(),
-        TextColumn("epoch {task.completed}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,
-    ) as bar:
-        task = bar.add_task("train", total=total)
+    with Progress(what, total, unit="epoch") as progress:
         epoch = 0
         while trainer.keep_going(epoch):
             yield epoch
             epoch += 1
-            bar.update(task, completed=epoch)
+            progress.update(epoch)

@@ -109,7 +109,7 @@ def test_no_text_column_skips_and_its_gate_too(parts):  # type: ignore[no-untype
         assert REGISTRY[name].compute(ctx).skipped == "the table has no text column"
     suite = load_suite("default")
     gate = next(g for g in suite.gates if g.metric == "text_exact_copy_rate")
-    assert gate.op == "<=" and gate.threshold == 0
+    assert gate.op == "<=" and gate.threshold == 0.01
     result = run(
         suite.model_copy(update={"gates": [gate], "metrics": []}), train, holdout, other, schema
     )
