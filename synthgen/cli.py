@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from synthgen import __version__, progress
 from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
@@ -355,28 +354,9 @@ def sample(
 @cli.command(name="list")
 def list_() -> None:
     """Show the registered generators and validation suites."""
-    from synthgen.generators import registry
-    from synthgen.validate import available_suites, load_suite
+    from synthgen.report.terminal import print_registry
 
-    out = Console(highlight=False)
-    t = Table(title="generators")
-    for col in ("name", "what", "needs"):
-        t.add_column(col)
-    for name, e in sorted(registry.entries().items()):
-        needs = (
-            ""
-            if e.extra is None
-            else (f"synthgen[{e.extra}]" + ("" if registry.is_installed(e) else " (not installed)"))
-        )
-        t.add_row(name, e.summary, needs)
-    out.print(t)
-    s = Table(title="validation suites")
-    for col in ("name", "gates", "file"):
-        s.add_column(col)
-    for name, path in sorted(available_suites().items()):
-        suite = load_suite(str(path))
-        s.add_row(name, ", ".join(g.name for g in suite.gates), str(path))
-    out.print(s)
+    print_registry(Console(highlight=False))
 
 
 def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:

@@ -85,3 +85,28 @@ def print_warnings(out: Console, report: dict[str, Any]) -> None:
 
     for w in report.get("warnings") or []:
         out.print(f"[yellow]warning:[/] {escape(w)}", markup=True, highlight=False)
+
+
+def print_registry(out: Console) -> None:
+    """`synthgen list`: the generators (with the extra each needs) and the suites."""
+    from synthgen.generators import registry
+    from synthgen.validate import available_suites, load_suite
+
+    t = Table(title="generators")
+    for col in ("name", "what", "needs"):
+        t.add_column(col)
+    for name, e in sorted(registry.entries().items()):
+        needs = (
+            ""
+            if e.extra is None
+            else (f"synthgen[{e.extra}]" + ("" if registry.is_installed(e) else " (not installed)"))
+        )
+        t.add_row(name, e.summary, needs)
+    out.print(t)
+    s = Table(title="validation suites")
+    for col in ("name", "gates", "file"):
+        s.add_column(col)
+    for name, path in sorted(available_suites().items()):
+        suite = load_suite(str(path))
+        s.add_row(name, ", ".join(g.name for g in suite.gates), str(path))
+    out.print(s)
