@@ -146,7 +146,10 @@ def _multivariate(
     exactly one synthetic row."""
     p, m = syn.shape
     n_cols = min(n_cols, p)
-    med = np.array([np.nanmedian(x) if np.isfinite(x).any() else 0.0 for x in syn])
+    # the lower median: averaging the two middle values of +-1e308 overflows
+    med = np.array(
+        [np.nanquantile(x, 0.5, method="lower") if np.isfinite(x).any() else 0.0 for x in syn]
+    )
     # a cascade of growing row prefixes rejects most candidates cheaply
     heads = [np.ascontiguousarray(syn[:, :size]) for size in (256, 2048) if size < m] + [syn]
     kept: dict[bytes, tuple[np.ndarray, ...]] = {}

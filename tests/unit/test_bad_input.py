@@ -187,7 +187,7 @@ def test_huge_finite_values_run_end_to_end(tmp_path: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # no overflow anywhere on the way
         res = invoke("run", recipe(tmp_path, "holdout: 0.3\n"), "--out", tmp_path / "run")
-    assert res.exit_code in (0, 3), res.output
+    assert res.exit_code in (0, 3, 4), res.output  # ran: pass, fail or inconclusive
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     shapes = report["metrics"]["fidelity"]["column_shapes_per_column"]
     assert all(np.isfinite(v) for v in shapes.values())

@@ -164,7 +164,8 @@ class TableCodec:
         if c.kind == "exact":
             i = np.clip(np.searchsorted(values, x), 0, max(len(values) - 1, 0))
             lower = np.clip(i - 1, 0, None)  # the nearer of the two neighbours
-            closer = np.abs(values[lower] - x) < np.abs(values[i] - x)
+            # halves: the distance between -1e308 and 1e308 overflows, half of it does not
+            closer = np.abs(values[lower] / 2 - x / 2) < np.abs(values[i] / 2 - x / 2)
             return np.where(closer, lower, i).astype(np.int64)
         edges = self.arrays[f"edges.{c.name}"]
         codes = len(values) + np.clip(np.searchsorted(edges, x, side="right") - 1, 0, c.n_bins - 1)
