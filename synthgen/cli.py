@@ -76,9 +76,9 @@ def run(
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
     with progress.quiet(quiet):
         result = run_recipe(rec, seed=seed, out=out, say=say)
-    if not quiet:
-        from synthgen.report.terminal import print_gates, print_warnings, raise_for_gates
+    from synthgen.report.terminal import print_gates, print_warnings, raise_for_gates
 
+    if not quiet:
         print_gates(err_console, result.report)
         print_warnings(err_console, result.report)
         err_console.print(
@@ -151,9 +151,9 @@ def validate(
             seed=seed,
             say=say,
         )
-    if not quiet:
-        from synthgen.report.terminal import print_gates, print_warnings, raise_for_gates
+    from synthgen.report.terminal import print_gates, print_warnings, raise_for_gates
 
+    if not quiet:
         print_gates(err_console, report)
         print_warnings(err_console, report)
         err_console.print(f"report: {out / 'report.html'}")

@@ -64,11 +64,15 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     code = re.findall(r"```python\n(.*?)```", README, flags=re.S)[0]
     (tmp_path / "data").mkdir()
     shutil.copy(ROOT / "data" / "insurance.csv", tmp_path / "data")
+    (tmp_path / "recipes").mkdir()
+    shutil.copy(ROOT / "recipes" / "insurance.yaml", tmp_path / "recipes")
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
     assert len(scope["synthetic"]) == 5000
-    assert (tmp_path / "insurance-model" / "weights.safetensors").is_file()
+    assert scope["result"].passed and scope["verdict"]["gates"]
+    assert (tmp_path / "runs" / "insurance" / "model" / "dataset.json").is_file()
+    assert scope["found"].dataset.spec.names == ["insurance"]
 
 
 @pytest.mark.parametrize(
