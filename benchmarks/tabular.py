@@ -31,7 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import datasets, realism  # noqa: E402
+from benchmarks import realism  # noqa: E402
+from benchmarks import shared_tables as datasets  # noqa: E402
 from benchmarks.common import ROOT, one_thread, tstr_f1  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "tabular.json"
