@@ -27,11 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks import datasets, realism  # noqa: E402
+from benchmarks import realism  # noqa: E402
+from benchmarks import shared_tables as datasets  # noqa: E402
 from benchmarks.common import ROOT, one_thread, tstr_f1  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "tabular.json"
@@ -104,6 +106,25 @@ def _fit(name: str, train, seed: int):  # type: ignore[no-untyped-def]
     return (lambda n: gen.sample(n, seed=seed + 1000)), extra
 
 
+CACHE: Path | None = None  # --cache: finished runs, so a killed benchmark resumes
+
+
+def cached(name: str, data: str, seed: int, measure) -> dict:  # type: ignore[no-untyped-def]
+    """``measure()`` once per (generator, table, seed): a run already in the cache file is
+    reused (each run is appended to it as it finishes)."""
+    key = f"{name}|{data}|{seed}"
+    if CACHE is not None and CACHE.exists():
+        for line in CACHE.read_text().splitlines():
+            r = json.loads(line)
+            if r.get("key") == key:
+                return r | {"resumed": True}
+    r = measure() | {"key": key}
+    if CACHE is not None and "error" not in r:
+        with CACHE.open("a") as f:
+            f.write(json.dumps(r) + "\n")
+    return r
+
+
 def run_child(name: str, data: str, seed: int, folder: Path) -> dict:
     out = folder / f"{name}-{data.replace('/', '_')}-{seed}.parquet"
     if name.startswith("anchor."):
@@ -129,16 +150,7 @@ def adult(seeds: int, folder: Path) -> dict:
     runs = []
     for name, n in ADULT:
         for seed in range(n or seeds):
-            r = run_child(name, "adult", seed, folder)
-            if "error" not in r:
-                syn = datasets.read_like(Path(r.pop("_out")), train)
-                r |= realism.quality_parts(train, syn)
-                r["tstr_f1"] = tstr_f1(syn, holdout)
-                r["detection_auc"] = realism.detection_auc(train, syn)
-                r["dcr_share"] = realism.dcr_share(train, holdout, syn)
-                r["exact_copies"] = realism.copy_rate(train, syn)
-                r["fit_sample_s"] = r["fit_s"] + r["sample_s"]
-                r["fit_sample_cpu_s"] = r["fit_cpu_s"] + r["sample_cpu_s"]
+            r = cached(name, "adult", seed, partial(_adult_run, name, seed, folder, train, holdout))
             print(json.dumps(r), file=sys.stderr, flush=True)
             runs.append(r)
     medians = [_median(name, [r for r in runs if r["generator"] == name]) for name, _ in ADULT]
@@ -151,6 +163,20 @@ def adult(seeds: int, folder: Path) -> dict:
         "targets": _targets(medians, realism.copy_rate(train, holdout)),
         "runs": runs,
     }
+
+
+def _adult_run(name: str, seed: int, folder: Path, train, holdout) -> dict:  # type: ignore[no-untyped-def]
+    r = run_child(name, "adult", seed, folder)
+    if "error" not in r:
+        syn = datasets.read_like(Path(r.pop("_out")), train)
+        r |= realism.quality_parts(train, syn)
+        r["tstr_f1"] = tstr_f1(syn, holdout)
+        r["detection_auc"] = realism.detection_auc(train, syn)
+        r["dcr_share"] = realism.dcr_share(train, holdout, syn)
+        r["exact_copies"] = realism.copy_rate(train, syn)
+        r["fit_sample_s"] = r["fit_s"] + r["sample_s"]
+        r["fit_sample_cpu_s"] = r["fit_cpu_s"] + r["sample_cpu_s"]
+    return r
 
 
 def _reference(train, holdout) -> dict:  # type: ignore[no-untyped-def]
@@ -203,7 +229,6 @@ def _targets(medians: list[dict], holdout_copies: float) -> dict:
 
 
 def tables(seeds: int, folder: Path) -> dict:
-    from synthgen.metrics import REGISTRY, Context
     from synthgen.schema import detect
 
     out = []
@@ -220,19 +245,8 @@ def tables(seeds: int, folder: Path) -> dict:
         for gen in ("synthgen.autoreg", "synthgen.copula", "sdv.gaussian_copula"):
             runs = []
             for seed in range(n_seeds):
-                r = run_child(gen, name, seed, folder)
-                if "error" in r:
-                    runs.append(r)
-                    continue
-                syn = datasets.read_like(Path(r.pop("_out")), train)
-                r["quality"] = realism.quality_parts(train, syn)["quality"]
-                if target is not None:
-                    ctx = Context(train, holdout, syn, schema, target=target, seed=seed)
-                    for metric in ("tstr_f1", "tstr_r2"):
-                        res = REGISTRY[metric].compute(ctx)
-                        if res.skipped is None:
-                            r["tstr"], r["tstr_metric"] = res.value, metric
-                runs.append(r)
+                args = (gen, name, seed, folder, train, holdout, schema, target)
+                runs.append(cached(gen, f"table:{name}", seed, partial(_table_run, *args)))
             print(json.dumps({"table": name, gen: runs}), file=sys.stderr, flush=True)
             entry[gen] = _median(gen, runs)
         entry["target"] = target
@@ -243,6 +257,23 @@ def tables(seeds: int, folder: Path) -> dict:
     return {"tables": out}
 
 
+def _table_run(gen, name, seed, folder, train, holdout, schema, target) -> dict:  # type: ignore[no-untyped-def]
+    from synthgen.metrics import REGISTRY, Context
+
+    r = run_child(gen, name, seed, folder)
+    if "error" in r:
+        return r
+    syn = datasets.read_like(Path(r.pop("_out")), train)
+    r["quality"] = realism.quality_parts(train, syn)["quality"]
+    if target is not None:
+        ctx = Context(train, holdout, syn, schema, target=target, seed=seed)
+        for metric in ("tstr_f1", "tstr_r2"):
+            res = REGISTRY[metric].compute(ctx)
+            if res.skipped is None:
+                r["tstr"], r["tstr_metric"] = res.value, metric
+    return r
+
+
 def _ge(entry: dict, key: str, other: str, strict: bool = False) -> bool | None:
     a, b = entry["synthgen.autoreg"].get(key), entry[other].get(key)
     if a is None or b is None:
@@ -251,7 +282,15 @@ def _ge(entry: dict, key: str, other: str, strict: bool = False) -> bool | None:
 
 
 def wide(repeats: int, folder: Path) -> dict:
-    runs = [run_child("synthgen.autoreg", "wide", seed, folder) for seed in range(repeats)]
+    runs = [
+        cached(
+            "synthgen.autoreg",
+            "wide",
+            s,
+            lambda s=s: run_child("synthgen.autoreg", "wide", s, folder),
+        )
+        for s in range(repeats)
+    ]
     for r in runs:
         print(json.dumps(r), file=sys.stderr, flush=True)
     med = _median("synthgen.autoreg", runs)
@@ -301,7 +340,10 @@ def main() -> None:
     ap.add_argument("--data")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--job-out")
+    ap.add_argument("--cache", help="a file of finished runs: reused, and appended to")
     args = ap.parse_args()
+    global CACHE
+    CACHE = Path(args.cache) if args.cache else None
     if args.job:
         print(json.dumps(job(args.job, args.data, args.seed, Path(args.job_out))))
         return

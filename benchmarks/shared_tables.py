@@ -1,5 +1,8 @@
 """The tables the tabular benchmark runs on: the shared public data, split 80/20 the same way
 for every generator, restricted to the columns a generator models; and a synthetic wide table.
+
+(Not "datasets.py": run from this folder, that name shadows the Hugging Face package that
+mostlyai-engine imports.)
 """
 
 from __future__ import annotations
