@@ -55,10 +55,11 @@ pg: ## start a throwaway PostgreSQL for the tests (root; PGPORT_TEST=54330 for a
 pg-stop: ## stop the test PostgreSQL and remove its env file
 	bash .ci/postgres.sh stop
 
-bench: $(STAMP) ## benchmarks: SDV, DP, text, SQL writes (writes benchmarks/results/*.json; ~100 min)
+bench: $(STAMP) ## benchmarks: SDV, DP, text, SQL writes, gate calibration (benchmarks/results/*.json; ~130 min)
 	-@bash .ci/postgres.sh >/dev/null  # without it, sql_write.py measures SQLite only
 	$(BIN)/python benchmarks/sql_write.py
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/tabular.py
 	$(BIN)/python benchmarks/privacy.py --epochs 5
 	$(BIN)/python benchmarks/text.py
+	$(BIN)/python benchmarks/gates.py
