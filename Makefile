@@ -59,7 +59,7 @@ pg: ## start a throwaway PostgreSQL for the tests (root; PGPORT_TEST=54330 for a
 pg-stop: ## stop the test PostgreSQL and remove its env file
 	bash .ci/postgres.sh stop
 
-bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes (benchmarks/results/*.json; ~3 h)
+bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes, gate calibration (benchmarks/results/*.json; ~3.5 h)
 	-@bash .ci/postgres.sh >/dev/null  # without it, sql_write.py measures SQLite only
 	$(BIN)/python benchmarks/sql_write.py
 	$(BIN)/python benchmarks/fixtures.py
@@ -68,6 +68,7 @@ bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes 
 	$(BIN)/python benchmarks/engines.py
 	$(BIN)/python benchmarks/privacy.py --epochs 5
 	$(BIN)/python benchmarks/text.py
+	$(BIN)/python benchmarks/gates.py
 
 bench-anchors: ## the anchors' own virtualenv (.bench-venv): TabularARGN and ARF, never synthgen's deps
 	test -x $(ANCHOR_VENV)/bin/python || $(PYTHON) -m venv $(ANCHOR_VENV)

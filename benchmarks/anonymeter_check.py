@@ -131,9 +131,11 @@ def ours(
         parts = REGISTRY[metric].compute(ctx).details["parts"]
         secs[metric] = time.time() - t
         for part, d in parts.items():
+            # our value is the excess success; Anonymeter's risk is the normalised one
             got[prefix + part] = {
-                "risk": d["risk"],
-                "ci": [d["ci_low"], d["ci_high"]],
+                "risk": d["normalised_risk"],
+                "excess": d["risk"],
+                "excess_ci": [d["ci_low"], d["ci_high"]],
                 **{k: d[k] for k in ("main_rate", "control_rate", "baseline_rate")},
             }
     return got, secs
@@ -183,7 +185,6 @@ def compare(mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
             "anonymeter": b,
             "abs_diff_risk": abs(a["risk"] - b["risk"]),
             "abs_diff_main_rate": abs(a["main_rate"] - b["main_rate"]),
-            "abs_diff_ci": [abs(x - y) for x, y in zip(a["ci"], b["ci"], strict=True)],
         }
     return rows
 

@@ -20,6 +20,7 @@ from synthgen.progress import Progress
 from synthgen.schema.spec import Schema
 from synthgen.yamlio import load_yaml
 
+_NEGATED = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq}
 
 
@@ -250,14 +251,14 @@ def judge(g: Gate, result: Any) -> dict[str, Any]:
 
 
 def _inconclusive_reason(entry: dict[str, Any]) -> str:
-    """E.g. 'the sample cannot tell: estimate 0.608, 95 % bound 0.69 (must be <= 0.6 to
-    pass), 99.5 % bound 0.52 (must be > 0.6 to fail); about 1,200 holdout rows would decide'."""
-    conf = entry["confidence"]
-    rule = f"{entry['op']} {entry['threshold']:g}"
+    """E.g. 'the sample cannot tell: estimate 0.608, 95% bound 0.69 (must be <= 0.6 to
+    pass), 99.5% bound 0.52 (must be > 0.6 to fail); about 1,200 holdout rows would decide'."""
+    conf, t = entry["confidence"], f"{entry['threshold']:g}"
     text = (
         f"the sample cannot tell: estimate {entry['value']:.4g}, "
-        f"{conf['pass']:.0%} bound {entry['pass_bound']:.4g} (must be {rule} to pass), "
-        f"{conf['fail']:.1%} bound {entry['fail_bound']:.4g} (must not be, to fail)"
+        f"{conf['pass']:.0%} bound {entry['pass_bound']:.4g} (must be {entry['op']} {t} to "
+        f"pass), {conf['fail']:.1%} bound {entry['fail_bound']:.4g} (must be "
+        f"{_NEGATED[entry['op']]} {t} to fail)"
     )
     rows = entry.get("rows_to_decide")
     if rows is None:

@@ -37,6 +37,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.pass .st{color:#1a7f37;font-weight:700}tr.fail .st{color:#cf222e;font-weight:700}
 tr.fail{background:#fff5f5}
 tr.inconclusive .st{color:#9a6700;font-weight:700}tr.inconclusive{background:#fff8e5}
+tr.inconclusive .err{color:#7d4e00}
 tr.skipped{color:#6e7781}tr.skipped .st{color:#6e7781;font-weight:700}
 .err{color:#cf222e;font-size:12px}
 .muted{color:#57606a;font-size:12px}
