@@ -155,3 +155,17 @@ def _number_text(value: Any) -> bool:
         return math.isfinite(float(value))
     except ValueError:
         return False
+
+
+def labels_hint(value: Any, labels: list[Any], most: int = 20) -> str:
+    """'did you mean 'Female'? valid: 'Female', 'Male'' (the closest spelling first)."""
+    import difflib
+
+    shown = [str(x) for x in labels]
+    close = difflib.get_close_matches(str(value), shown, n=1, cutoff=0.6)
+    folded = [x for x in shown if x.casefold() == str(value).casefold()]
+    guess = (folded or close or [None])[0]
+    head = f"did you mean {guess!r}? " if guess is not None else ""
+    listed = ", ".join(repr(x) for x in sorted(shown)[:most])
+    more = f" and {len(shown) - most} more" if len(shown) > most else ""
+    return f"{head}valid values: {listed}{more}"

@@ -325,14 +325,17 @@ class Generator(ABC):
         """Rows meeting ``conditions`` by rejection, with a cap; subclasses may do better."""
         kept: list[pd.DataFrame] = []
         have, drawn, cap = 0, 0, max(1000, 200 * n)
+        seen: pd.DataFrame | None = None
         while have < n:
             if drawn >= cap:
                 raise UsageError(
                     f"conditions {conditions} matched {have} of {drawn} sampled rows; "
                     f"too rare to reach {n} rows",
-                    hint="relax the condition or check the value is spelt as in the data",
+                    hint=_unmet_hint(conditions, seen)
+                    or "relax the condition or check the value is spelt as in the data",
                 )
             batch = self._sample(max(2 * (n - have), 256), rng)
+            seen = batch if seen is None else seen
             drawn += len(batch)
             mask = framemod.condition_mask(batch, conditions)
             kept.append(batch[mask])
@@ -389,6 +392,22 @@ class Generator(ABC):
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
+
+
+def _unmet_hint(conditions: dict[str, Any], seen: pd.DataFrame | None) -> str | None:
+    """For a label condition no sampled row ever met: the labels the model does give."""
+    from synthgen.errors import labels_hint
+
+    if seen is None:
+        return None
+    for col, cond in conditions.items():
+        wanted = cond if isinstance(cond, list) else [cond]
+        if col not in seen or not all(isinstance(v, str) for v in wanted):
+            continue
+        labels = [v for v in seen[col].dropna().unique().tolist() if isinstance(v, str)]
+        if labels and not set(wanted) & set(labels):
+            return f"{col}: " + labels_hint(wanted[0], labels)
+    return None
 
 
 def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: ignore[no-untyped-def]

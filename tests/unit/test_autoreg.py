@@ -83,8 +83,11 @@ def test_sets_ranges_and_dates(fitted: Generator):
 
 
 def test_conditions_the_model_cannot_meet_are_refused(fitted: Generator):
-    with pytest.raises(UsageError, match="no such value"):
+    with pytest.raises(UsageError, match="no such value") as err:
         fitted.sample(10, conditions={"kind": "prime"})
+    assert "valid values: 'even', 'odd'" in str(err.value)
+    with pytest.raises(UsageError, match="did you mean 'even'"):  # the spelling, not the case
+        fitted.sample(10, conditions={"kind": "Even"})
     with pytest.raises(UsageError, match="no value the model learnt"):
         fitted.sample(10, conditions={"x": {"min": 1e6}})
     with pytest.raises(UsageError, match="range needs a number or date"):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from synthgen.errors import UsageError
+from synthgen.errors import UsageError, labels_hint
 from synthgen.generators.autoreg.codec import TableCodec
 from synthgen.transforms.frame import Between, OneOf
 
@@ -67,7 +67,7 @@ def _values(codec: TableCodec, j: int, values: tuple[Any, ...]) -> Allowed:
             if code < 0:
                 raise UsageError(
                     f"condition {col.name}={v!r}: no such value in the training data",
-                    hint="spell it as it appears in the data (see the report)",
+                    hint=labels_hint(v, [*col.labels, *col.rare]),
                 )
             allowed.share[code] = 1.0
             continue
@@ -96,3 +96,4 @@ def fill_values(allowed: Allowed, codes: np.ndarray, x: np.ndarray, u: np.ndarra
         pick = np.minimum((u[rows] * len(vals)).astype(np.int64), len(vals) - 1)
         out[rows] = np.asarray(vals)[pick]
     return out
+
