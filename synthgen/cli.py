@@ -352,10 +352,16 @@ def sample(
 
 
 @cli.command(name="list")
-def list_() -> None:
-    """Show the registered generators and validation suites."""
-    from synthgen.report.terminal import print_registry
+@click.option("--json", "as_json", is_flag=True, help="print JSON (for scripts) instead of tables")
+def list_(as_json: bool) -> None:
+    """Show the registered generators, text backends and validation suites."""
+    from synthgen.report.terminal import print_registry, registry_json
 
+    if as_json:
+        import json
+
+        click.echo(json.dumps(registry_json(), indent=2))
+        return
     print_registry(Console(highlight=False))
 
 

@@ -110,3 +110,35 @@ def print_registry(out: Console) -> None:
         suite = load_suite(str(path))
         s.add_row(name, ", ".join(g.name for g in suite.gates), str(path))
     out.print(s)
+
+
+def registry_json() -> dict[str, Any]:
+    """`synthgen list --json`: what `list` shows, for scripts (installed: importable now)."""
+    from synthgen.generators import registry
+    from synthgen.text.base import TEXT_BACKENDS
+    from synthgen.validate import available_suites, load_suite
+
+    def entries(reg: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": name,
+                "summary": e.summary,
+                "extra": e.extra,
+                "installed": registry.is_installed(e),
+            }
+            for name, e in sorted(reg.entries().items())
+        ]
+
+    suites = []
+    for name, path in sorted(available_suites().items()):
+        suite = load_suite(str(path))
+        gates = [
+            {"name": g.name, "metric": g.metric, "op": g.op, "threshold": g.threshold}
+            for g in suite.gates
+        ]
+        suites.append({"name": name, "file": str(path), "gates": gates})
+    return {
+        "generators": entries(registry.GENERATORS),
+        "text_backends": entries(TEXT_BACKENDS),
+        "suites": suites,
+    }

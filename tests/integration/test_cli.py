@@ -220,6 +220,15 @@ def test_list_shows_generators_and_suites():
     assert res.exit_code == 0
     for name in ("autoreg", "copula", "sdv.ctgan", "sdv.tvae", "sdv.gaussian_copula", "default"):
         assert name in res.output
+    listed = json.loads(invoke("list", "--json").output)
+    gens = {g["name"]: g for g in listed["generators"]}
+    assert gens["autoreg"]["extra"] is None and gens["autoreg"]["installed"]
+    assert gens["sdv.ctgan"]["extra"] == "sdv"
+    default = next(s for s in listed["suites"] if s["name"] == "default")
+    assert {"metric": "detection_auc", "op": "<="}.items() <= next(
+        g for g in default["gates"] if g["metric"] == "detection_auc"
+    ).items()
+    assert any(b["name"] == "local" for b in listed["text_backends"])
 
 
 def test_holdout_0_warns_which_gates_it_skips(tmp_path: Path):
