@@ -62,9 +62,19 @@ def cli() -> None:
     help="fix a column in every sampled row: COL=VALUE, COL=A|B (one of), COL=LOW..HIGH "
     "(a range) (repeatable)",
 )
+@click.option(
+    "--write-outputs",
+    is_flag=True,
+    help="with --seed or --out: still write the recipe's outputs (replacing them)",
+)
 @click.option("-q", "--quiet", is_flag=True, help="print only errors")
 def run(
-    recipe: Path, seed: int | None, out: Path | None, conditions: tuple[str, ...], quiet: bool
+    recipe: Path,
+    seed: int | None,
+    out: Path | None,
+    conditions: tuple[str, ...],
+    write_outputs: bool,
+    quiet: bool,
 ) -> None:
     """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails, 4 if
     none fails but one cannot decide on this sample (outputs are then not written)."""
@@ -73,6 +83,16 @@ def run(
 
     rec = load_recipe(recipe)
     rec.sample.conditions.update(_parse_where(conditions))
+    if (seed is not None or out is not None) and rec.outputs and not write_outputs:
+        # a trial run (another seed, another folder) must not replace the release files
+        from synthgen.io.sql.url import mask_url
+
+        shown = ", ".join(o.path or mask_url(o.url or "") for o in rec.outputs)
+        err_console.print(
+            f"note: --seed / --out make this a trial run: the recipe's outputs ({shown}) are "
+            "not written; add --write-outputs to replace them"
+        )
+        rec = rec.model_copy(update={"outputs": []})
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
     with progress.quiet(quiet):
         result = run_recipe(rec, seed=seed, out=out, say=say)

@@ -242,3 +242,16 @@ def test_holdout_0_warns_which_gates_it_skips(tmp_path: Path):
     assert "text_exact_copies" not in warning  # skipped for another reason (no text column)
     assert "holdout: 0.2 restores them" in " ".join(res.output.split())  # in the terminal
     assert "holdout: 0.2 restores them" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_a_trial_run_with_seed_or_out_leaves_the_recipe_outputs_alone(tmp_path: Path):
+    body = "generator: {name: copula}\noutputs:\n  - path: out/syn.csv\n"
+    recipe = small_recipe(tmp_path, extra=body)
+    res = invoke("run", recipe, "--seed", "7", "--out", tmp_path / "trial")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "trial" / "synthetic.csv").is_file()
+    assert not (tmp_path / "out" / "syn.csv").exists()
+    assert "outputs (out/syn.csv) are not written" in " ".join(res.output.split())
+    res = invoke("run", recipe, "--seed", "7", "--out", tmp_path / "t2", "--write-outputs")
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "syn.csv").is_file()
