@@ -12,6 +12,7 @@ from rich.console import Console
 from synthgen import __version__, progress
 from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
 from synthgen.fixtures.command import fixtures_command
+from synthgen.transforms.where import parse_where
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -82,7 +83,7 @@ def run(
     from synthgen.recipe import load_recipe
 
     rec = load_recipe(recipe)
-    rec.sample.conditions.update(_parse_where(conditions))
+    rec.sample.conditions.update(parse_where(conditions))
     if (seed is not None or out is not None) and rec.outputs and not write_outputs:
         # a trial run (another seed, another folder) must not replace the release files
         from synthgen.io.sql.url import mask_url
@@ -111,23 +112,19 @@ def run(
 
 
 @cli.command()
+@click.argument("run_dir", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--real",
     type=click.Path(path_type=Path),
-    required=True,
     help="the real rows the generator learned from",
 )
-@click.option(
-    "--synthetic", type=click.Path(path_type=Path), required=True, help="the synthetic table"
-)
+@click.option("--synthetic", type=click.Path(path_type=Path), help="the synthetic table")
 @click.option(
     "--holdout",
     type=click.Path(path_type=Path),
     help="real rows the generator never saw (privacy baseline)",
 )
-@click.option(
-    "--suite", default="default", show_default=True, help="suite name (validators/) or YAML path"
-)
+@click.option("--suite", help="suite name or YAML path  [default: default; a run's: its recipe's]")
 @click.option("--target", help="target column for utility metrics")
 @click.option("--sensitive", multiple=True, help="column for attribute inference (repeatable)")
 @click.option(
@@ -142,10 +139,11 @@ def run(
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="print only errors")
 def validate(
-    real: Path,
-    synthetic: Path,
+    run_dir: Path | None,
+    real: Path | None,
+    synthetic: Path | None,
     holdout: Path | None,
-    suite: str,
+    suite: str | None,
     target: str | None,
     sensitive: tuple[str, ...],
     schema_path: Path | None,
@@ -153,24 +151,40 @@ def validate(
     seed: int,
     quiet: bool,
 ) -> None:
-    """Validate a synthetic table from any generator. Exit 3 if a gate fails, 4 if none
-    fails but one cannot decide on this sample."""
-    from synthgen.evaluation import validate_files
+    """Validate a synthetic table from any generator (--real, --synthetic, --holdout), or
+    RUN_DIR, a folder `synthgen run` wrote, again on its own split. Exit 3 if a gate fails,
+    4 if none fails but one cannot decide on this sample."""
+    from synthgen.evaluation import validate_files, validate_run
 
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
-    with progress.quiet(quiet):
-        report = validate_files(
-            real,
-            synthetic,
-            holdout=holdout,
-            suite=suite,
-            target=target,
-            schema_path=schema_path,
-            sensitive=list(sensitive),
-            out=out,
-            seed=seed,
-            say=say,
+    if run_dir is not None:
+        named: dict[str, object] = {"--real": real, "--synthetic": synthetic, "--holdout": holdout}
+        named |= {"--schema": schema_path, "--target": target, "--sensitive": sensitive}
+        if given := [o for o, v in named.items() if v]:
+            raise UsageError(
+                "a run folder brings its own tables, schema and columns: leave out "
+                + ", ".join(given)
+            )
+        with progress.quiet(quiet):
+            report = validate_run(run_dir, suite=suite, out=out, say=say)
+    elif real is None or synthetic is None:
+        raise UsageError(
+            "give a run folder (synthgen validate runs/NAME) or --real and --synthetic"
         )
+    else:
+        with progress.quiet(quiet):
+            report = validate_files(
+                real,
+                synthetic,
+                holdout=holdout,
+                suite=suite or "default",
+                target=target,
+                schema_path=schema_path,
+                sensitive=list(sensitive),
+                out=out,
+                seed=seed,
+                say=say,
+            )
     from synthgen.report.terminal import print_gates, print_warnings, raise_for_gates
 
     if not quiet:
@@ -331,20 +345,7 @@ def sample(
     from synthgen.text.synth import load_text_models
 
     fmt = infer_format(out, None, "output")
-    if text_key_env is not None and text_endpoint is None:
-        raise UsageError("--text-key-env needs --text-endpoint (the server the key is for)")
-    remote = None
-    if text_endpoint is not None:
-        from pydantic import ValidationError
-
-        from synthgen.text.openai import OpenAIParams
-
-        try:
-            OpenAIParams(base_url=text_endpoint, model="-", api_key_env=text_key_env)
-        except ValidationError as err:  # its message only: the value may hold a password
-            first = err.errors()[0]
-            raise UsageError(f"--text-endpoint / --text-key-env: {first['msg']}") from None
-        remote = RemoteAccess(text_endpoint.rstrip("/"), text_key_env)
+    remote = RemoteAccess.from_options(text_endpoint, text_key_env)
     gen = Generator.load(model_dir)
     texts = {} if no_text else load_text_models(model_dir, gen.schema_, remote)
     settings = load_run_settings(model_dir)
@@ -360,7 +361,7 @@ def sample(
     chunks = gen.iter_sample(
         n,
         seed=seed,
-        conditions=_parse_where(conditions) or None,
+        conditions=parse_where(conditions) or None,
         chunk_size=SAMPLE_CHUNK_ROWS,
         progress=True,
         locale=pii.locale,
@@ -383,25 +384,6 @@ def list_(as_json: bool) -> None:
         click.echo(json.dumps(registry_json(), indent=2))
         return
     print_registry(Console(highlight=False))
-
-
-def _parse_where(items: tuple[str, ...]) -> dict[str, Any]:
-    """``COL=VALUE``, ``COL=A|B|C`` (one of them) or ``COL=LOW..HIGH`` (a range; either end
-    may be left out: ``age=..30``)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        col, sep, val = item.partition("=")
-        if not sep or not col:
-            raise UsageError(f"--where takes COL=VALUE, got '{item}'")
-        if "|" in val:
-            out[col.strip()] = val.split("|")
-        elif ".." in val:
-            low, _, high = val.partition("..")
-            bounds = {"min": low.strip() or None, "max": high.strip() or None}
-            out[col.strip()] = {k: v for k, v in bounds.items() if v is not None}
-        else:
-            out[col.strip()] = val
-    return out
 
 
 cli.add_command(fixtures_command)  # its options and its work live in synthgen/fixtures

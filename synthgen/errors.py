@@ -164,8 +164,8 @@ def labels_hint(value: Any, labels: list[Any], most: int = 20) -> str:
     shown = [str(x) for x in labels]
     close = difflib.get_close_matches(str(value), shown, n=1, cutoff=0.6)
     folded = [x for x in shown if x.casefold() == str(value).casefold()]
-    guess = (folded or close or [None])[0]
-    head = f"did you mean {guess!r}? " if guess is not None else ""
+    guess = (folded or close)[:1]
+    head = f"did you mean {guess[0]!r}? " if guess else ""
     listed = ", ".join(repr(x) for x in sorted(shown)[:most])
     more = f" and {len(shown) - most} more" if len(shown) > most else ""
     return f"{head}valid values: {listed}{more}"

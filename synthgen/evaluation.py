@@ -179,3 +179,90 @@ def _check_columns(
             "the tables do not fit together:\n  - " + "\n  - ".join(problems),
             hint="give the synthetic table the real table's columns",
         )
+
+
+def validate_run(
+    run_dir: Path,
+    *,
+    suite: str | None = None,
+    out: Path = Path("validation"),
+    say: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """Judge a run folder again (after a suite or a threshold changed, or to check a copied
+    folder): its recipe's source read again and split exactly as the run split it
+    (``split.json``), its schema, its synthetic table, its seed; ``suite`` overrides the
+    recipe's suite (its gate overrides then do not apply)."""
+    from synthgen.pipeline import validate_options
+    from synthgen.recipe import load_recipe
+    from synthgen.runsplit import read_split, split_source
+    from synthgen.source import read_source
+
+    record = read_split(run_dir)
+    if record["recipe"] is None or not Path(record["recipe"]).is_file():
+        raise DataError(
+            f"the recipe {run_dir} was made from is not at {record['recipe']} any more",
+            hint="put it back, or validate files with --real / --synthetic / --holdout",
+        )
+    recipe = load_recipe(Path(record["recipe"]))
+    the_suite = (
+        validate.load_suite(suite, Path.cwd(), given_by="--suite")
+        if suite is not None
+        else validate.apply_overrides(
+            validate.load_suite(recipe.validate_.suite, recipe.base_dir), recipe.validate_.gates
+        )
+    )
+    check_replaceable(out, "validation folder")
+    check_writable([out])
+    clock = StageClock(say)
+    with clock.stage("read", "reading the source and the run's synthetic table"):
+        src = read_source(recipe)
+        train, hold = split_source(src.df, record, src.where)
+        found = [p for p in (run_dir / "synthetic.csv", run_dir / "synthetic.parquet")]
+        found += sorted((run_dir / "synthetic").glob("*.csv"))
+        path = next((p for p in found if p.is_file()), None)
+        if path is None:
+            raise DataError(f"no synthetic table in {run_dir}", hint="run the recipe again")
+        syn = _like(read_table(path, origin=option("run folder")), train)
+        schema = Schema.load(run_dir / "model" / "schema.json", what="the run's schema")
+        _check_columns(train, syn, path, hold, None, [], [])
+    with clock.stage("validate", f"validating with suite '{the_suite.name}'"):
+        verdict = validate.run(
+            the_suite,
+            train,
+            hold,
+            syn,
+            schema,
+            target=recipe.validate_.target,
+            seed=record["seed"],
+            sensitive=recipe.validate_.sensitive,
+            options=validate_options(recipe),
+            progress=True,
+        )
+    report = build_report(
+        f"validate {run_dir}",
+        record["seed"],
+        schema,
+        verdict,
+        [],
+        clock.timings,
+        {"source": len(src.df), "train": len(train), "holdout": len(hold), "synthetic": len(syn)},
+        inputs={"run": str(run_dir), "recipe": record["recipe"], "synthetic": str(path)},
+    )
+    with exclusive([out]), atomic_dir(out, "validation folder") as tmp:
+        write_report_files(tmp, report, train, syn, schema)
+    return report
+
+
+def _like(syn: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    """The synthetic table read from a file, in the real table's types (dates as dates,
+    numbers as numbers, labels as text)."""
+    out = syn.copy()
+    for c in real.columns.intersection(out.columns):
+        kind = real[c].dtype
+        if pd.api.types.is_datetime64_any_dtype(kind):
+            out[c] = pd.to_datetime(out[c], errors="coerce")
+        elif pd.api.types.is_numeric_dtype(kind) and not pd.api.types.is_bool_dtype(kind):
+            out[c] = pd.to_numeric(out[c], errors="coerce")
+        elif pd.api.types.is_object_dtype(kind) and pd.api.types.is_numeric_dtype(out[c].dtype):
+            out[c] = out[c].astype(object).where(out[c].isna(), out[c].astype(str))
+    return out

@@ -31,6 +31,7 @@ from synthgen.preflight import DP_REPORT_NOTE, check_recipe_against_data, dp_pla
 from synthgen.progress import StageClock
 from synthgen.recipe import Recipe
 from synthgen.report.assemble import build_report, write_report_files
+from synthgen.runsplit import holdout_positions, write_split
 from synthgen.schema import Schema, apply_overrides, detect
 from synthgen.source import SourceTable, read_source, source_paths, write_database
 from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
@@ -72,11 +73,9 @@ def split_holdout(
             f"{n_hold} aside for validation",
             hint=f"give at least {MIN_TRAIN_ROWS + (1 if fraction else 0)} rows (far more for a useful model), or set holdout: 0",
         )
-    order = np.random.default_rng([seed, 1]).permutation(len(df))
-    hold, train = order[:n_hold], order[n_hold:]
-    return df.iloc[np.sort(train)].reset_index(drop=True), df.iloc[np.sort(hold)].reset_index(
-        drop=True
-    )
+    hold = holdout_positions(len(df), fraction, seed)
+    train = np.setdiff1d(np.arange(len(df)), hold)
+    return df.iloc[train].reset_index(drop=True), df.iloc[hold].reset_index(drop=True)
 
 
 def sample_rows(recipe: Recipe, n_source: int, schema: Schema) -> int:
@@ -177,7 +176,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             target=recipe.validate_.target,
             seed=seed,
             sensitive=recipe.validate_.sensitive,
-            options=_validate_options(recipe),
+            options=validate_options(recipe),
             progress=True,
         )
         warnings += holdout_warnings(recipe.holdout, verdict["gates"])
@@ -224,7 +223,7 @@ def holdout_warnings(holdout: float, gates: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _validate_options(recipe: Recipe) -> dict[str, dict[str, Any]]:
+def validate_options(recipe: Recipe) -> dict[str, dict[str, Any]]:
     gx = recipe.validate_.expectations
     return {"expectations_pass_rate": {"suite_path": str(recipe.resolve(gx))}} if gx else {}
 
@@ -257,6 +256,7 @@ def _write_run_dir(
         "seed": report["seed"],
     }
     (run_dir / "model" / "run.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    write_split(run_dir, recipe, report["seed"], src.df)
     save_key_pools(run_dir / "model", pools)
     write_manifest(run_dir / "model")  # the text models and run.json belong to it too
     write_report_files(run_dir, report, train, syn, schema)

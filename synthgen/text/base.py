@@ -52,6 +52,24 @@ class RemoteAccess:
     base_url: str
     api_key_env: str | None = None
 
+    @classmethod
+    def from_options(cls, endpoint: str | None, key_env: str | None) -> RemoteAccess | None:
+        """From `sample --text-endpoint / --text-key-env`, checked (None: no server)."""
+        if endpoint is None:
+            if key_env is not None:
+                raise UsageError("--text-key-env needs --text-endpoint (the server the key is for)")
+            return None
+        from pydantic import ValidationError
+
+        from synthgen.text.openai import OpenAIParams
+
+        try:
+            OpenAIParams(base_url=endpoint, model="-", api_key_env=key_env)
+        except ValidationError as err:  # its message only: the value may hold a password
+            first = err.errors()[0]
+            raise UsageError(f"--text-endpoint / --text-key-env: {first['msg']}") from None
+        return cls(endpoint.rstrip("/"), key_env)
+
 
 @runtime_checkable
 class TextBackend(Protocol):

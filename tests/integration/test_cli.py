@@ -255,3 +255,30 @@ def test_a_trial_run_with_seed_or_out_leaves_the_recipe_outputs_alone(tmp_path: 
     res = invoke("run", recipe, "--seed", "7", "--out", tmp_path / "t2", "--write-outputs")
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "syn.csv").is_file()
+
+
+def test_validate_a_run_folder_again_on_its_own_split(tmp_path: Path):
+    recipe = small_recipe(tmp_path, extra="generator: {name: copula}\n")
+    assert invoke("run", recipe, "--out", tmp_path / "run").exit_code == 0
+    res = invoke("validate", tmp_path / "run", "--out", tmp_path / "again")
+    assert res.exit_code == 0, res.output
+    first = json.loads((tmp_path / "run" / "report.json").read_text())
+    again = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert again["rows"] == first["rows"]  # the same split: same train and holdout sizes
+    values = {g["name"]: g["value"] for g in first["gates"]}
+    for g in again["gates"]:  # the same rows, schema and seed: the same figures
+        want = values[g["name"]]
+        assert g["value"] == (want if want is None else pytest.approx(want, rel=1e-9)), g["name"]
+    # a stricter suite judges the same run; a changed source is refused, by name
+    res = invoke(
+        "validate", tmp_path / "run", "--suite", "healthcare-release", "--out", tmp_path / "h"
+    )
+    assert res.exit_code in (0, 3, 4) and "healthcare-release" in res.output
+    df = pd.read_csv(tmp_path / "data.csv")
+    df.loc[0, "age"] += 1
+    df.to_csv(tmp_path / "data.csv", index=False)
+    res = invoke("validate", tmp_path / "run", "--out", tmp_path / "x")
+    assert res.exit_code == 2 and "data.csv changed since the run" in " ".join(res.output.split())
+    res = invoke("validate", tmp_path / "run", "--real", tmp_path / "data.csv")
+    assert res.exit_code == 2 and "leave out --real" in res.output
+    assert invoke("validate", tmp_path).exit_code == 2  # no split.json: not a run folder

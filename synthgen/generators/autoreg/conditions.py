@@ -96,4 +96,3 @@ def fill_values(allowed: Allowed, codes: np.ndarray, x: np.ndarray, u: np.ndarra
         pick = np.minimum((u[rows] * len(vals)).astype(np.int64), len(vals) - 1)
         out[rows] = np.asarray(vals)[pick]
     return out
-
