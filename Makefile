@@ -4,7 +4,7 @@ VENV ?= .venv
 # torch first, pinned: a looser spec can pull a multi-GB CUDA build. Override elsewhere, e.g.
 #   make test TORCH_SPEC="torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= dev,sdv,hf,postgres
+EXTRAS ?= dev,sdv,hf,postgres,dp,text,expectations
 BIN := $(VENV)/bin
 ANCHOR_VENV ?= .bench-venv
 comma := ,

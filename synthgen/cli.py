@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from synthgen import __version__, progress
 from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
@@ -34,7 +35,7 @@ class _Group(click.Group):
             ctx.exit(code)
         except SynthgenError as err:
             if not isinstance(err, (GateFailed, GateInconclusive)):
-                err_console.print(f"[bold red]error:[/] {err}", markup=True, highlight=False)
+                err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
             ctx.exit(err.exit_code)
         except Exception:  # noqa: BLE001 - a bug: show it, exit 1
             err_console.print("[bold red]internal error[/] (a bug in synthgen; please report it):")
@@ -94,14 +95,13 @@ def run(
             "not written; add --write-outputs to replace them"
         )
         rec = rec.model_copy(update={"outputs": []})
-    say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
+    say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {escape(m)}"))
     with progress.quiet(quiet):
         result = run_recipe(rec, seed=seed, out=out, say=say)
-    from synthgen.report.terminal import print_gates, print_warnings, raise_for_gates
+    from synthgen.report.terminal import print_outcome, raise_for_gates
 
     if not quiet:
-        print_gates(err_console, result.report)
-        print_warnings(err_console, result.report)
+        print_outcome(err_console, result.report)
         err_console.print(
             f"run folder: {result.run_dir}  (report: {result.run_dir / 'report.html'})"
         )
@@ -156,7 +156,7 @@ def validate(
     4 if none fails but one cannot decide on this sample."""
     from synthgen.evaluation import validate_files, validate_run
 
-    say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
+    say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {escape(m)}"))
     if run_dir is not None:
         named: dict[str, object] = {"--real": real, "--synthetic": synthetic, "--holdout": holdout}
         named |= {"--schema": schema_path, "--target": target, "--sensitive": sensitive}
@@ -185,11 +185,10 @@ def validate(
                 seed=seed,
                 say=say,
             )
-    from synthgen.report.terminal import print_gates, print_warnings, raise_for_gates
+    from synthgen.report.terminal import print_outcome, raise_for_gates
 
     if not quiet:
-        print_gates(err_console, report)
-        print_warnings(err_console, report)
+        print_outcome(err_console, report)
         err_console.print(f"report: {out / 'report.html'}")
     if not report["passed"]:
         raise_for_gates(err_console, report)

@@ -61,6 +61,10 @@ def dp_preflight(recipe: Recipe, schema: Schema, texts: TextRun) -> None:
             "privacy; use autoreg, copula, ctgan or tvae"
         )
     problems += texts.dp_problems()
+    if recipe.generator.name != "copula" or texts.specs:  # DP-SGD: accounted by opacus' PRV
+        from synthgen.registry import require
+
+        require("opacus", "dp", f"DP training of '{recipe.generator.name}' or a text model")
     if problems:
         raise PrivacyBudgetError(
             "this recipe would read data outside its privacy budget:", problems=problems

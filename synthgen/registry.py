@@ -76,3 +76,9 @@ def is_installed(entry: Entry) -> bool:
     if entry.needs is None:
         return True
     return importlib.util.find_spec(entry.needs) is not None
+
+
+def require(package: str, extra: str, what: str) -> None:
+    """A MissingExtraError naming ``extra`` when ``package`` cannot be imported."""
+    if importlib.util.find_spec(package) is None:
+        raise MissingExtraError(what, extra, package)

@@ -94,6 +94,9 @@ def composed_epsilon(mu: float, runs: list[SGDRun], delta: float) -> float:
 
 @functools.lru_cache(maxsize=256)
 def _prv_epsilon(mu: float, runs: tuple[SGDRun, ...], delta: float) -> float:
+    from synthgen.registry import require
+
+    require("opacus", "dp", "DP-SGD accounting")
     from opacus.accountants import PRVAccountant
 
     acc = PRVAccountant()

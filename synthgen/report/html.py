@@ -114,10 +114,14 @@ def _header(report: Mapping[str, Any], gates: list[dict], verdict: str) -> str:
         bits.append(str(report["created"]))
     word = verdict.upper()
     title = f"synthgen report — {report.get('recipe') or '(unnamed recipe)'}"
+    from synthgen.report.terminal import usefulness
+
+    useful = usefulness(dict(report))
+    line = f'<div class="summary" id="useful">{esc(" · ".join(useful))}</div>' if useful else ""
     return (
         f'<section id="header" class="header"><div class="badge {word.lower()}">{word}</div>'
         f'<div><h1>{esc(title)}</h1><div class="summary">{esc(" · ".join(bits))}</div>'
-        "</div></section>"
+        f"{line}</div></section>"
     )
 
 

@@ -45,6 +45,37 @@ def print_embedded_pii(out: Console, df: Any, schema: Any) -> None:
     out.print(t)
 
 
+def usefulness(report: dict[str, Any]) -> list[str]:
+    """The few figures that say whether the rows are useful: quality, whether a classifier
+    tells them from real ones, what a model trained on them is worth, the worst column pair."""
+    m = report.get("metrics") or {}
+    fid, util = m.get("fidelity") or {}, m.get("utility") or {}
+    parts = []
+    if isinstance(fid.get("quality"), (int, float)):
+        parts.append(f"quality {fid['quality']:.3f}")
+    if isinstance(auc := fid.get("detection_auc"), (int, float)):
+        parts.append(f"detection AUC {auc:.3f} (0.5: a classifier cannot tell them from real)")
+    for name, label in (("tstr_f1", "TSTR F1"), ("tstr_r2", "TSTR R2")):
+        if isinstance(v := util.get(name), (int, float)):
+            real = util.get(f"{name}_trtr")
+            ceiling = f" (trained on real rows: {real:.3f})" if isinstance(real, float) else ""
+            parts.append(f"{label} {v:.3f}{ceiling}")
+            break
+    pairs = fid.get("column_pair_trends_per_pair")
+    if isinstance(pairs, dict) and pairs:
+        worst = min(pairs, key=lambda k: pairs[k])
+        parts.append(f"worst pair {worst.replace('|', ' x ')} {pairs[worst]:.3f}")
+    return parts
+
+
+def print_outcome(out: Console, report: dict[str, Any]) -> None:
+    """After `run` or `validate`: the gate table, the usefulness figures, the warnings."""
+    print_gates(out, report)
+    if parts := usefulness(report):
+        out.print("useful? " + " · ".join(parts))
+    print_warnings(out, report)
+
+
 def print_gates(out: Console, report: dict[str, Any]) -> None:
     verdict = report.get("verdict") or ("pass" if report["passed"] else "fail")
     title = {"pass": "passed", "fail": "FAILED", "inconclusive": "INCONCLUSIVE"}[verdict]

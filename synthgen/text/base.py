@@ -25,7 +25,13 @@ from synthgen.registry import Entry, Registry
 BACKENDS: dict[str, Entry] = {
     e.name: e
     for e in [
-        Entry("local", "synthgen.text.local:LocalBackend", "a small GPT trained on the column"),
+        Entry(
+            "local",
+            "synthgen.text.local:LocalBackend",
+            "a small GPT trained on the column",
+            "text",
+            "tokenizers",
+        ),
         Entry(
             "hf",
             "synthgen.text.hf:HFBackend",

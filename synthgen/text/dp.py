@@ -53,6 +53,9 @@ def train_dp(
     model: GPT, train: list[Seq], cfg: dict[str, Any], seed: int, progress: Any = None
 ) -> TrainStats:
     """Train ``model`` in place under (epsilon, delta)-DP; hooks are removed afterwards."""
+    from synthgen.registry import require
+
+    require("opacus", "dp", "a DP text model")
     from opacus import PrivacyEngine
 
     n = len(train)

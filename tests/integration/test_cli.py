@@ -262,6 +262,10 @@ def test_validate_a_run_folder_again_on_its_own_split(tmp_path: Path):
     assert invoke("run", recipe, "--out", tmp_path / "run").exit_code == 0
     res = invoke("validate", tmp_path / "run", "--out", tmp_path / "again")
     assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "useful? quality" in said and "detection AUC" in said and "worst pair" in said
+    page = (tmp_path / "again" / "report.html").read_text()
+    assert 'id="useful">quality' in page and "detection AUC" in page
     first = json.loads((tmp_path / "run" / "report.json").read_text())
     again = json.loads((tmp_path / "again" / "report.json").read_text())
     assert again["rows"] == first["rows"]  # the same split: same train and holdout sizes
