@@ -13,7 +13,7 @@ from rich.markup import escape
 from synthgen import __version__, progress
 from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
 from synthgen.fixtures.command import fixtures_command
-from synthgen.starter import init_command
+from synthgen.starter import init_command, recipe_schema_command
 from synthgen.transforms.where import parse_where
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -388,6 +388,7 @@ def list_(as_json: bool) -> None:
 
 cli.add_command(fixtures_command)  # its options and its work live in synthgen/fixtures
 cli.add_command(init_command)  # synthgen/starter.py
+cli.add_command(recipe_schema_command)
 
 
 def main() -> None:

@@ -97,3 +97,27 @@ def init_command(table: Path, out: Path | None, force: bool) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     write_text(out, text)
     click.echo(f"wrote {out}: review the schema comments, then `synthgen run {out}`", err=True)
+
+
+def recipe_json_schema() -> dict:
+    """The recipe's JSON Schema (draft 2020-12), as editors read it to complete and check
+    recipes; the same as the file shipped in the package (``synthgen/recipe.schema.json``)."""
+    from synthgen.recipe import Recipe
+
+    schema = Recipe.model_json_schema(by_alias=True)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+
+
+@click.command(name="recipe-schema")
+@click.option("--out", type=click.Path(path_type=Path), help="write it to a file, not stdout")
+def recipe_schema_command(out: Path | None) -> None:
+    """Print the recipe's JSON Schema, for editors (e.g. a yaml-language-server
+    `# yaml-language-server: $schema=recipe.schema.json` line atop a recipe)."""
+    text = json.dumps(recipe_json_schema(), indent=2) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    from synthgen.io.atomic import write_text
+
+    write_text(out, text)
+    click.echo(f"wrote {out}", err=True)

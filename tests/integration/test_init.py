@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -47,3 +48,24 @@ def test_init_writes_a_recipe_that_loads_with_the_schema_as_comments(tmp_path: P
         and "nope.csv" in missing.output
         and "Traceback" not in missing.output
     )
+
+
+def test_the_shipped_recipe_json_schema_is_the_recipe_models(tmp_path: Path):
+    import json
+    from importlib import resources
+
+    from synthgen.starter import recipe_json_schema
+
+    shipped = json.loads(resources.files("synthgen").joinpath("recipe.schema.json").read_text())
+    assert shipped == recipe_json_schema(), (
+        "run `synthgen recipe-schema --out synthgen/recipe.schema.json`"
+    )
+    res = CliRunner().invoke(cli, ["recipe-schema"])
+    assert res.exit_code == 0 and json.loads(res.output) == shipped
+    assert {"source", "generator", "validate", "outputs"} <= set(shipped["properties"])
+    # it checks what the recipe model checks: a recipe from the repo is valid under it
+    jsonschema = pytest.importorskip("jsonschema")
+    recipe = yaml.safe_load((ROOT / "recipes" / "adult.yaml").read_text(encoding="utf-8"))
+    jsonschema.validate(recipe, shipped)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(recipe | {"holdout": 2}, shipped)
