@@ -231,7 +231,8 @@ def inspect(
     tables: tuple[str, ...],
     db_schema: str | None,
 ) -> None:
-    """Detect and show the schema of a CSV or Parquet file: kinds, PII, and why.
+    """Detect and show the schema of a CSV or Parquet file (- : from standard input):
+    kinds, PII, and why.
 
     PATH may be a folder of such files (one table each) or a database URL
     (sqlite:///file.db, postgresql+psycopg://user@host/db; ${VAR} is read from the
@@ -259,6 +260,15 @@ def inspect(
         return
     if html_out is not None:
         raise UsageError("--html draws a dataset's relationships: give a folder, not a file")
+    shown = Path(path).name
+    if path == "-":  # a CSV (or Parquet) table on standard input
+        import sys
+        import tempfile
+
+        data, held = sys.stdin.buffer.read(), tempfile.TemporaryDirectory()
+        path = str(Path(held.name) / ("stdin.parquet" if data[:4] == b"PAR1" else "stdin.csv"))
+        Path(path).write_bytes(data)
+        shown = "standard input"
     df = read_table(
         path,
         **reading,
@@ -270,7 +280,7 @@ def inspect(
     if json_out is not None and str(json_out) == "-":
         click.echo(schema.to_json())
         return
-    print_schema(Console(highlight=False), Path(path).name, df, schema)
+    print_schema(Console(highlight=False), shown, df, schema)
     print_embedded_pii(Console(highlight=False), df, schema)
     if json_out is not None:
         write_text(json_out, schema.to_json())
@@ -298,7 +308,12 @@ def _print_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> 
 @cli.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
 @click.option("-n", "--rows", "n", type=click.IntRange(min=1), required=True, help="rows to sample")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help=".csv or .parquet file")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, allow_dash=True),
+    required=True,
+    help=".csv or .parquet file, or - (CSV on standard output)",
+)
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option(
     "--where",
@@ -335,41 +350,21 @@ def sample(
     flat for any N; the file appears whole or not at all. Loading a model runs no code and
     contacts no server: a model whose text columns are written by a remote server needs
     --text-endpoint (and --text-key-env) from you."""
-    from synthgen.generators import Generator
-    from synthgen.generators.memory import check_disk
-    from synthgen.io import write_table_chunks
-    from synthgen.io.sources import infer_format
-    from synthgen.post import SAMPLE_CHUNK_ROWS, PostSampling, load_key_pools, load_run_settings
-    from synthgen.recipe import PiiSpec
+    from synthgen.post import sample_model
     from synthgen.text.base import RemoteAccess
-    from synthgen.text.synth import load_text_models
 
-    fmt = infer_format(out, None, "output")
     remote = RemoteAccess.from_options(text_endpoint, text_key_env)
-    gen = Generator.load(model_dir)
-    texts = {} if no_text else load_text_models(model_dir, gen.schema_, remote)
-    settings = load_run_settings(model_dir)
-    pii = settings.pii if settings is not None else PiiSpec()
-    post = PostSampling(
-        gen.schema_,
-        pii,
-        texts,
-        load_key_pools(model_dir),
-        blank=[c.name for c in gen.schema_.of_kind("text")] if no_text else [],
-    )
-    check_disk(n, gen.schema_, Path(out).parent)
-    chunks = gen.iter_sample(
+    rows = sample_model(
+        model_dir,
         n,
+        out,
         seed=seed,
-        conditions=parse_where(conditions) or None,
-        chunk_size=SAMPLE_CHUNK_ROWS,
-        progress=True,
-        locale=pii.locale,
+        conditions=parse_where(conditions),
+        remote=remote,
+        no_text=no_text,
+        say=lambda m: err_console.print(escape(m)),
     )
-    for column in texts:
-        err_console.print(f"writing text column '{column}'")
-    rows = write_table_chunks((post.apply(df, seed) for df in chunks), out, fmt)
-    err_console.print(f"wrote {rows:,} rows to {out}")
+    err_console.print(f"wrote {rows:,} rows to {'standard output' if str(out) == '-' else out}")
 
 
 @cli.command(name="list")

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,3 +181,51 @@ class PostSampling:
                     sub[kk] = sub.get(kk, 0) + vv
             else:
                 total[k] = total.get(k, 0) + v
+
+
+def sample_model(
+    model_dir: Path,
+    n: int,
+    out: str | Path,
+    *,
+    seed: int = 0,
+    conditions: dict[str, Any] | None = None,
+    remote: Any = None,
+    no_text: bool = False,
+    say: Callable[[str], None] = lambda _m: None,
+) -> int:
+    """`synthgen sample`: ``n`` rows of a saved model folder, through the run's own
+    post-sampling path (PII strategies, pseudonymised keys, texts), into ``out`` (a CSV or
+    Parquet file, or ``-`` for CSV on standard output), chunk by chunk; returns the rows."""
+    from synthgen.generators import Generator
+    from synthgen.generators.memory import check_disk
+    from synthgen.io import write_table_chunks
+    from synthgen.io.sources import infer_format
+    from synthgen.text.synth import load_text_models
+
+    to_stdout = str(out) == "-"
+    fmt = "csv" if to_stdout else infer_format(Path(out), None, "output")
+    gen = Generator.load(model_dir)
+    texts = {} if no_text else load_text_models(model_dir, gen.schema_, remote)
+    settings = load_run_settings(model_dir)
+    pii = settings.pii if settings is not None else PiiSpec()
+    post = PostSampling(
+        gen.schema_,
+        pii,
+        texts,
+        load_key_pools(model_dir),
+        blank=[c.name for c in gen.schema_.of_kind("text")] if no_text else [],
+    )
+    if not to_stdout:
+        check_disk(n, gen.schema_, Path(out).parent)
+    chunks = gen.iter_sample(
+        n,
+        seed=seed,
+        conditions=conditions or None,
+        chunk_size=SAMPLE_CHUNK_ROWS,
+        progress=True,
+        locale=pii.locale,
+    )
+    for column in texts:
+        say(f"writing text column '{column}'")
+    return write_table_chunks((post.apply(df, seed) for df in chunks), out, fmt)

@@ -33,9 +33,23 @@ def write_table_chunks(
     row count. Only one chunk is in memory at a time, and the file appears whole or not at
     all (a temp file renamed at the end). CSV: the header once, then each chunk's rows.
     Parquet: a row group per chunk, typed like the first chunk (later ones cast to it)."""
+    it = iter(chunks)
+    if str(path) == "-":  # standard output: CSV, written as the chunks come
+        import sys
+
+        first = next(it, None)
+        if first is None:
+            raise UsageError("nothing to write to standard output: no chunks")
+        out = sys.stdout
+        first.to_csv(out, index=False, quoting=_quoting(first), lineterminator="\n")
+        rows = len(first)
+        for df in it:
+            df.to_csv(out, index=False, header=False, quoting=_quoting(df), lineterminator="\n")
+            rows += len(df)
+        out.flush()
+        return rows
     p = Path(path)
     fmt = infer_format(p, format, "output")
-    it = iter(chunks)
     first = next(it, None)
     if first is None:
         raise UsageError(f"nothing to write to {p}: no chunks")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -174,6 +175,12 @@ def test_inspect_prints_a_table_and_writes_json(tmp_path: Path):
     assert kinds["city-mpg"][0] == "integer"
     out = invoke("inspect", tmp_path / "d.csv", "--json", "-")
     assert json.loads(out.stdout)["schema_version"] == 1
+    # `inspect -`: the table on standard input (a pipe), the same schema
+    piped = CliRunner().invoke(cli, ["inspect", "-", "--json", "-"], input=df.to_csv(index=False))
+    assert piped.exit_code == 0, piped.output
+    assert json.loads(piped.stdout)["columns"] == json.loads(out.stdout)["columns"]
+    shown = CliRunner().invoke(cli, ["inspect", "-"], input=df.to_csv(index=False))
+    assert "standard input: 60 rows" in shown.output
 
 
 def test_inspect_reads_a_tsv_with_tabs_and_refuses_a_repeated_header(tmp_path: Path):
@@ -208,6 +215,10 @@ def test_sample_from_a_saved_model(tmp_path: Path):
     assert res.exit_code == 0, res.output
     r = pd.read_csv(tmp_path / "r.csv")
     assert set(r["group"]) <= {"a", "c"} and r["age"].between(30, 45).all()
+    # `--out -`: the same rows as CSV on standard output, nothing else there
+    res = invoke("sample", model, "-n", "50", "--out", "-", *where)
+    assert res.exit_code == 0 and "wrote 50 rows to standard output" in res.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(res.stdout)), r)
 
 
 def test_sample_from_a_folder_that_is_no_model(tmp_path: Path):
