@@ -1,0 +1,248 @@
+"""Rules kept by construction: the frame a generator learns is reparametrised so that what it
+samples can only obey them, and sampled rows are mapped back.
+
+* ``inequality`` between two number columns: the model learns ``high - low`` (the gap) in
+  place of ``high``; ``high = low + gap`` after sampling.
+* ``fixed_combinations``: the columns are learnt as one joint label, split after sampling.
+* ``determined_by``: the column is not learnt; it is looked up from its key after sampling
+  (the table learnt from the training rows).
+* ``sum``: the total is not learnt; it is the sum of its parts after sampling.
+* ``null_if_null`` and ``format``: repaired row by row after sampling (values that miss the
+  format are generated from the regex, each from (seed, row number)).
+
+A rule is reparametrised only when no earlier reparametrisation took one of its columns;
+every other rule, and any sampled row the reparametrised model still gets wrong (a negative
+gap), is left to resampling (:mod:`synthgen.constraints.sampling`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.constraints import regexgen
+from synthgen.constraints.check import key_of
+from synthgen.generators.context import MODELLED_KINDS
+from synthgen.schema.spec import ColumnSpec, Schema
+from synthgen.transforms import frame as framemod
+
+NUMBER_KINDS = ("numeric", "integer")
+STATE_FORMAT = 1
+
+
+class Enforcer:
+    """``fit(train) -> (frame, schema)`` for the generator; ``inverse(sampled)`` back to the
+    source's columns; ``repair(frame, seed)`` for the row-by-row rules. State is JSON."""
+
+    def __init__(self, rules: list[Any], schema: Schema) -> None:
+        self.rules, self.schema = rules, schema
+
+    # ---- fitting --------------------------------------------------------------------------
+    def fit(self, train: pd.DataFrame) -> tuple[pd.DataFrame, Schema]:
+        self.steps_: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        frame = train.copy()
+        specs = {c.name: c for c in self.schema.columns}
+        order = list(train.columns)
+        for i, r in enumerate(self.rules):
+            cols = set(r.columns())
+            if cols & taken or not self._can_build(r):
+                continue
+            step = self._build(i, r, frame, specs, order)
+            if step is not None:
+                self.steps_.append(step)
+                taken |= set(step["takes"])
+        self.order_ = [c for c in order if c in frame.columns]
+        schema = Schema(columns=[specs[c] for c in self.order_])
+        return frame[self.order_], schema
+
+    def _can_build(self, r: Any) -> bool:
+        kinds = {c: self.schema[c].kind for c in r.columns() if c in self.schema}
+        if len(kinds) < len(r.columns()):
+            return False
+        if r.type == "inequality":
+            return all(k in NUMBER_KINDS for k in kinds.values())
+        if r.type == "sum":
+            return all(k in NUMBER_KINDS for k in kinds.values())
+        if r.type in ("fixed_combinations", "determined_by"):
+            return all(k in MODELLED_KINDS for k in kinds.values())
+        return False
+
+    def _build(
+        self, i: int, r: Any, frame: pd.DataFrame, specs: dict[str, ColumnSpec], order: list[str]
+    ) -> dict[str, Any] | None:
+        if r.type == "inequality":
+            lo, hi = frame[r.low], frame[r.high]
+            if (lo.isna() & hi.notna()).any():
+                return None  # a gap cannot carry a high without its low
+            gap = pd.to_numeric(hi, errors="coerce") - pd.to_numeric(lo, errors="coerce")
+            both_int = specs[r.low].kind == specs[r.high].kind == "integer"
+            frame[r.high] = gap
+            specs[r.high] = specs[r.high].model_copy(
+                update={
+                    "kind": "integer" if both_int else "numeric",
+                    "dtype": "float64",
+                    "reason": f"learnt as {r.high} - {r.low} (constraint {r.key()})",
+                }
+            )
+            return {"how": "gap", "rule": i, "low": r.low, "high": r.high, "takes": [r.high]}
+        if r.type == "fixed_combinations":
+            return self._joint(i, r, frame, specs, order)
+        if r.type == "determined_by":
+            model = framemod.to_model_frame(frame, self.schema, [r.column, *r.by])
+            keys = key_of(frame, r.by)
+            vals = model[r.column].reset_index(drop=True)
+            table = pd.DataFrame({"k": keys, "v": vals})
+            table = table[frame[r.by].notna().all(axis=1).to_numpy()]
+            first = table.groupby("k", sort=True)["v"].agg(_mode)
+            frame.drop(columns=[r.column], inplace=True)
+            return {
+                "how": "lookup",
+                "rule": i,
+                "column": r.column,
+                "by": list(r.by),
+                "keys": [str(k) for k in first.index],
+                "values": [_plain(v) for v in first.to_numpy()],
+                "takes": [r.column],
+            }
+        if r.type == "sum":
+            frame.drop(columns=[r.equals], inplace=True)
+            return {
+                "how": "total",
+                "rule": i,
+                "parts": list(r.columns_),
+                "equals": r.equals,
+                "takes": [r.equals],
+            }
+        return None
+
+    def _joint(
+        self, i: int, r: Any, frame: pd.DataFrame, specs: dict[str, ColumnSpec], order: list[str]
+    ) -> dict[str, Any]:
+        cols = r.columns()
+        name = "+".join(cols)
+        while name in frame.columns:
+            name += "_"
+        keys = key_of(frame, cols)
+        labels = keys.str.replace("\x1f", " | ", regex=False).str.replace("\x00", "<NA>")
+        if labels.nunique() != keys.nunique():  # a value held ' | ': numbered labels
+            codes = pd.factorize(keys, sort=True)[0]
+            labels = pd.Series([f"combination {c}" for c in codes])
+        model = framemod.to_model_frame(frame, self.schema, cols).reset_index(drop=True)
+        table = pd.concat([labels.rename("__label"), model], axis=1).drop_duplicates("__label")
+        frame.insert(frame.columns.get_loc(cols[0]), name, labels.to_numpy())
+        frame.drop(columns=cols, inplace=True)
+        order.insert(order.index(cols[0]), name)
+        specs[name] = ColumnSpec(
+            name=name,
+            kind="categorical",
+            dtype="object",
+            null_fraction=0.0,
+            cardinality=len(table),
+            reason=f"joint label of {', '.join(cols)} (constraint fixed_combinations)",
+        )
+        return {
+            "how": "joint",
+            "rule": i,
+            "name": name,
+            "columns": cols,
+            "labels": table["__label"].astype(str).tolist(),
+            "values": {c: [_plain(v) for v in table[c]] for c in cols},
+            "takes": cols,
+        }
+
+    # ---- after sampling -------------------------------------------------------------------
+    def inverse(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """The sampled frame in the source's columns, and the rows no inverse could place (a
+        key the lookup never saw); those must be resampled."""
+        out = frame.copy()
+        stray = np.zeros(len(out), bool)
+        for step in reversed(self.steps_):
+            how = step["how"]
+            if how == "gap":
+                low = framemod.to_model_frame(out, self.schema, [step["low"]])[step["low"]]
+                gap = pd.to_numeric(out[step["high"]], errors="coerce")
+                out[step["high"]] = self._restore(step["high"], low + gap, out.index)
+            elif how == "total":
+                parts = framemod.to_model_frame(out, self.schema, step["parts"])
+                total = parts.sum(axis=1, min_count=len(step["parts"]))
+                total[parts.isna().any(axis=1)] = np.nan
+                out[step["equals"]] = self._restore(step["equals"], total, out.index)
+            elif how == "lookup":
+                table = dict(zip(step["keys"], step["values"], strict=True))
+                keys = key_of(out, step["by"])
+                vals = keys.map(table)
+                known = keys.isin(table).to_numpy()
+                stray |= ~known & out[step["by"]].notna().all(axis=1).to_numpy()
+                out[step["column"]] = self._restore(step["column"], vals, out.index)
+            elif how == "joint":
+                pos = {lab: k for k, lab in enumerate(step["labels"])}
+                idx = out[step["name"]].astype(object).map(pos)
+                stray |= idx.isna().to_numpy()
+                take = idx.fillna(0).astype(int).to_numpy()
+                for c in step["columns"]:
+                    vals = pd.Series(np.asarray(step["values"][c], dtype=object)[take])
+                    out[c] = self._restore(c, vals.where(~stray, None), out.index)
+                out = out.drop(columns=[step["name"]])
+        return out[self.schema.names], stray
+
+    def _restore(self, col: str, values: pd.Series, index: pd.Index) -> pd.Series:
+        body = pd.DataFrame({col: pd.Series(np.asarray(values, dtype=object), index=index)})
+        spec = self.schema[col]
+        if spec.kind in ("numeric", "integer", "datetime"):
+            body[col] = pd.to_numeric(body[col], errors="coerce").astype("float64")
+        return framemod.from_model_frame(body, self.schema, [col])[col]
+
+    def repair(self, frame: pd.DataFrame, seed: int, attempt: int = 0) -> pd.DataFrame:
+        """``null_if_null`` and ``format`` rules fixed in place, row by row."""
+        out = frame
+        for r in self.rules:
+            if r.type == "null_if_null":
+                gone = out[r.if_null].isna() & out[r.column].notna()
+                if gone.any():
+                    out = out.copy() if out is frame else out
+                    out[r.column] = out[r.column].mask(gone)
+            elif r.type == "format":
+                s = out[r.column]
+                miss = s.notna() & ~s.astype(str).str.fullmatch(r.regex).fillna(False)
+                if miss.any():
+                    out = out.copy() if out is frame else out
+                    rows = np.asarray(out.index[miss.to_numpy()])
+                    new = regexgen.generate(r.regex, seed, rows, attempt)
+                    col = out[r.column].astype(object)
+                    col[miss.to_numpy()] = new
+                    out[r.column] = col
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": STATE_FORMAT, "steps": self.steps_, "order": self.order_}
+
+    def consumed(self) -> set[str]:
+        return {c for s in self.steps_ for c in s["takes"]}
+
+    def how(self, index: int) -> str:
+        for s in self.steps_:
+            if s["rule"] == index:
+                return {
+                    "gap": "by construction: the gap is learnt, the high column derived",
+                    "joint": "by construction: one joint label",
+                    "lookup": "by construction: derived from a lookup learnt from the data",
+                    "total": "by construction: the total is derived from its parts",
+                }[s["how"]]
+        t = self.rules[index].type
+        if t in ("null_if_null", "format"):
+            return "repaired row by row after sampling"
+        return "violating rows resampled"
+
+
+def _mode(s: pd.Series) -> Any:
+    counts = s.value_counts(dropna=False)
+    return counts.index[0] if len(counts) else None
+
+
+def _plain(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    return v.item() if isinstance(v, np.generic) else v
