@@ -67,6 +67,8 @@ class Checker:
         self.rules, self.schema = rules, schema
         self.learned: dict[int, Any] = {}
         for i, r in enumerate(rules):
+            if not len(reference.columns):
+                break  # restored from a saved state instead
             if r.type == "fixed_combinations":
                 self.learned[i] = set(key_of(reference, r.columns()))
             elif r.type == "determined_by":
@@ -150,6 +152,20 @@ class Checker:
             mode = unseen.groupby("k")["v"].agg(lambda s: s.value_counts().index[0])
             bad[~known] = unseen["v"].to_numpy() != unseen["k"].map(mode).to_numpy()
         return bad & present(df, r.by)
+
+    def to_json(self) -> dict[str, Any]:
+        return {str(i): sorted(v) if isinstance(v, set) else v for i, v in self.learned.items()}
+
+    @classmethod
+    def restore(cls, rules: list[Any], schema: Schema, learned: dict[str, Any]) -> Checker:
+        out = cls(rules, schema, pd.DataFrame())
+        for i, r in enumerate(rules):
+            v = learned.get(str(i))
+            if r.type == "fixed_combinations":
+                out.learned[i] = set(v or [])
+            elif r.type == "determined_by":
+                out.learned[i] = dict(v or {})
+        return out
 
     def counts(self, df: pd.DataFrame) -> list[int]:
         return [int(self.mask(i, df).sum()) for i in range(len(self.rules))]

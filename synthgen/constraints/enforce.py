@@ -219,6 +219,12 @@ class Enforcer:
     def to_json(self) -> dict[str, Any]:
         return {"format": STATE_FORMAT, "steps": self.steps_, "order": self.order_}
 
+    @classmethod
+    def restore(cls, rules: list[Any], schema: Schema, state: dict[str, Any]) -> Enforcer:
+        out = cls(rules, schema)
+        out.steps_, out.order_ = list(state["steps"]), list(state["order"])
+        return out
+
     def consumed(self) -> set[str]:
         return {c for s in self.steps_ for c in s["takes"]}
 

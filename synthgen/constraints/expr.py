@@ -114,7 +114,7 @@ def evaluate(text: str, columns: dict[str, pd.Series]) -> np.ndarray:
         if isinstance(node, ast.Expression):
             return ev(node.body)
         if isinstance(node, ast.Constant):
-            return float(node.value)  # type: ignore[arg-type]  # parse allows numbers only
+            return np.float64(node.value)  # type: ignore[arg-type]  # numbers only (parse)
         if isinstance(node, ast.Name):
             return values[mapping.get(node.id, node.id)]
         if isinstance(node, ast.BinOp):

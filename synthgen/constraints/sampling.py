@@ -20,6 +20,7 @@ from synthgen.errors import DataError
 MAX_ROUNDS = 12
 MIN_PROBE = 2000  # rows drawn before an acceptance rate of 0 is called hopeless
 MIN_BATCH = 256
+CHUNK = 50_000  # rows finished at a time: post.SAMPLE_CHUNK_ROWS, as `synthgen sample`
 
 
 def round_seed(seed: int, k: int) -> int:
@@ -49,15 +50,19 @@ class RuleSampler:
         model = {k: v for k, v in conditions.items() if k not in gone}
         return (model or None), {k: v for k, v in conditions.items() if k in gone}
 
-    def draw(self, gen: Any, n: int, seed: int, model_cond: Any, **kw: Any) -> pd.DataFrame:
+    def draw(
+        self, gen: Any, n: int, seed: int, model_cond: Any, **kw: Any
+    ) -> tuple[pd.DataFrame, np.ndarray]:
         body = gen.sample(n, seed=seed, conditions=model_cond, **kw)
         out, stray = self.enforcer.inverse(body)
-        out = self.enforcer.repair(out, seed)
-        out.attrs["stray"] = stray
-        return out
+        return self.enforcer.repair(out, seed), stray
 
-    def bad(self, df: pd.DataFrame, post: dict[str, Any]) -> np.ndarray:
-        bad = self.checker.any_bad(df) | np.asarray(df.attrs.get("stray", False), bool)
+    def bad(
+        self, df: pd.DataFrame, post: dict[str, Any], stray: np.ndarray | None = None
+    ) -> np.ndarray:
+        bad = self.checker.any_bad(df)
+        if stray is not None:
+            bad |= stray
         for col, want in post.items():
             bad |= ~_meets(df, col, want)
         return bad
@@ -65,12 +70,36 @@ class RuleSampler:
     def sample(
         self, gen: Any, n: int, seed: int, conditions: dict[str, Any] | None, **kw: Any
     ) -> pd.DataFrame:
+        """``n`` rows obeying every rule: the generator's rows, then each block of
+        ``CHUNK`` rows finished as `synthgen sample` finishes its chunks (same rows)."""
         model_cond, post = self.split_conditions(conditions)
-        out = self.draw(gen, n, seed, model_cond, **kw)
-        first = out.dtypes
+        body = gen.sample(n, seed=seed, conditions=model_cond, **kw)
         kw = {k: v for k, v in kw.items() if k != "progress"}
-        bad = self.bad(out, post)
-        drawn, kept = n, n - int(bad.sum())
+        parts = [
+            self.finish_chunk(gen, body.iloc[i : i + CHUNK], seed, model_cond, post, **kw)
+            for i in range(0, max(n, 1), CHUNK)
+        ]
+        return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+    def finish_chunk(
+        self,
+        gen: Any,
+        body: pd.DataFrame,
+        seed: int,
+        model_cond: dict[str, Any] | None,
+        post: dict[str, Any],
+        **kw: Any,
+    ) -> pd.DataFrame:
+        """A chunk of the generator's rows (indexed by row number) mapped back, repaired,
+        and its rows that still break a rule replaced by rows drawn with seeds of (seed,
+        the chunk's first row, round)."""
+        out, stray = self.enforcer.inverse(body)
+        out = self.enforcer.repair(out, seed)
+        if not len(out):
+            return out
+        first, base = out.dtypes, round_seed(seed, int(out.index[0]))
+        bad = self.bad(out, post, stray)
+        drawn, kept = len(out), len(out) - int(bad.sum())
         k = 0
         while bad.any():
             k += 1
@@ -79,8 +108,8 @@ class RuleSampler:
             need = int(bad.sum())
             rate = max(kept / drawn, 0.01)
             m = max(MIN_BATCH, math.ceil(1.25 * need / rate))
-            extra = self.draw(gen, m, round_seed(seed, k), model_cond, **kw)
-            ok = ~self.bad(extra, post)
+            extra, extra_stray = self.draw(gen, m, round_seed(base, k), model_cond, **kw)
+            ok = ~self.bad(extra, post, extra_stray)
             drawn, kept = drawn + m, kept + int(ok.sum())
             good = extra[ok]
             slots = np.flatnonzero(bad)[: len(good)]
@@ -90,9 +119,8 @@ class RuleSampler:
                 keep[slots] = False
                 out = _dtypes_like(pd.concat([out[keep], fill]).sort_index(), first)
                 self.resampled += len(slots)
-            out.attrs["stray"] = np.zeros(len(out), bool)
             bad = self.bad(out, post)
-        self.rounds = k
+        self.rounds = max(self.rounds, k)
         return out
 
     def _hopeless(

@@ -22,6 +22,7 @@ from synthgen.schema.spec import Schema
 
 EXAMPLES = 3
 STATE_FILE = "constraints.json"
+STATE_FORMAT = 1
 PRIVATE_NOTE = (
     "constraints: {n} rule(s) the training rows obey were not kept, because finding them "
     "reads the data outside the privacy budget; declare the ones you know under "
@@ -169,9 +170,12 @@ class ConstraintRun:
         if self.sampler is None:
             return
         state = {
+            "format": STATE_FORMAT,
             "rules": [r.model_dump(mode="json", by_alias=True) for r in self.rules],
-            "origins": self.origins,
+            "labels": self.labels,
+            "schema": self.schema.model_dump(mode="json"),
             "enforcer": self.enforcer.to_json(),
+            "checker": self.sampler.checker.to_json(),
         }
         (Path(folder) / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
         from synthgen.io.atomic import write_manifest
@@ -193,3 +197,29 @@ def _examples(rows: pd.DataFrame, schema: Schema) -> list[str]:
             parts.append(f"{c}={'***' if hidden else v!r}")
         out.append(", ".join(parts))
     return out
+
+
+def load_rules(model_dir: Path) -> RuleSampler | None:
+    """A model folder's rules, for `synthgen sample` (None when it has none). Reads JSON
+    only; a damaged file is a UsageError naming it."""
+    from pydantic import ValidationError
+
+    from synthgen.constraints.spec import rule_from_json
+    from synthgen.generators.folder import damaged
+    from synthgen.io.jsonfile import BadJson, MiB, read_json
+
+    p = Path(model_dir) / STATE_FILE
+    if not p.exists():
+        return None
+    try:
+        state = read_json(p, max_bytes=1024 * MiB)
+        rules = [rule_from_json(r) for r in state["rules"]]
+        schema = Schema.model_validate(state["schema"])
+        enforcer = Enforcer.restore(rules, schema, state["enforcer"])
+        checker = Checker.restore(rules, schema, state["checker"])
+        labels = [str(x) for x in state["labels"]]
+    except BadJson as err:
+        raise damaged(Path(model_dir), [f"{STATE_FILE}: {err.reason}"]) from None
+    except (ValidationError, KeyError, TypeError, ValueError) as err:
+        raise damaged(Path(model_dir), [f"{STATE_FILE}: {type(err).__name__}"]) from None
+    return RuleSampler(enforcer, checker, labels, set(enforcer.order_))
