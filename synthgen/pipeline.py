@@ -146,8 +146,9 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         for c in texts.defaulted
     ]
     clean = pii.scrub(train, warnings)
-    rules = ConstraintRun(recipe.constraints, schema, clean, private=plan is not None)
-    warnings += rules.warnings
+    rules = ConstraintRun(
+        recipe.constraints, schema, clean, private=plan is not None, warnings=warnings
+    )
     if plan is not None:
         plan.uncovered.extend(rules.dp_notes())
     pools = pii.key_pools(train)

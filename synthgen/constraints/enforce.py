@@ -10,7 +10,8 @@ samples can only obey them, and sampled rows are mapped back.
 * ``null_if_null`` and ``format``: repaired row by row after sampling (values that miss the
   format are generated from the regex, each from (seed, row number)).
 
-A rule is reparametrised only when no earlier reparametrisation took one of its columns;
+Equalities (lookups, sums, combinations) are reparametrised first, then inequalities; a
+rule is reparametrised only when no earlier reparametrisation took one of its columns;
 every other rule, and any sampled row the reparametrised model still gets wrong (a negative
 gap), is left to resampling (:mod:`synthgen.constraints.sampling`).
 """
@@ -46,7 +47,10 @@ class Enforcer:
         frame = train.copy()
         specs = {c.name: c for c in self.schema.columns}
         order = list(train.columns)
-        for i, r in enumerate(self.rules):
+        # equalities first: resampling cannot meet them, an inequality it can
+        first = ("determined_by", "sum", "fixed_combinations")
+        ranked = sorted(enumerate(self.rules), key=lambda p: (p[1].type not in first, p[0]))
+        for i, r in ranked:
             cols = set(r.columns())
             if cols & taken or not self._can_build(r):
                 continue

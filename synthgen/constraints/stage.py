@@ -61,10 +61,11 @@ class ConstraintRun:
         *,
         private: bool,
         table: str = "the source",
+        warnings: list[str] | None = None,
     ) -> None:
         check_declared(spec, schema, table)
         self.schema, self.private = schema, private
-        self.warnings: list[str] = []
+        self.warnings = warnings if warnings is not None else []  # the run's own list
         declared = list(spec.rules)
         found: list[Found] = []
         self.left_out = 0
