@@ -126,7 +126,7 @@ def _inequalities(df: pd.DataFrame, schema: Schema) -> list[Found]:
         for a, b in combinations(cols, 2):
             x, y = vals[a], vals[b]
             both = ~np.isnan(x) & ~np.isnan(y)
-            if both.sum() < MIN_ROWS or np.nanstd(x) == 0 or np.nanstd(y) == 0:
+            if both.sum() < MIN_ROWS or not (_varies(x) and _varies(y)):
                 continue
             xs, ys = x[both], y[both]
             if np.array_equal(xs, ys):
@@ -143,6 +143,11 @@ def _inequalities(df: pd.DataFrame, schema: Schema) -> list[Found]:
     return out
 
 
+def _varies(v: np.ndarray) -> bool:
+    v = v[~np.isnan(v)]
+    return len(v) > 1 and bool(v.min() != v.max())
+
+
 def _ranges_imply(lo: np.ndarray, hi: np.ndarray) -> bool:
     """True when the two columns' ranges alone nearly give the order: it still holds on
     90 % of rows with ``hi`` shuffled (a fixed shuffle), so it says nothing about the rows."""
@@ -157,7 +162,7 @@ def _sums(df: pd.DataFrame, schema: Schema) -> list[Found]:
     if len(cols) < 3:
         return []
     x = np.column_stack([as_number(df, c, schema) for c in cols])
-    varies = np.nanstd(x, axis=0) > 0
+    varies = [_varies(x[:, k]) for k in range(len(cols))]
     out: list[Found] = []
     taken: set[str] = set()
     for i, j in combinations(range(len(cols)), 2):

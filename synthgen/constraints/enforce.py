@@ -229,6 +229,10 @@ class Enforcer:
         out.steps_, out.order_ = list(state["steps"]), list(state["order"])
         return out
 
+    def exact(self) -> set[int]:
+        """Rules every mapped-back row meets (a row the lookup cannot place is 'stray')."""
+        return {s["rule"] for s in self.steps_ if s["how"] in ("joint", "lookup", "total")}
+
     def consumed(self) -> set[str]:
         return {c for s in self.steps_ for c in s["takes"]}
 

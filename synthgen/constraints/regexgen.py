@@ -88,47 +88,63 @@ def _class_chars(items: list[Any]) -> list[str]:
     return chars or ["~"]
 
 
-def _emit(items: list[Any], rng: np.random.Generator, out: list[str]) -> None:
+def _vec(items: list[Any], rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` strings for a parsed pattern at once (an object array), column by column."""
+    out = np.full(n, "", dtype=object)
     for op, av in items:
-        name = str(op)
-        if name == "LITERAL":
-            out.append(chr(av))
-        elif name == "NOT_LITERAL":
-            out.append(next(c for c in _PRINTABLE if c != chr(av)))
-        elif name == "ANY":
-            out.append(_PRINTABLE[int(rng.integers(len(_PRINTABLE)))])
-        elif name == "IN":
-            chars = _class_chars(list(av))
-            out.append(chars[int(rng.integers(len(chars)))])
-        elif name == "CATEGORY":
-            chars = _CATEGORIES.get(str(av), _PRINTABLE)
-            out.append(chars[int(rng.integers(len(chars)))])
-        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            lo, hi, sub = av
-            if hi == sre_c.MAXREPEAT:
-                hi = lo + UNBOUNDED_EXTRA
-            for _ in range(int(rng.integers(lo, hi + 1))):
-                _emit(list(sub), rng, out)
-        elif name == "SUBPATTERN":
-            _emit(list(av[3]), rng, out)
-        elif name == "BRANCH":
-            options = av[1]
-            _emit(list(options[int(rng.integers(len(options)))]), rng, out)
-        # AT (anchors) write nothing
+        out = out + _node(str(op), av, rng, n)
+    return out
+
+
+def _pick(chars: list[str], rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.asarray(chars, dtype=object)[rng.integers(0, len(chars), n)]
+
+
+def _node(name: str, av: Any, rng: np.random.Generator, n: int) -> np.ndarray:
+    if name == "LITERAL":
+        return np.full(n, chr(av), dtype=object)
+    if name == "NOT_LITERAL":
+        return _pick([c for c in _PRINTABLE if c != chr(av)], rng, n)
+    if name == "ANY":
+        return _pick(_PRINTABLE, rng, n)
+    if name == "IN":
+        return _pick(_class_chars(list(av)), rng, n)
+    if name == "CATEGORY":
+        return _pick(_CATEGORIES.get(str(av), _PRINTABLE), rng, n)
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        lo, hi, sub = av
+        if hi == sre_c.MAXREPEAT:
+            hi = lo + UNBOUNDED_EXTRA
+        counts = rng.integers(lo, hi + 1, n)
+        out = np.full(n, "", dtype=object)
+        for k in range(hi):
+            part = _vec(list(sub), rng, n)
+            out = np.where(k < counts, out + part, out)
+        return out
+    if name == "SUBPATTERN":
+        return _vec(list(av[3]), rng, n)
+    if name == "BRANCH":
+        options = av[1]
+        which = rng.integers(0, len(options), n)
+        out = np.full(n, "", dtype=object)
+        for k, opt in enumerate(options):
+            out = np.where(which == k, _vec(list(opt), rng, n), out)
+        return out
+    return np.full(n, "", dtype=object)  # AT (anchors) write nothing
 
 
 def generate(pattern: str, seed: int, rows: np.ndarray, attempt: int = 0) -> list[str]:
-    """One string per row number in ``rows``, each a function of (seed, row, attempt) only."""
+    """One string per row in ``rows``, all drawn at once; a function of (seed, the rows,
+    attempt) only, so the same rows get the same strings."""
     tree = list(sre_p.parse(pattern))
     compiled = re.compile(pattern)
-    out = []
-    for row in rows:
-        rng = np.random.default_rng([seed, 7919, int(row), attempt])
-        for _ in range(20):  # classes with NOT_LITERAL/negation may need another draw
-            chars: list[str] = []
-            _emit(tree, rng, chars)
-            text = "".join(chars)
-            if compiled.fullmatch(text):
-                break
-        out.append(text)
-    return out
+    rows = np.asarray(rows)
+    first = int(rows[0]) if len(rows) else 0
+    rng = np.random.default_rng([seed, 7919, first, len(rows), attempt])
+    out = _vec(tree, rng, len(rows))
+    for _ in range(20):  # negated classes may miss: draw those again
+        miss = np.array([compiled.fullmatch(t) is None for t in out], dtype=bool)
+        if not miss.any():
+            break
+        out[miss] = _vec(tree, rng, int(miss.sum()))
+    return [str(t) for t in out]

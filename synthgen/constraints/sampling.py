@@ -14,7 +14,7 @@ import pandas as pd
 
 from synthgen.constraints.check import Checker, as_number, key_of
 from synthgen.constraints.enforce import Enforcer
-from synthgen.constraints.spec import describe
+from synthgen.constraints.spec import describe, title
 from synthgen.errors import DataError
 
 MAX_ROUNDS = 12
@@ -57,10 +57,27 @@ class RuleSampler:
         out, stray = self.enforcer.inverse(body)
         return self.enforcer.repair(out, seed), stray
 
+    def across_rows(self) -> set[int]:
+        """Rules whose verdict on a row depends on the other rows (duplicates; a key the
+        training rows never had, whose rows must agree among themselves)."""
+        return {
+            i for i, r in enumerate(self.checker.rules) if r.type in ("unique", "determined_by")
+        } - self.enforcer.exact()
+
     def bad(
-        self, df: pd.DataFrame, post: dict[str, Any], stray: np.ndarray | None = None
+        self,
+        df: pd.DataFrame,
+        post: dict[str, Any],
+        stray: np.ndarray | None = None,
+        only: set[int] | None = None,
     ) -> np.ndarray:
-        bad = self.checker.any_bad(df)
+        """Rows breaking a rule (``only``: just those rules) or a condition checked here."""
+        skip = set(self.enforcer.exact())
+        if only is not None:
+            skip |= set(range(len(self.checker.rules))) - only
+        bad = self.checker.any_bad(df, skip)
+        if only is not None:
+            return bad
         if stray is not None:
             bad |= stray
         for col, want in post.items():
@@ -119,7 +136,10 @@ class RuleSampler:
                 keep[slots] = False
                 out = _dtypes_like(pd.concat([out[keep], fill]).sort_index(), first)
                 self.resampled += len(slots)
-            bad = self.bad(out, post)
+                bad[slots] = False  # the new rows pass every rule on their own
+            across = self.across_rows()
+            if across:
+                bad |= self.bad(out, post, only=across)
         self.rounds = max(self.rounds, k)
         return out
 
@@ -174,6 +194,6 @@ def _num(v: Any) -> float:
 
 def label_rules(rules: list[Any], origins: list[str]) -> list[str]:
     return [
-        describe(i, r) if o == "declared" else f"detected rule ({r.type} {r.key()})"
+        describe(i, r) if o == "declared" else f"detected rule ({title(r)})"
         for i, (r, o) in enumerate(zip(rules, origins, strict=True))
     ]

@@ -278,7 +278,13 @@ class ConstraintsSpec(BaseModel):
 
 def describe(index: int, rule: _Rule) -> str:
     """How messages name a declared rule: ``constraints[2] (inequality low <= high)``."""
-    return f"constraints[{index}] ({getattr(rule, 'type', '?')} {rule.key()})"
+    return f"constraints[{index}] ({title(rule)})"
+
+
+def title(rule: _Rule) -> str:
+    """'inequality low <= high'; 'unique visit_id' (the type is not said twice)."""
+    kind, key = str(getattr(rule, "type", "?")), rule.key()
+    return key if key.startswith(kind) else f"{kind} {key}"
 
 
 def rule_from_json(data: dict[str, Any]) -> Any:

@@ -135,7 +135,7 @@ def test_an_unsatisfiable_rule_is_a_clear_error():
     run = ConstraintRun(spec, schema, df, private=False)
     frame, fit_schema = run.fit_frame(df)
     g = create("copula").fit(frame, fit_schema, seed=0)
-    with pytest.raises(DataError, match=r"constraints\[0\] \(unique unique city\) is broken"):
+    with pytest.raises(DataError, match=r"constraints\[0\] \(unique city\) is broken"):
         run.sample(g, 200, seed=0, conditions=None)
 
 
