@@ -175,12 +175,7 @@ def validate(
     type=click.Path(path_type=Path),
     help="for a folder: write a page with the relationship graph and the tables",
 )
-@click.option(
-    "--rules",
-    "rules_out",
-    type=click.Path(path_type=Path),
-    help="for a file: write the rules every row obeys, with their evidence, as JSON",
-)
+@click.option("--rules", "rules_out", type=click.Path(path_type=Path), help="file: rules as JSON")
 @click.option("--na-values", multiple=True, help="extra string read as missing (repeatable)")
 @click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
 @click.option("--sep", help="CSV field separator  [default: tab for .tsv/.tab, else ',']")
@@ -225,7 +220,7 @@ def inspect(
         return
     if tables or db_schema:
         raise UsageError("--table and --db-schema are for a database URL, not a file or folder")
-    if rules_out is not None and ("://" in path or Path(path).is_dir()):
+    if rules_out is not None and ("://" in path or Path(path).is_dir()):  # --json has them
         raise UsageError("--rules is for a file; a folder's --json holds its rules per table")
     if Path(path).is_dir():
         from synthgen.inspection import inspect_folder
@@ -247,7 +242,9 @@ def inspect(
         return
     print_schema(Console(highlight=False), Path(path).name, df, schema)
     print_embedded_pii(Console(highlight=False), df, schema)
-    _print_rules(df, schema, Path(path).name, rules_out)
+    from synthgen.constraints.show import print_file_rules
+
+    print_file_rules(Console(highlight=False), df, schema, Path(path).name, rules_out)
     if json_out is not None:
         write_text(json_out, schema.to_json())
         err_console.print(f"wrote {json_out}")
@@ -273,21 +270,6 @@ def _print_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> 
         page = render_dataset_html(found.dataset.spec, found.profile, found.schemas, found.name)
         write_text(html_out, page)
         err_console.print(f"wrote {html_out}")
-
-
-def _print_rules(df: Any, schema: Any, name: str, rules_out: Path | None) -> None:
-    """The rules every row of a file obeys (what `run` keeps unless told otherwise)."""
-    import json
-
-    from synthgen.constraints.detect import detect_rules
-    from synthgen.constraints.show import print_rules, rules_json
-    from synthgen.io import write_text
-
-    found = detect_rules(df, schema)
-    print_rules(Console(highlight=False), name, found)
-    if rules_out is not None:
-        write_text(rules_out, json.dumps(rules_json(found), indent=2, ensure_ascii=False))
-        err_console.print(f"wrote {rules_out}")
 
 
 @cli.command()
@@ -366,32 +348,21 @@ def sample(
         blank=[c.name for c in gen.schema_.of_kind("text")] if no_text else [],
     )
     check_disk(n, gen.schema_, Path(out).parent)
-    from synthgen.constraints.stage import load_rules
+    from synthgen.constraints.stage import SampleRules
 
-    rules = load_rules(model_dir)
-    where: dict[str, Any] | None = _parse_where(conditions) or None
-    post_where: dict[str, Any] = {}
-    if rules is not None:
-        where, post_where = rules.split_conditions(where)
+    rules = SampleRules(model_dir, _parse_where(conditions) or None)  # the run's, if any
     chunks = gen.iter_sample(
         n,
         seed=seed,
-        conditions=where,
+        conditions=rules.model_where,
         chunk_size=SAMPLE_CHUNK_ROWS,
         progress=True,
         locale=pii.locale,
     )
     for column in texts:
         err_console.print(f"writing text column '{column}'")
-    if rules is not None:  # the model's rules: mapped back, repaired, resampled
-        finished = (
-            rules.finish_chunk(gen, df, seed, where, post_where, locale=pii.locale) for df in chunks
-        )
-        rows = write_table_chunks(
-            (rules.enforcer.repair(post.apply(df, seed), seed, 1) for df in finished), out, fmt
-        )
-    else:
-        rows = write_table_chunks((post.apply(df, seed) for df in chunks), out, fmt)
+    done = rules.finish(gen, chunks, lambda df: post.apply(df, seed), seed, pii.locale)
+    rows = write_table_chunks(done, out, fmt)
     err_console.print(f"wrote {rows:,} rows to {out}")
 
 

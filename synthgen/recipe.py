@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from synthgen.constraints.spec import ConstraintsSpec
+from synthgen.constraints.spec import ConstraintsSpec, recipe_paths
 from synthgen.errors import RecipeError, pydantic_problems
 from synthgen.schema.spec import Kind, PiiType
 from synthgen.text.synth import TextColumnSpec
@@ -352,7 +352,7 @@ def parse_recipe(data: Any, *, where: str = "recipe", base_dir: Path | None = No
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as err:
-        problems.extend(_constraint_paths(format_validation_error(err), data))
+        problems.extend(recipe_paths(format_validation_error(err), data))
     gen = data.get("generator") if isinstance(data.get("generator"), dict) else {}
     problems.extend(_check_generator(gen or {}))
     problems.extend(_check_text_params(data.get("text")))
@@ -362,22 +362,6 @@ def parse_recipe(data: Any, *, where: str = "recipe", base_dir: Path | None = No
     if base_dir is not None:
         recipe._base_dir = base_dir
     return recipe
-
-
-def _constraint_paths(problems: list[str], data: dict[str, Any]) -> list[str]:
-    """'constraints.rules.2.range.max: ...' -> 'constraints[2] (range).max: ...' (and
-    without 'rules' when the recipe gave a plain list)."""
-    import re
-
-    plain = isinstance(data.get("constraints"), list)
-    pat = re.compile(r"^constraints\.rules\.(\d+)(?:\.([a-z_]+))?")
-
-    def sub(m: re.Match[str]) -> str:
-        head = "constraints" if plain else "constraints.rules"
-        kind = f" ({m.group(2)})" if m.group(2) else ""
-        return f"{head}[{m.group(1)}]{kind}"
-
-    return [pat.sub(sub, p) for p in problems]
 
 
 def _check_generator(gen: dict[str, Any]) -> list[str]:

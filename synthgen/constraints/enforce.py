@@ -68,6 +68,8 @@ class Enforcer:
             return False
         if r.type == "inequality":
             return all(k in NUMBER_KINDS for k in kinds.values())
+        if r.type == "range":  # a bound a column: a gap from it, or the share of the way
+            return bool(r.bound_columns()) and all(k in NUMBER_KINDS for k in kinds.values())
         if r.type == "sum":
             return all(k in NUMBER_KINDS for k in kinds.values())
         if r.type in ("fixed_combinations", "determined_by"):
@@ -78,20 +80,13 @@ class Enforcer:
         self, i: int, r: Any, frame: pd.DataFrame, specs: dict[str, ColumnSpec], order: list[str]
     ) -> dict[str, Any] | None:
         if r.type == "inequality":
-            lo, hi = frame[r.low], frame[r.high]
-            if (lo.isna() & hi.notna()).any():
-                return None  # a gap cannot carry a high without its low
-            gap = pd.to_numeric(hi, errors="coerce") - pd.to_numeric(lo, errors="coerce")
-            both_int = specs[r.low].kind == specs[r.high].kind == "integer"
-            frame[r.high] = gap
-            specs[r.high] = specs[r.high].model_copy(
-                update={
-                    "kind": "integer" if both_int else "numeric",
-                    "dtype": "float64",
-                    "reason": f"learnt as {r.high} - {r.low} (constraint {r.key()})",
-                }
-            )
-            return {"how": "gap", "rule": i, "low": r.low, "high": r.high, "takes": [r.high]}
+            return self._gap(i, r, frame, specs, target=r.high, base=r.low, sign=1)
+        if r.type == "range":
+            if r.min is not None and r.max is not None:
+                return self._fraction(i, r, frame, specs)
+            if isinstance(r.min, str):  # column >= min column: the gap above it
+                return self._gap(i, r, frame, specs, target=r.column, base=r.min, sign=1)
+            return self._gap(i, r, frame, specs, target=r.column, base=str(r.max), sign=-1)
         if r.type == "fixed_combinations":
             return self._joint(i, r, frame, specs, order)
         if r.type == "determined_by":
@@ -121,6 +116,70 @@ class Enforcer:
                 "takes": [r.equals],
             }
         return None
+
+    def _gap(
+        self,
+        i: int,
+        r: Any,
+        frame: pd.DataFrame,
+        specs: dict[str, ColumnSpec],
+        *,
+        target: str,
+        base: str,
+        sign: int,
+    ) -> dict[str, Any] | None:
+        """``target`` learnt as ``sign * (target - base)`` (>= 0 when the rule holds)."""
+        b, t = frame[base], frame[target]
+        if (b.isna() & t.notna()).any():
+            return None  # a gap cannot carry a value without its base
+        gap = sign * (pd.to_numeric(t, errors="coerce") - pd.to_numeric(b, errors="coerce"))
+        both_int = specs[base].kind == specs[target].kind == "integer"
+        frame[target] = gap
+        what = f"{target} - {base}" if sign > 0 else f"{base} - {target}"
+        specs[target] = specs[target].model_copy(
+            update={
+                "kind": "integer" if both_int else "numeric",
+                "dtype": "float64",
+                "reason": f"learnt as {what} (constraint {r.key()})",
+            }
+        )
+        return {
+            "how": "gap",
+            "rule": i,
+            "target": target,
+            "base": base,
+            "sign": sign,
+            "takes": [target],
+        }
+
+    def _fraction(
+        self, i: int, r: Any, frame: pd.DataFrame, specs: dict[str, ColumnSpec]
+    ) -> dict[str, Any] | None:
+        """``column`` between two bounds (one a column at least) learnt as the share of the
+        way from min to max (in [0, 1] when the rule holds)."""
+        lo, hi = _bound(frame, r.min), _bound(frame, r.max)
+        t = pd.to_numeric(frame[r.column], errors="coerce").to_numpy(dtype="float64")
+        if t[~np.isnan(t)].size and (np.isnan(lo) | np.isnan(hi))[~np.isnan(t)].any():
+            return None  # a share cannot carry a value without both bounds
+        width = hi - lo
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(width > 0, (t - lo) / np.where(width > 0, width, 1.0), 0.0)
+        frame[r.column] = np.where(np.isnan(t), np.nan, share)
+        specs[r.column] = specs[r.column].model_copy(
+            update={
+                "kind": "numeric",
+                "dtype": "float64",
+                "reason": f"learnt as the share of the way from min to max ({r.key()})",
+            }
+        )
+        return {
+            "how": "share",
+            "rule": i,
+            "column": r.column,
+            "min": r.min,
+            "max": r.max,
+            "takes": [r.column],
+        }
 
     def _joint(
         self, i: int, r: Any, frame: pd.DataFrame, specs: dict[str, ColumnSpec], order: list[str]
@@ -166,9 +225,18 @@ class Enforcer:
         for step in reversed(self.steps_):
             how = step["how"]
             if how == "gap":
-                low = framemod.to_model_frame(out, self.schema, [step["low"]])[step["low"]]
-                gap = pd.to_numeric(out[step["high"]], errors="coerce")
-                out[step["high"]] = self._restore(step["high"], low + gap, out.index)
+                t, b = step["target"], step["base"]
+                base = framemod.to_model_frame(out, self.schema, [b])[b]
+                gap = pd.to_numeric(out[t], errors="coerce")
+                out[t] = self._restore(t, base + step["sign"] * gap, out.index)
+            elif how == "share":
+                lo, hi = (
+                    _bound(out, step["min"], self.schema),
+                    _bound(out, step["max"], self.schema),
+                )
+                share = pd.to_numeric(out[step["column"]], errors="coerce").to_numpy(float)
+                value = lo + np.clip(share, 0.0, 1.0) * (hi - lo)
+                out[step["column"]] = self._restore(step["column"], pd.Series(value), out.index)
             elif how == "total":
                 parts = framemod.to_model_frame(out, self.schema, step["parts"])
                 total = parts.sum(axis=1, min_count=len(step["parts"]))
@@ -240,7 +308,8 @@ class Enforcer:
         for s in self.steps_:
             if s["rule"] == index:
                 return {
-                    "gap": "by construction: the gap is learnt, the high column derived",
+                    "gap": "by construction: the gap to the bound is learnt, the column derived",
+                    "share": "by construction: the share of the way between the bounds is learnt",
                     "joint": "by construction: one joint label",
                     "lookup": "by construction: derived from a lookup learnt from the data",
                     "total": "by construction: the total is derived from its parts",
@@ -249,6 +318,14 @@ class Enforcer:
         if t in ("null_if_null", "format"):
             return "repaired row by row after sampling"
         return "violating rows resampled"
+
+
+def _bound(frame: pd.DataFrame, bound: Any, schema: Schema | None = None) -> np.ndarray:
+    if isinstance(bound, str):
+        if schema is not None:
+            return framemod.to_model_frame(frame, schema, [bound])[bound].to_numpy(float)
+        return pd.to_numeric(frame[bound], errors="coerce").to_numpy(dtype="float64")
+    return np.full(len(frame), float(bound))
 
 
 def _mode(s: pd.Series) -> Any:

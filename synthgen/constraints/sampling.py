@@ -7,6 +7,7 @@ give the same rows."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -97,6 +98,19 @@ class RuleSampler:
             for i in range(0, max(n, 1), CHUNK)
         ]
         return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+    def finish_chunks(
+        self,
+        gen: Any,
+        chunks: Iterator[pd.DataFrame],
+        seed: int,
+        model_cond: dict[str, Any] | None,
+        post: dict[str, Any],
+        locale: str,
+    ) -> Iterator[pd.DataFrame]:
+        """`synthgen sample`'s chunks, each finished as :meth:`sample` finishes them."""
+        for body in chunks:
+            yield self.finish_chunk(gen, body, seed, model_cond, post, locale=locale)
 
     def finish_chunk(
         self,

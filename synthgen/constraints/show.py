@@ -33,3 +33,17 @@ def print_rules(out: Console, title: str, found: list[Any]) -> None:
 
 def rules_json(found: list[Any]) -> list[dict[str, Any]]:
     return [f.to_json() for f in found]
+
+
+def print_file_rules(out: Console, df: Any, schema: Any, name: str, rules_out: Any) -> None:
+    """`synthgen inspect FILE`: the rules every row obeys, and ``--rules`` written."""
+    import json
+
+    from synthgen.constraints.detect import detect_rules
+    from synthgen.io import write_text
+
+    found = detect_rules(df, schema)
+    print_rules(out, name, found)
+    if rules_out is not None:
+        write_text(rules_out, json.dumps(rules_json(found), indent=2, ensure_ascii=False))
+        Console(stderr=True, highlight=False).print(f"wrote {rules_out}")

@@ -292,3 +292,17 @@ def rule_from_json(data: dict[str, Any]) -> Any:
     from pydantic import TypeAdapter
 
     return TypeAdapter(Rule).validate_python(data)
+
+
+def recipe_paths(problems: list[str], data: dict[str, Any]) -> list[str]:
+    """'constraints.rules.2.range.max: ...' -> 'constraints[2] (range).max: ...' (and
+    without 'rules' when the recipe gave a plain list)."""
+    plain = isinstance(data.get("constraints"), list)
+    pat = re.compile(r"^constraints\.rules\.(\d+)(?:\.([a-z_]+))?")
+
+    def sub(m: re.Match[str]) -> str:
+        head = "constraints" if plain else "constraints.rules"
+        kind = f" ({m.group(2)})" if m.group(2) else ""
+        return f"{head}[{m.group(1)}]{kind}"
+
+    return [pat.sub(sub, p) for p in problems]

@@ -6,6 +6,7 @@ generator learns, sampling under the rules, and what the report and the gate nee
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +225,31 @@ def load_rules(model_dir: Path) -> RuleSampler | None:
     except (ValidationError, KeyError, TypeError, ValueError) as err:
         raise damaged(Path(model_dir), [f"{STATE_FILE}: {type(err).__name__}"]) from None
     return RuleSampler(enforcer, checker, labels, set(enforcer.order_))
+
+
+class SampleRules:
+    """`synthgen sample` under a model folder's rules (none: rows pass through unchanged):
+    the conditions the model takes, and each chunk mapped back, repaired and resampled,
+    then post-processed (``post``), then repaired once more as `run` does."""
+
+    def __init__(self, model_dir: Path, where: dict[str, Any] | None) -> None:
+        self.rules = load_rules(model_dir)
+        self.model_where: dict[str, Any] | None = where
+        self.post_where: dict[str, Any] = {}
+        if self.rules is not None:
+            self.model_where, self.post_where = self.rules.split_conditions(where)
+
+    def finish(
+        self,
+        gen: Any,
+        chunks: Iterator[pd.DataFrame],
+        post: Callable[[pd.DataFrame], pd.DataFrame],
+        seed: int,
+        locale: str,
+    ) -> Iterator[pd.DataFrame]:
+        r = self.rules
+        if r is None:
+            yield from (post(df) for df in chunks)
+            return
+        for df in r.finish_chunks(gen, chunks, seed, self.model_where, self.post_where, locale):
+            yield r.enforcer.repair(post(df), seed, 1)

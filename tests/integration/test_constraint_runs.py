@@ -142,3 +142,22 @@ def test_inspect_shows_the_rules_and_writes_them(tmp_path: Path):
         "high": "discharge",
         "strict": False,
     }
+
+
+def test_under_privacy_detected_rules_are_left_out_and_the_ledger_says_so(tmp_path: Path):
+    rules = (
+        "source: {path: " + str(ROOT / "data" / "adult.csv") + ', na_values: ["?"], '
+        "strip_whitespace: true}\nprivacy: {epsilon: 2}\nconstraints:\n"
+        "  - {type: determined_by, column: education-num, by: [education]}\n"
+    )
+    (tmp_path / "suite.yaml").write_text(SUITE, encoding="utf-8")
+    body = (
+        f"name: dp\nseed: 1\ngenerator: {{name: copula}}\nvalidate: {{suite: suite.yaml}}\n{rules}"
+    )
+    res = invoke("run", write_recipe(tmp_path, body), "--out", tmp_path / "run")
+    assert res.exit_code == 0, res.output
+    report = zero_violations(tmp_path / "run")
+    assert all(r["origin"] == "declared" for r in report["constraints"]["rules"])
+    assert report["constraints"]["detected_left_out_for_privacy"] >= 1
+    assert any("outside the privacy budget" in w for w in report["warnings"])
+    assert any("education -> education-num" in x for x in report["privacy"]["not_covered"])
