@@ -298,8 +298,18 @@ class Enforcer:
         return out
 
     def exact(self) -> set[int]:
-        """Rules every mapped-back row meets (a row the lookup cannot place is 'stray')."""
-        return {s["rule"] for s in self.steps_ if s["how"] in ("joint", "lookup", "total")}
+        """Rules every mapped-back, repaired row meets (a row a lookup or a joint label cannot
+        place is 'stray'): the exact steps, the repaired rules, and a dependency among the
+        columns of one joint label (the training rows' combinations obey it)."""
+        out = {s["rule"] for s in self.steps_ if s["how"] in ("joint", "lookup", "total")}
+        out |= {i for i, r in enumerate(self.rules) if r.type in ("format", "null_if_null")}
+        joints = [set(s["columns"]) for s in self.steps_ if s["how"] == "joint"]
+        out |= {
+            i
+            for i, r in enumerate(self.rules)
+            if r.type == "determined_by" and any(set(r.columns()) <= j for j in joints)
+        }
+        return out
 
     def consumed(self) -> set[str]:
         return {c for s in self.steps_ for c in s["takes"]}
