@@ -209,6 +209,7 @@ def validate(
     type=click.Path(path_type=Path),
     help="for a folder: write a page with the relationship graph and the tables",
 )
+@click.option("--rules", "rules_out", type=click.Path(path_type=Path), help="file: rules as JSON")
 @click.option("--na-values", multiple=True, help="extra string read as missing (repeatable)")
 @click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
 @click.option("--sep", help="CSV field separator  [default: tab for .tsv/.tab, else ',']")
@@ -224,6 +225,7 @@ def inspect(
     path: str,
     json_out: Path | None,
     html_out: Path | None,
+    rules_out: Path | None,
     na_values: tuple[str, ...],
     strip_whitespace: bool,
     sep: str | None,
@@ -247,16 +249,20 @@ def inspect(
     reading.update(sep=sep, encoding=encoding)
     if "://" in path:
         from synthgen.inspection import inspect_url
+        from synthgen.report.dataset import show_dataset
 
         found = inspect_url(path, list(tables) or None, db_schema)
-        _print_dataset(found, json_out, html_out)
+        show_dataset(found, json_out, html_out)
         return
     if tables or db_schema:
         raise UsageError("--table and --db-schema are for a database URL, not a file or folder")
+    if rules_out is not None and ("://" in path or Path(path).is_dir()):  # --json has them
+        raise UsageError("--rules is for a file; a folder's --json holds its rules per table")
     if Path(path).is_dir():
         from synthgen.inspection import inspect_folder
+        from synthgen.report.dataset import show_dataset
 
-        _print_dataset(inspect_folder(path, **reading), json_out, html_out)
+        show_dataset(inspect_folder(path, **reading), json_out, html_out)
         return
     if html_out is not None:
         raise UsageError("--html draws a dataset's relationships: give a folder, not a file")
@@ -282,27 +288,12 @@ def inspect(
         return
     print_schema(Console(highlight=False), shown, df, schema)
     print_embedded_pii(Console(highlight=False), df, schema)
+    from synthgen.constraints.show import print_file_rules
+
+    print_file_rules(Console(highlight=False), df, schema, Path(path).name, rules_out)
     if json_out is not None:
         write_text(json_out, schema.to_json())
         err_console.print(f"wrote {json_out}")
-
-
-def _print_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> None:
-    """The dataset view (tables, relationships with their evidence, warnings); files."""
-    from synthgen.io import write_text
-    from synthgen.report.dataset import print_dataset, render_dataset_html
-
-    if json_out is not None and str(json_out) == "-":
-        click.echo(found.to_json())
-        return
-    print_dataset(Console(highlight=False), found.dataset.spec, found.profile, found.name)
-    if json_out is not None:
-        write_text(json_out, found.to_json())
-        err_console.print(f"wrote {json_out}")
-    if html_out is not None:
-        page = render_dataset_html(found.dataset.spec, found.profile, found.schemas, found.name)
-        write_text(html_out, page)
-        err_console.print(f"wrote {html_out}")
 
 
 @cli.command()

@@ -192,6 +192,7 @@ def validate_run(
     folder): its recipe's source read again and split exactly as the run split it
     (``split.json``), its schema, its synthetic table, its seed; ``suite`` overrides the
     recipe's suite (its gate overrides then do not apply)."""
+    from synthgen.constraints.stage import saved_options
     from synthgen.pipeline import validate_options
     from synthgen.recipe import load_recipe
     from synthgen.runsplit import read_split, split_source
@@ -235,7 +236,7 @@ def validate_run(
             target=recipe.validate_.target,
             seed=record["seed"],
             sensitive=recipe.validate_.sensitive,
-            options=validate_options(recipe),
+            options=validate_options(recipe) | saved_options(run_dir / "model"),
             progress=True,
         )
     report = build_report(

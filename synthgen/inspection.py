@@ -4,7 +4,7 @@ them, and detect each table's column schema. One result, as one JSON document.""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,14 @@ class DatasetInspection:
     dataset: Dataset
     schemas: dict[str, Schema]
     profile: DatasetProfile
+    # per table: the rules every row obeys (constraints.detect.Found), as `run` keeps them
+    rules: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from synthgen.constraints.detect import detect_rules
+
+        if not self.rules:
+            self.rules = {t: detect_rules(self.dataset[t], s) for t, s in self.schemas.items()}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +43,7 @@ class DatasetInspection:
             "dataset": self.dataset.spec.model_dump(mode="json"),
             "schemas": {t: s.model_dump(mode="json") for t, s in self.schemas.items()},
             "profile": self.profile.model_dump(mode="json"),
+            "constraints": {t: [f.to_json() for f in fs] for t, fs in self.rules.items()},
         }
 
     def to_json(self) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen import interrupt, validate
+from synthgen.constraints.stage import ConstraintRun
 from synthgen.errors import DataError
 from synthgen.generators import create
 from synthgen.generators.memory import check_rows
@@ -144,17 +145,23 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         for c in texts.defaulted
     ]
     clean = pii.scrub(train, warnings)
+    rules = ConstraintRun(
+        recipe.constraints, schema, clean, private=plan is not None, warnings=warnings
+    )
+    if plan is not None:
+        plan.uncovered.extend(rules.dp_notes())
     pools = pii.key_pools(train)
     if texts.specs:
         with clock.stage("fit_text", f"learning {len(texts.specs)} text column(s)"):
             texts.fit(clean, seed, say)
     with clock.stage("fit", f"fitting {recipe.generator.name} on {len(train):,} rows"):
-        gen.fit(clean, schema, seed=seed, privacy=plan)
+        gen.fit(*rules.fit_frame(clean), seed=seed, privacy=plan)
     # under DP the row count is not public: scale the DP estimate of the training rows
     n_source = len(df) if plan is None else round(gen.n_rows_ / (1 - recipe.holdout))
     n = sample_rows(recipe, n_source, schema)
     with clock.stage("sample", f"sampling {n:,} rows"):
-        syn = gen.sample(
+        syn = rules.sample(
+            gen,
             n,
             conditions=recipe.sample.condition_dict() or None,
             seed=seed,
@@ -163,7 +170,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             exclude=pii_exclusions(df, schema),
         )
         post = PostSampling(schema, recipe.pii, texts.models, pools)
-        syn = post.apply_all(syn, seed)
+        syn = rules.finish(post.apply_all(syn, seed), seed)
         texts.stats = post.text_stats
         pii.check_output(syn, warnings)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
@@ -176,7 +183,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             target=recipe.validate_.target,
             seed=seed,
             sensitive=recipe.validate_.sensitive,
-            options=validate_options(recipe),
+            options=validate_options(recipe) | rules.options(),
             progress=True,
         )
         warnings += holdout_warnings(recipe.holdout, verdict["gates"])
@@ -198,12 +205,14 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         pii=pii.summary(),
         text=texts.summary(),
         outputs=[_output_entry(o) for o in recipe.outputs],
+        constraints=rules.summary(),
     )
     interrupt.check()
     with clock.stage("write", f"writing {run_dir}"), Staging() as stage:
         folder = stage.folder(run_dir, "run folder")  # put in place first, the outputs after
         outputs = _write_outputs(recipe, syn, report, stage, src) if verdict["passed"] else []
         _write_run_dir(folder, recipe, gen, syn, report, train, schema, src, texts, pools)
+        rules.save(folder / "model")
         interrupt.check()
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
 

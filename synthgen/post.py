@@ -218,14 +218,18 @@ def sample_model(
     )
     if not to_stdout:
         check_disk(n, gen.schema_, Path(out).parent)
+    from synthgen.constraints.stage import SampleRules
+
+    rules = SampleRules(model_dir, conditions or None)  # the run's rules, if any
     chunks = gen.iter_sample(
         n,
         seed=seed,
-        conditions=conditions or None,
+        conditions=rules.model_where,
         chunk_size=SAMPLE_CHUNK_ROWS,
         progress=True,
         locale=pii.locale,
     )
     for column in texts:
         say(f"writing text column '{column}'")
-    return write_table_chunks((post.apply(df, seed) for df in chunks), out, fmt)
+    done = rules.finish(gen, chunks, lambda df: post.apply(df, seed), seed, pii.locale)
+    return write_table_chunks(done, out, fmt)

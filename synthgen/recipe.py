@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from synthgen.constraints.spec import ConstraintsSpec, recipe_paths
 from synthgen.errors import RecipeError, pydantic_problems
 from synthgen.schema.spec import Kind, PiiType
 from synthgen.text.synth import TextColumnSpec
@@ -272,6 +273,10 @@ class Recipe(_Strict):
         default_factory=dict,
         description="per free-text column: backend, conditioning fields, options, leak guard",
     )
+    constraints: ConstraintsSpec = Field(
+        default_factory=ConstraintsSpec,
+        description="rules every synthetic row obeys: a list, or {detect, drop, rules}",
+    )
     validate_: ValidateSpec = Field(default_factory=ValidateSpec, alias="validate")
     outputs: list[Output] = Field(default_factory=list)
 
@@ -347,7 +352,7 @@ def parse_recipe(data: Any, *, where: str = "recipe", base_dir: Path | None = No
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as err:
-        problems.extend(format_validation_error(err))
+        problems.extend(recipe_paths(format_validation_error(err), data))
     gen = data.get("generator") if isinstance(data.get("generator"), dict) else {}
     problems.extend(_check_generator(gen or {}))
     problems.extend(_check_text_params(data.get("text")))

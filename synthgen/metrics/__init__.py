@@ -2,6 +2,7 @@
 
 from synthgen.metrics import (
     anonymity,
+    constraints,
     expectations,
     fidelity,
     pii,
@@ -21,6 +22,7 @@ __all__ = [
     "Metric",
     "Result",
     "anonymity",
+    "constraints",
     "expectations",
     "fidelity",
     "pii",

@@ -5,6 +5,8 @@ a profile; computes nothing about the data."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -150,3 +152,27 @@ def _columns(name: str, schema: Schema) -> str:
         + _html_table(headers, rows, (3, 4))
         + "</details>"
     )
+
+
+def show_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> None:
+    """`synthgen inspect` on a folder or a database: the dataset view (tables, relationships
+    with their evidence, proposed rules, warnings) on stdout, and the files asked for."""
+    import click
+
+    from synthgen.constraints.show import print_rules
+    from synthgen.io import write_text
+
+    if json_out is not None and str(json_out) == "-":
+        click.echo(found.to_json())
+        return
+    out = Console(highlight=False)
+    print_dataset(out, found.dataset.spec, found.profile, found.name)
+    for name, rules in found.rules.items():
+        print_rules(out, name, rules)
+    if json_out is not None:
+        write_text(json_out, found.to_json())
+        click.echo(f"wrote {json_out}", err=True)
+    if html_out is not None:
+        page = render_dataset_html(found.dataset.spec, found.profile, found.schemas, found.name)
+        write_text(html_out, page)
+        click.echo(f"wrote {html_out}", err=True)

@@ -1,0 +1,182 @@
+"""What constraints cost: sampling time with every rule against none, and the quality of the
+columns no rule touches, for the default generator (autoreg) on one thread.
+
+Two tables, each fitted twice (with and without its rules) with the same seed:
+
+* ``adult``: Adult's 80/20 split (benchmarks.common) with the rule synthgen detects
+  (``education -> education-num``) and declared ones (range, positive, fixed combinations,
+  expression, null_if_null).
+* ``trips``: a generated 20k-row table with one rule of every kind (positive, negative, range
+  with constant and column bounds, inequality, fixed combinations, determined_by, unique,
+  format, sum, null_if_null, expression).
+
+Per table: the median sampling seconds (wall and CPU) over five draws of as many rows as the training
+set (with rules: sampling + mapping back + repairs + resampling), their ratio (target
+<= 1.3), rule violations in each output, and the quality (mean of column shapes and pair
+trends, synthgen's metrics) of the columns no rule names, with and without the rules.
+``python benchmarks/constraints.py`` writes benchmarks/results/constraints.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import ROOT, load_adult, one_thread  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "results" / "constraints.json"
+REPEATS = 5  # draws per mode; the median is reported (wall and CPU seconds)
+ADULT_RULES: list[dict[str, Any]] = [
+    {"type": "range", "column": "age", "min": 17, "max": 90},
+    {"type": "positive", "column": "fnlwgt"},
+    {"type": "range", "column": "hours-per-week", "min": 1, "max": 99},
+    {"type": "fixed_combinations", "columns": ["marital-status", "relationship"]},
+    {"type": "expression", "expr": "`capital-gain` >= 0 and `capital-loss` >= 0"},
+    {"type": "null_if_null", "column": "occupation", "if_null": "workclass"},
+]
+TRIP_RULES: list[dict[str, Any]] = [
+    {"type": "positive", "column": "fare"},
+    {"type": "negative", "column": "discount", "strict": False},
+    {"type": "range", "column": "passengers", "min": 1, "max": 6},
+    {"type": "range", "column": "tip", "min": 0, "max": "fare"},
+    {"type": "inequality", "low": "pickup", "high": "dropoff"},
+    {"type": "fixed_combinations", "columns": ["city", "state"]},
+    {"type": "determined_by", "column": "level_num", "by": ["level"]},
+    {"type": "unique", "columns": ["ref"]},
+    {"type": "format", "column": "ref", "regex": r"^[A-Z]{2}-\d{5}$"},
+    {"type": "sum", "columns": ["fare", "tip"], "equals": "total", "tolerance": 0.01},
+    {"type": "null_if_null", "column": "rating", "if_null": "feedback"},
+    {"type": "expression", "expr": "total <= 3 * fare + 5"},
+]
+
+
+def trips(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    places = [("Lyon", "ARA"), ("Grenoble", "ARA"), ("Paris", "IDF"), ("Nice", "PACA")]
+    pick = rng.integers(0, len(places), n)
+    lev = rng.integers(0, 4, n)
+    fare = np.round(rng.gamma(3, 10, n) + 1, 2)
+    tip = np.round(fare * rng.uniform(0, 0.3, n), 2)
+    pickup = rng.integers(0, 1440, n).astype(float)
+    feedback = np.where(rng.random(n) < 0.3, None, "yes")
+    letters = np.array(list("ABCDEFGHJK"))
+    return pd.DataFrame(
+        {
+            "ref": [
+                f"{a}{b}-{k:05d}"
+                for a, b, k in zip(
+                    rng.choice(letters, n), rng.choice(letters, n), rng.permutation(n), strict=True
+                )
+            ],
+            "city": [places[i][0] for i in pick],
+            "state": [places[i][1] for i in pick],
+            "level": [["low", "mid", "high", "top"][i] for i in lev],
+            "level_num": lev + 1,
+            "fare": fare,
+            "tip": tip,
+            "total": np.round(fare + tip, 2),
+            "discount": -np.round(rng.exponential(2, n), 1),
+            "passengers": rng.integers(1, 7, n),
+            "pickup": pickup,
+            "dropoff": pickup + np.round(fare * rng.uniform(0.5, 2.0, n)),
+            "feedback": feedback,
+            "rating": np.where(feedback == None, np.nan, rng.integers(1, 6, n)),  # noqa: E711
+            "weekday": rng.integers(0, 7, n),
+            "channel": rng.choice(["app", "street", "phone"], n, p=[0.6, 0.3, 0.1]),
+            "wait_min": np.round(rng.exponential(6, n), 1),
+        }
+    )
+
+
+def quality_of(real: pd.DataFrame, syn: pd.DataFrame, cols: list[str], seed: int) -> float:
+    from synthgen.metrics.base import REGISTRY, Context
+    from synthgen.schema import detect
+
+    schema = detect(real[cols])
+    ctx = Context(real[cols], real.iloc[:0][cols], syn[cols], schema, seed=seed)
+    value = REGISTRY["quality"].compute(ctx).value
+    return float(value if value is not None else float("nan"))
+
+
+def one_table(name: str, train: pd.DataFrame, rules: list[dict[str, Any]], seed: int) -> dict:
+    from synthgen.constraints.check import Checker
+    from synthgen.constraints.spec import ConstraintsSpec
+    from synthgen.constraints.stage import ConstraintRun
+    from synthgen.generators import create
+    from synthgen.schema import detect
+
+    schema = detect(train)
+    n = len(train)
+    run = ConstraintRun(ConstraintsSpec.model_validate(rules), schema, train, private=False)
+    checker = Checker(run.rules, schema, train)
+    touched = {c for r in run.rules for c in r.columns()}
+    free = [c for c in train.columns if c not in touched]
+    out: dict[str, Any] = {"rows": n, "rules": [r.key() for r in run.rules], "free_columns": free}
+    for mode in ("without", "with"):
+        gen = create("autoreg")
+        t0 = time.perf_counter()
+        if mode == "with":
+            frame, fit_schema = run.fit_frame(train)
+            gen.fit(frame, fit_schema, seed=seed)
+        else:
+            gen.fit(train, schema, seed=seed)
+        fit_s = time.perf_counter() - t0
+        times, cpu, syn = [], [], None
+        for k in range(REPEATS):
+            t0, c0 = time.perf_counter(), time.process_time()
+            if mode == "with":
+                syn = run.sample(gen, n, seed=seed + k, conditions=None)
+            else:
+                syn = gen.sample(n, seed=seed + k)
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        assert syn is not None
+        out[mode] = {
+            "fit_s": round(fit_s, 2),
+            "sample_s": round(statistics.median(times), 3),
+            "sample_cpu_s": round(statistics.median(cpu), 3),
+            "violations": int(sum(checker.counts(syn))),
+            "free_quality": round(quality_of(train, syn, free, seed), 4),
+        }
+        if mode == "with":
+            out[mode]["resampled_rows"] = run.sampler.resampled if run.sampler else 0
+            out[mode]["enforced"] = {r.key(): run.enforcer.how(i) for i, r in enumerate(run.rules)}
+        print(name, mode, out[mode], flush=True)
+    out["sample_time_ratio"] = round(out["with"]["sample_s"] / out["without"]["sample_s"], 3)
+    cpu_ratio = out["with"]["sample_cpu_s"] / out["without"]["sample_cpu_s"]
+    out["sample_cpu_ratio"] = round(cpu_ratio, 3)
+    out["free_quality_change"] = round(
+        out["with"]["free_quality"] - out["without"]["free_quality"], 4
+    )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    one_thread()
+    train, _ = load_adult()
+    result = {
+        "generator": "autoreg (defaults)",
+        "threads": 1,
+        "adult": one_table("adult", train, ADULT_RULES, args.seed),
+        "trips": one_table("trips", trips(20_000), TRIP_RULES, args.seed),
+    }
+    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""The run's rules, in one object the pipeline calls at its stages: the declared ones
+checked against the data, the detected ones kept (unless dropped, or the run is private),
+real rows that break a declared rule reported and left out of the fit, the frame the
+generator learns, sampling under the rules, and what the report and the gate need."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.constraints.check import Checker
+from synthgen.constraints.detect import Found, detect_rules
+from synthgen.constraints.enforce import Enforcer
+from synthgen.constraints.sampling import RuleSampler, label_rules
+from synthgen.constraints.spec import ConstraintsSpec, describe
+from synthgen.errors import DataError, RecipeError
+from synthgen.schema.spec import Schema
+
+EXAMPLES = 3
+STATE_FILE = "constraints.json"
+STATE_FORMAT = 1
+PRIVATE_NOTE = (
+    "constraints: {n} rule(s) the training rows obey were not kept, because finding them "
+    "reads the data outside the privacy budget; declare the ones you know under "
+    "constraints: to keep them"
+)
+LOOKUP_NOTE = (
+    "declared rule {label} learns its {what} from the training rows without noise (the "
+    "privacy budget does not cover it)"
+)
+
+
+def check_declared(spec: ConstraintsSpec, schema: Schema, table: str) -> None:
+    """Every column a declared rule names exists and has a kind the rule can use."""
+    names = schema.names
+    problems = []
+    for i, r in enumerate(spec.rules):
+        for c in r.columns():
+            if c not in names:
+                problems.append(f"{describe(i, r)}: no column '{c}' in {table}")
+        for c in r.numeric_columns():
+            if c in names and schema[c].kind not in ("numeric", "integer", "datetime"):
+                problems.append(
+                    f"{describe(i, r)}: column '{c}' is {schema[c].kind}, not a number or "
+                    f"date; set schema.{c}.kind or use another rule type"
+                )
+    if problems:
+        raise RecipeError("constraints do not fit the data:", problems=problems)
+
+
+class ConstraintRun:
+    def __init__(
+        self,
+        spec: ConstraintsSpec,
+        schema: Schema,
+        train: pd.DataFrame,
+        *,
+        private: bool,
+        table: str = "the source",
+        warnings: list[str] | None = None,
+    ) -> None:
+        check_declared(spec, schema, table)
+        self.schema, self.private = schema, private
+        self.warnings = warnings if warnings is not None else []  # the run's own list
+        declared = list(spec.rules)
+        found: list[Found] = []
+        self.left_out = 0
+        if spec.detect:
+            found = detect_rules(train, schema)
+            seen = {(r.type, r.key()) for r in declared}
+            found = [f for f in found if (f.rule.type, f.rule.key()) not in seen]
+            found = [f for f in found if not _dropped(f, spec.drop)]
+            if private and found:
+                self.left_out = len(found)
+                self.warnings.append(PRIVATE_NOTE.format(n=len(found)))
+                found = []
+        self.rules = declared + [f.rule for f in found]
+        self.origins = ["declared"] * len(declared) + ["detected"] * len(found)
+        self.evidence: list[dict[str, Any]] = [{}] * len(declared) + [f.evidence for f in found]
+        self.labels = label_rules(self.rules, self.origins)
+        self.real: list[dict[str, Any]] = []
+        self.sampler: RuleSampler | None = None
+
+    def dp_notes(self) -> list[str]:
+        """What the privacy ledger must say: declared rules that read the data."""
+        what = {"fixed_combinations": "combinations", "determined_by": "lookup table"}
+        return [
+            LOOKUP_NOTE.format(label=lab, what=what[r.type])
+            for r, lab in zip(self.rules, self.labels, strict=True)
+            if r.type in what
+        ]
+
+    def fit_frame(self, train: pd.DataFrame) -> tuple[pd.DataFrame, Schema]:
+        """The frame and schema the generator learns: real rows breaking a declared rule
+        left out (reported), rules reparametrised where they can be."""
+        if not self.rules:
+            return train, self.schema
+        checker = Checker(self.rules, self.schema, train)
+        bad = np.zeros(len(train), bool)
+        for i, (r, lab) in enumerate(zip(self.rules, self.labels, strict=True)):
+            m = checker.mask(i, train)
+            if m.any():
+                bad |= m
+                rows = train[m].head(EXAMPLES)[r.columns()]
+                self.real.append(
+                    {"rule": lab, "rows": int(m.sum()), "examples": _examples(rows, self.schema)}
+                )
+                self.warnings.append(
+                    f"{lab}: {int(m.sum()):,} real row(s) break it (e.g. "
+                    f"{'; '.join(_examples(rows, self.schema))}); the fit leaves them out"
+                )
+        kept = train[~bad].reset_index(drop=True)
+        if len(kept) < 2:
+            raise DataError(
+                f"only {len(kept)} training row(s) obey every declared rule",
+                hint="check the rules against the data (`synthgen inspect`) or drop them",
+            )
+        self.enforcer = Enforcer(self.rules, self.schema)
+        frame, schema = self.enforcer.fit(kept)
+        checker = Checker(self.rules, self.schema, kept)
+        self.sampler = RuleSampler(self.enforcer, checker, self.labels, set(schema.names))
+        self.dropped_rows = int(bad.sum())
+        return frame, schema
+
+    def sample(
+        self, gen: Any, n: int, *, seed: int, conditions: dict[str, Any] | None, **kw: Any
+    ) -> pd.DataFrame:
+        if self.sampler is None:
+            return gen.sample(n, seed=seed, conditions=conditions, **kw)
+        return self.sampler.sample(gen, n, seed, conditions, **kw)
+
+    def finish(self, syn: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """After PII and text: the row-by-row rules once more (a fake may miss a format)."""
+        if self.sampler is None:
+            return syn
+        return self.enforcer.repair(syn, seed, attempt=1)
+
+    def options(self) -> dict[str, dict[str, Any]]:
+        """The ``constraints`` metric's settings: the rules it counts violations of."""
+        rules = [r.model_dump(mode="json", by_alias=True) for r in self.rules]
+        return {"constraints": {"rules": rules, "labels": self.labels}}
+
+    def summary(self) -> dict[str, Any]:
+        enf = getattr(self, "enforcer", None)
+        return {
+            "rules": [
+                {
+                    "id": r.key(),
+                    "label": lab,
+                    "origin": o,
+                    "rule": r.model_dump(mode="json", by_alias=True),
+                    "evidence": ev,
+                    "enforced": enf.how(i) if enf is not None else "none",
+                }
+                for i, (r, lab, o, ev) in enumerate(
+                    zip(self.rules, self.labels, self.origins, self.evidence, strict=True)
+                )
+            ],
+            "real_violations": self.real,
+            "real_rows_left_out": getattr(self, "dropped_rows", 0),
+            "detected_left_out_for_privacy": self.left_out,
+            "resampled_rows": self.sampler.resampled if self.sampler else 0,
+        }
+
+    def save(self, folder: Path) -> None:
+        """The rules and the enforcer's state, for `synthgen sample` (JSON, no code)."""
+        if self.sampler is None:
+            return
+        state = {
+            "format": STATE_FORMAT,
+            "rules": [r.model_dump(mode="json", by_alias=True) for r in self.rules],
+            "labels": self.labels,
+            "schema": self.schema.model_dump(mode="json"),
+            "enforcer": self.enforcer.to_json(),
+            "checker": self.sampler.checker.to_json(),
+        }
+        (Path(folder) / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
+        from synthgen.io.atomic import write_manifest
+
+        write_manifest(Path(folder))  # the folder's list of files includes it
+
+
+def _dropped(f: Found, drop: list[str]) -> bool:
+    return any(d == f.rule.key() or d in f.rule.columns() for d in drop)
+
+
+def _examples(rows: pd.DataFrame, schema: Schema) -> list[str]:
+    """Example values, never of a PII or id column (those show as ***)."""
+    out = []
+    for _, row in rows.iterrows():
+        parts = []
+        for c, v in row.items():
+            hidden = c in schema and schema[str(c)].kind in ("pii", "id", "text")
+            parts.append(f"{c}={'***' if hidden else v!r}")
+        out.append(", ".join(parts))
+    return out
+
+
+def load_rules(model_dir: Path) -> RuleSampler | None:
+    """A model folder's rules, for `synthgen sample` (None when it has none). Reads JSON
+    only; a damaged file is a UsageError naming it."""
+    from pydantic import ValidationError
+
+    from synthgen.constraints.spec import rule_from_json
+    from synthgen.generators.folder import damaged
+    from synthgen.io.jsonfile import BadJson, MiB, read_json
+
+    p = Path(model_dir) / STATE_FILE
+    if not p.exists():
+        return None
+    try:
+        state = read_json(p, max_bytes=1024 * MiB)
+        rules = [rule_from_json(r) for r in state["rules"]]
+        schema = Schema.model_validate(state["schema"])
+        enforcer = Enforcer.restore(rules, schema, state["enforcer"])
+        checker = Checker.restore(rules, schema, state["checker"])
+        labels = [str(x) for x in state["labels"]]
+    except BadJson as err:
+        raise damaged(Path(model_dir), [f"{STATE_FILE}: {err.reason}"]) from None
+    except (ValidationError, KeyError, TypeError, ValueError) as err:
+        raise damaged(Path(model_dir), [f"{STATE_FILE}: {type(err).__name__}"]) from None
+    return RuleSampler(enforcer, checker, labels, set(enforcer.order_))
+
+
+def saved_options(model_dir: Path) -> dict[str, dict[str, Any]]:
+    """The ``constraints`` metric's settings as the run that saved ``model_dir`` had them
+    (for `synthgen validate RUN_FOLDER`); empty when the run had no rules."""
+    r = load_rules(model_dir)  # checks the file
+    if r is None:
+        return {}
+    from synthgen.io.jsonfile import MiB, read_json
+
+    state = read_json(Path(model_dir) / STATE_FILE, max_bytes=1024 * MiB)
+    return {"constraints": {"rules": state["rules"], "labels": [str(x) for x in state["labels"]]}}
+
+
+class SampleRules:
+    """`synthgen sample` under a model folder's rules (none: rows pass through unchanged):
+    the conditions the model takes, and each chunk mapped back, repaired and resampled,
+    then post-processed (``post``), then repaired once more as `run` does."""
+
+    def __init__(self, model_dir: Path, where: dict[str, Any] | None) -> None:
+        self.rules = load_rules(model_dir)
+        self.model_where: dict[str, Any] | None = where
+        self.post_where: dict[str, Any] = {}
+        if self.rules is not None:
+            self.model_where, self.post_where = self.rules.split_conditions(where)
+
+    def finish(
+        self,
+        gen: Any,
+        chunks: Iterator[pd.DataFrame],
+        post: Callable[[pd.DataFrame], pd.DataFrame],
+        seed: int,
+        locale: str,
+    ) -> Iterator[pd.DataFrame]:
+        r = self.rules
+        if r is None:
+            yield from (post(df) for df in chunks)
+            return
+        for df in r.finish_chunks(gen, chunks, seed, self.model_where, self.post_where, locale):
+            yield r.enforcer.repair(post(df), seed, 1)
