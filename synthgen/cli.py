@@ -68,7 +68,7 @@ def cli() -> None:
 @click.option(
     "--write-outputs",
     is_flag=True,
-    help="with --seed or --out: still write the recipe's outputs (replacing them)",
+    help="with another --seed or a --where: still write the recipe's outputs (replacing them)",
 )
 @click.option("-q", "--quiet", is_flag=True, help="print only errors")
 def run(
@@ -86,14 +86,15 @@ def run(
 
     rec = load_recipe(recipe)
     rec.sample.conditions.update(parse_where(conditions))
-    if (seed is not None or out is not None) and rec.outputs and not write_outputs:
-        # a trial run (another seed, another folder) must not replace the release files
+    trial = (seed is not None and seed != rec.seed) or bool(conditions)
+    if trial and rec.outputs and not write_outputs:
+        # rows the recipe would not give (another seed, conditions) never replace its outputs
         from synthgen.io.sql.url import mask_url
 
         shown = ", ".join(o.path or mask_url(o.url or "") for o in rec.outputs)
         err_console.print(
-            f"note: --seed / --out make this a trial run: the recipe's outputs ({shown}) are "
-            "not written; add --write-outputs to replace them"
+            f"note: --seed / --where make this a trial run: the recipe's outputs ({shown}) "
+            "are not written; add --write-outputs to replace them"
         )
         rec = rec.model_copy(update={"outputs": []})
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {escape(m)}"))

@@ -51,6 +51,7 @@ def test_run_writes_the_run_folder_and_outputs(tmp_path: Path):
         ".synthgen",  # the manifest: what synthgen wrote, so a later run may replace it
         "synthetic.csv",
         "dataset.json",  # the source as a dataset: its table, columns and keys
+        "split.json",  # which source rows were kept aside (positions), for validate RUN
         "model",
         "report.json",
         "report.html",
