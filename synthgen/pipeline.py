@@ -32,7 +32,13 @@ from synthgen.progress import StageClock
 from synthgen.recipe import Recipe
 from synthgen.report.assemble import build_report, write_report_files
 from synthgen.schema import Schema, apply_overrides, detect
-from synthgen.source import SourceTable, read_source, source_paths, write_database
+from synthgen.source import (
+    SourceDataset,
+    SourceTable,
+    read_source,
+    source_paths,
+    write_database,
+)
 from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
 
 MIN_TRAIN_ROWS = 2
@@ -45,6 +51,7 @@ class RunResult:
     report: dict[str, Any]
     passed: bool
     outputs: list[Path] = field(default_factory=list)
+    dataset: Any = None  # a multi-table run: the synthetic Dataset (``synthetic`` is empty)
 
 
 def build_schema(recipe: Recipe, df: pd.DataFrame) -> tuple[Schema, list[str]]:
@@ -118,7 +125,10 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     )
     clock = StageClock(say)
     with clock.stage("read", "reading source"):
-        src = read_source(recipe)
+        read = read_source(recipe, many=True)
+        if isinstance(read, SourceDataset):
+            return _run_dataset(recipe, seed, run_dir, read, clock)
+        src = read
         df = src.df
         check_recipe_against_data(recipe, df, src.file.name if src.file else src.name)
     with clock.stage("schema", "detecting schema"):
@@ -207,6 +217,18 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         _write_run_dir(folder, recipe, gen, syn, report, train, schema, src, texts, pools)
         interrupt.check()
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
+
+
+def _run_dataset(
+    recipe: Recipe, seed: int, run_dir: Path, src: SourceDataset, clock: StageClock
+) -> RunResult:
+    """Several tables: synthgen.relational.run learns and writes them all."""
+    from synthgen.relational.run import finish, run_dataset
+
+    warnings = list(src.dataset.warnings)
+    syn, report, passed, model = run_dataset(recipe, src.dataset, seed, run_dir, clock, warnings)
+    finish(recipe, run_dir, model, syn, report, passed, src.dataset.spec, clock)
+    return RunResult(run_dir, pd.DataFrame(), report, passed, [], dataset=syn)
 
 
 def holdout_warnings(holdout: float, gates: list[dict[str, Any]]) -> list[str]:

@@ -56,6 +56,9 @@ class RelationalSynthesizer:
             for t in self.plan_.order
         }
         self.profiles_ = lt.profiles
+        self.labels_ = {
+            t: _unique_labels(ds.spec[t], lt.frames[t], lt.schemas[t]) for t in self.plan_.order
+        }
         self.context_columns_ = lt.context_columns
         self.models_: dict[str, Generator | None] = {}
         self.exclude_ = {}
@@ -130,6 +133,7 @@ class RelationalSynthesizer:
             },
             "profiles": {t: [p.to_json() for p in v] for t, v in self.profiles_.items()},
             "context_columns": self.context_columns_,
+            "labels": self.labels_,
             "models": {t: g is not None for t, g in self.models_.items()},
         }
 
@@ -154,6 +158,7 @@ class RelationalSynthesizer:
             t: [fr.ProfileColumn(**x) for x in v] for t, v in data["profiles"].items()
         }
         self.context_columns_ = data["context_columns"]
+        self.labels_ = data["labels"]
         self.models_ = {
             t: Generator.load(p / "tables" / _folder(self.plan_, t)) if has else None
             for t, has in data["models"].items()
@@ -161,6 +166,30 @@ class RelationalSynthesizer:
         self.exclude_ = {}
         self.warnings_ = []
         return self
+
+
+def _unique_labels(spec: Any, df: pd.DataFrame, schema: Any) -> dict[str, list[str]]:
+    """The labels of each one-column unique key on a label column (a lookup's names): the
+    model's own label set, from which repeated draws are replaced by unused ones."""
+    out = {}
+    for u in spec.unique:
+        c = u.columns[0]
+        if len(u.columns) == 1 and c in schema and schema[c].kind == "categorical":
+            out[c] = sorted(map(str, df[c].dropna().unique()))
+    return out
+
+
+def _distinct_labels(s: pd.Series, labels: list[str], rng: np.random.Generator) -> pd.Series:
+    """``s`` with repeated values replaced by labels not drawn yet (then numbered copies)."""
+    dup = s.duplicated() & s.notna()
+    if not dup.any():
+        return s
+    used = set(s[~dup].astype(str))
+    spare = [v for v in rng.permutation(np.array(labels, dtype=object)).tolist() if v not in used]
+    out = s.astype(object).copy()
+    for k, i in enumerate(np.flatnonzero(dup.to_numpy())):
+        out.iloc[i] = spare[k] if k < len(spare) else f"{s.iloc[i]} ({k + 2})"
+    return out
 
 
 def _sub(seed: int, *parts: str) -> int:
@@ -210,6 +239,8 @@ class _State:
             given = ctx if gen.context_ is not None else None
             body = gen.sample(n, seed=_sub(self.seed, t), context=given, exclude=m.exclude_.get(t))
         body = body.reset_index(drop=True)
+        for c, labels in m.labels_.get(t, {}).items():
+            body[c] = _distinct_labels(body[c], labels, self.rng(t, c, "unique"))
         self.feats[t], self.ctx[t] = body, ctx
         rows = pd.DataFrame(index=range(n))
         for c in tp.own_keys:
@@ -237,7 +268,26 @@ class _State:
         target = int(round(per_parent * len(n_per)))
         if len(n_per) == 0 or n_per.sum() == target:
             return n_per
-        return assign.scale_degrees(n_per, target, self.rng(t, "counts")).astype(float)
+        cap = self._pair_cap(t)
+        r = self.rng(t, "counts")
+        out = assign.scale_degrees(n_per, target, r)
+        for _ in range(4):  # a link row per pair at most: move the excess to other parents
+            over = out > cap
+            if not over.any() or (~over).sum() == 0:
+                break
+            excess = int((out[over] - cap).sum())
+            out[over] = cap
+            room = np.where(~over, out, 0).astype(float)
+            out = out + assign.scale_degrees(room, excess, r) * (~over)
+        return np.minimum(out, cap).astype(float)
+
+    def _pair_cap(self, t: str) -> float:
+        """At most this many children per parent: a link table holds each pair once."""
+        tp = self.m.plan_.tables[t]
+        others = [fk for fk in tp.assigned if ",".join(fk.columns) in tp.joint]
+        if not others or tp.context is None or ",".join(tp.context.columns) not in tp.joint:
+            return float("inf")
+        return float(np.prod([len(self.rows[fk.ref_table]) for fk in others]))
 
     def _put(
         self, rows: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, idx: np.ndarray
