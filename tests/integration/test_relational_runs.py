@@ -1,0 +1,89 @@
+"""`synthgen run` on sources of several tables: the Chinook recipe end to end into SQLite,
+and what a multi-table run refuses (exit 2, nothing written)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from synthgen.cli import cli
+from synthgen.pipeline import run
+from synthgen.recipe import Output, load_recipe
+from tests.conftest import ROOT, SHARED, write_recipe
+
+
+@pytest.mark.slow
+def test_chinook_recipe_writes_a_database_whose_keys_all_hold(tmp_path: Path) -> None:
+    if not (SHARED / "chinook").is_dir():
+        pytest.skip("the shared Chinook CSVs are not here")
+    recipe = load_recipe(ROOT / "recipes" / "chinook.yaml")
+    db = tmp_path / "chinook.db"
+    recipe.outputs = [Output(url=f"sqlite:///{db}")]
+    result = run(recipe, out=tmp_path / "run")
+    assert result.passed, result.report["gates"]
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["metrics"]["schema"]["referential_integrity"] == 1.0
+    assert report["metrics"]["schema"]["key_uniqueness"] == 1.0
+    assert set(report["tables"]) == {p.stem for p in (SHARED / "chinook").glob("*.csv")}
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert html.count("<section id='table-") == 11
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+        dup = "SELECT COUNT(*) FROM (SELECT 1 FROM PlaylistTrack GROUP BY PlaylistId, TrackId HAVING COUNT(*) > 1)"
+        assert con.execute(dup).fetchone() == (0,)
+        for t in ("Artist", "Album", "Track", "Customer", "Invoice", "InvoiceLine", "Employee"):
+            real = set(pd.read_csv(SHARED / "chinook" / f"{t}.csv")[f"{t}Id"])
+            syn = {r[0] for r in con.execute(f'SELECT "{t}Id" FROM "{t}"')}
+            assert syn and not real & syn, t
+            rows = con.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
+            assert 0.7 < rows / len(real) < 1.4, t
+    # the model folder: JSON and safetensors only
+    files = [p for p in (tmp_path / "run" / "model").rglob("*") if p.is_file()]
+    assert {p.suffix for p in files if p.name != ".synthgen"} <= {".json", ".safetensors"}
+
+
+def _two_tables(tmp_path: Path) -> Path:
+    folder = tmp_path / "db"
+    folder.mkdir()
+    pd.DataFrame({"cid": range(1, 31), "city": ["a", "b", "c"] * 10}).to_csv(
+        folder / "customer.csv", index=False
+    )
+    pd.DataFrame(
+        {"oid": range(1, 61), "cid": [1 + i % 30 for i in range(60)], "amount": range(60)}
+    ).to_csv(folder / "orders.csv", index=False)
+    return folder
+
+
+def test_a_multi_table_recipe_with_privacy_is_refused(tmp_path: Path) -> None:
+    _two_tables(tmp_path)
+    recipe = write_recipe(
+        tmp_path,
+        "name: two\nsource: {path: db}\nprivacy: {epsilon: 1}\nsample: {rows: 10}\n",
+    )
+    res = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2, res.output
+    assert "privacy:" in res.output and "sample.rows" in res.output
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_folder_of_two_tables_runs_from_the_cli(tmp_path: Path) -> None:
+    _two_tables(tmp_path)
+    recipe = write_recipe(
+        tmp_path,
+        "name: two\nseed: 3\nsource: {path: db}\ngenerator: {name: autoreg, params: {min_steps: 20}}\n"
+        f"outputs: [{{url: 'sqlite:///{tmp_path / 'out.db'}'}}]\n",
+    )
+    res = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    orders = pd.read_csv(tmp_path / "run" / "synthetic" / "orders.csv")
+    customers = pd.read_csv(tmp_path / "run" / "synthetic" / "customer.csv")
+    assert orders["cid"].isin(customers["cid"]).all()
+    assert not set(orders["oid"]) & set(range(1, 61))
+    with sqlite3.connect(tmp_path / "out.db") as con:
+        assert con.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == len(orders)
