@@ -93,16 +93,20 @@ def run(
 @cli.command()
 @click.option(
     "--real",
-    type=click.Path(path_type=Path),
+    type=str,
     required=True,
-    help="the real rows the generator learned from",
+    help="the real rows the generator learned from (a folder of tables or a database URL: "
+    "a whole dataset)",
 )
 @click.option(
-    "--synthetic", type=click.Path(path_type=Path), required=True, help="the synthetic table"
+    "--synthetic",
+    type=str,
+    required=True,
+    help="the synthetic table (or folder of tables, or database URL)",
 )
 @click.option(
     "--holdout",
-    type=click.Path(path_type=Path),
+    type=str,
     help="real rows the generator never saw (privacy baseline)",
 )
 @click.option(
@@ -122,9 +126,9 @@ def run(
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="print only errors")
 def validate(
-    real: Path,
-    synthetic: Path,
-    holdout: Path | None,
+    real: str,
+    synthetic: str,
+    holdout: str | None,
     suite: str,
     target: str | None,
     sensitive: tuple[str, ...],
@@ -140,9 +144,9 @@ def validate(
     say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {m}"))
     with progress.quiet(quiet):
         report = validate_files(
-            real,
-            synthetic,
-            holdout=holdout,
+            real if "://" in real else Path(real),
+            synthetic if "://" in synthetic else Path(synthetic),
+            holdout=holdout if holdout is None or "://" in holdout else Path(holdout),
             suite=suite,
             target=target,
             schema_path=schema_path,

@@ -87,3 +87,58 @@ def test_a_folder_of_two_tables_runs_from_the_cli(tmp_path: Path) -> None:
     assert not set(orders["oid"]) & set(range(1, 61))
     with sqlite3.connect(tmp_path / "out.db") as con:
         assert con.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == len(orders)
+
+
+def test_validate_takes_two_folders_or_a_database_and_fails_a_broken_reference(
+    tmp_path: Path,
+) -> None:
+    real = _two_tables(tmp_path)
+    recipe = write_recipe(
+        tmp_path,
+        "name: two\nseed: 3\nsource: {path: db}\ngenerator: {name: autoreg, params: {min_steps: 20}}\n"
+        f"outputs: [{{url: 'sqlite:///{tmp_path / 'out.db'}'}}]\n",
+    )
+    assert (
+        CliRunner().invoke(cli, ["run", str(recipe), "--out", str(tmp_path / "run")]).exit_code == 0
+    )
+    for synthetic in (str(tmp_path / "run" / "synthetic"), f"sqlite:///{tmp_path / 'out.db'}"):
+        args = ["validate", "--real", str(real), "--synthetic", synthetic]
+        res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "val")])
+        assert res.exit_code == 0, res.output
+        report = json.loads((tmp_path / "val" / "report.json").read_text())
+        assert report["metrics"]["schema"]["referential_integrity"] == 1.0
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    orders = pd.read_csv(tmp_path / "run" / "synthetic" / "orders.csv")
+    orders.loc[:2, "cid"] = 10_000  # three orders of nobody
+    orders.to_csv(broken / "orders.csv", index=False)
+    (broken / "customer.csv").write_text(
+        (tmp_path / "run" / "synthetic" / "customer.csv").read_text()
+    )
+    args = ["validate", "--real", str(real), "--synthetic", str(broken)]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "val2")])
+    assert res.exit_code == 3, res.output
+    report = json.loads((tmp_path / "val2" / "report.json").read_text())
+    assert report["metrics"]["schema"]["referential_integrity"] < 1.0
+
+
+@pytest.mark.slow
+def test_chinook_from_sqlite_into_postgres(
+    chinook_sqlite: str, pg_db, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CHINOOK_SQLITE_URL", chinook_sqlite)
+    # the recipe reads one variable; a URL inside it is not expanded again
+    url = pg_db.url.replace("${SYNTHGEN_TEST_PG_PASSWORD}", pg_db.server.password)
+    monkeypatch.setenv("SYNTHETIC_PG_URL", url)
+    recipe = load_recipe(ROOT / "recipes" / "chinook-sqlite-to-postgres.yaml")
+    result = run(recipe, out=tmp_path / "run")
+    assert result.passed, result.report["gates"]
+    syn = result.dataset
+    for t in syn.names:
+        assert pg_db.scalar(f'SELECT count(*) FROM "{t}"') == len(syn[t]), t
+    orphans = pg_db.scalar(
+        'SELECT count(*) FROM "InvoiceLine" l LEFT JOIN "Track" t USING ("TrackId") '
+        'WHERE t."TrackId" IS NULL'
+    )
+    assert orphans == 0
+    assert pg_db.scalar('SELECT count(*) FROM "Employee" WHERE "ReportsTo" IS NULL') >= 1
