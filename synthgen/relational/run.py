@@ -129,16 +129,26 @@ def _empty_schema() -> Any:
 def _scrubbed(recipe: Recipe, train: Dataset, warnings: list[str]) -> Dataset:
     """PII inside the values of every table replaced before the fit, by one keyed
     pseudonymiser: the same real value gets the same fake in every table."""
-    from synthgen.pii.stage import PiiRun
+    from synthgen.pii.pseudonym import Pseudonymiser
+    from synthgen.pii.stage import PiiRun, source_pii
     from synthgen.schema import detect
 
+    shared = Pseudonymiser.from_environment(recipe.pii.locale)
+    runs = {}
+    known: dict[str, str] = {}
+    for t in train.names:
+        df = train[t]
+        if not df.empty:
+            runs[t] = PiiRun(recipe.pii, detect(df, seed=recipe.seed), df)
+            known.update(source_pii(df, runs[t].schema))
     out = {}
     for t in train.names:
         df = train[t]
-        if df.empty:
+        if t not in runs:
             out[t] = df
             continue
-        pii = PiiRun(recipe.pii, detect(df, seed=recipe.seed), df)
+        pii = runs[t]
+        pii.pseudo, pii.known = shared, known  # one key, every table's PII values
         found: list[str] = []
         out[t] = pii.scrub(df, found)
         warnings += [f"{t}: {w}" for w in found]

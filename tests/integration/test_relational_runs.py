@@ -142,3 +142,21 @@ def test_chinook_from_sqlite_into_postgres(
     )
     assert orphans == 0
     assert pg_db.scalar('SELECT count(*) FROM "Employee" WHERE "ReportsTo" IS NULL') >= 1
+
+
+def test_pii_inside_values_gets_the_same_fake_in_every_table() -> None:
+    from synthgen.dataset import Dataset
+    from synthgen.recipe import parse_recipe
+    from synthgen.relational.run import _scrubbed
+
+    emails = [f"person{i}@mailhost{i % 7}.org" for i in range(40)]
+    a = pd.DataFrame({"id": range(40), "note": [f"write to {e} soon" for e in emails]})
+    b = pd.DataFrame({"id": range(40), "memo": [f"cc {e}" for e in emails[::-1]]})
+    ds = Dataset.of_frames({"a": a, "b": b})
+    recipe = parse_recipe({"name": "p", "source": {"path": "x"}})
+    warnings: list[str] = []
+    out = _scrubbed(recipe, ds, warnings)
+    fake_a = out["a"]["note"].str.extract(r"write to (\S+) soon")[0]
+    fake_b = out["b"]["memo"].str.extract(r"cc (\S+)")[0][::-1].reset_index(drop=True)
+    assert not fake_a.isin(emails).any()
+    assert (fake_a == fake_b).all()
