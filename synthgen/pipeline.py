@@ -126,11 +126,12 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     clock = StageClock(say)
     with clock.stage("read", "reading source"):
         read = read_source(recipe, many=True)
-        if isinstance(read, SourceDataset):
-            return _run_dataset(recipe, seed, run_dir, read, clock)
-        src = read
-        df = src.df
-        check_recipe_against_data(recipe, df, src.file.name if src.file else src.name)
+        if isinstance(read, SourceTable):
+            check_recipe_against_data(recipe, read.df, read.file.name if read.file else read.name)
+    if isinstance(read, SourceDataset):  # several tables: every one learnt and written
+        return _run_dataset(recipe, seed, run_dir, read, clock)
+    src = read
+    df = src.df
     with clock.stage("schema", "detecting schema"):
         schema, warnings = build_schema(recipe, df)
         warnings = src.warnings + warnings

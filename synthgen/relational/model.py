@@ -23,6 +23,7 @@ from synthgen.relational.keyformat import KeyFormat
 from synthgen.relational.keyformat import learn as learn_format
 from synthgen.relational.learn import context_frame, learn
 from synthgen.relational.plan import Plan, make_plan
+from synthgen.relational.reference import distinct_labels, is_lookup, records, unique_labels
 
 FORMAT_VERSION = 1
 
@@ -57,9 +58,14 @@ class RelationalSynthesizer:
         }
         self.profiles_ = lt.profiles
         self.labels_ = {
-            t: _unique_labels(ds.spec[t], lt.frames[t], lt.schemas[t]) for t in self.plan_.order
+            t: unique_labels(ds.spec[t], lt.frames[t], lt.schemas[t]) for t in self.plan_.order
         }
         self.context_columns_ = lt.context_columns
+        self.lookups_ = {
+            t: records(lt.features[t])
+            for t in self.plan_.order
+            if is_lookup(self.plan_, t, lt.frames[t][lt.own[t]], lt.schemas[t])
+        }
         self.models_: dict[str, Generator | None] = {}
         self.exclude_ = {}
         from synthgen.pii.stage import pii_exclusions
@@ -67,7 +73,9 @@ class RelationalSynthesizer:
         for t in self.plan_.order:
             f = lt.features[t]
             self.exclude_[t] = pii_exclusions(lt.frames[t][lt.own[t]], lt.schemas[t])
-            if f.shape[1] == 0:
+            if (
+                f.shape[1] == 0 or len(f) == 0 or t in self.lookups_
+            ):  # keys only, or an empty table: nothing to learn
                 self.models_[t] = None
                 continue
             if len(f) < 2:
@@ -134,6 +142,7 @@ class RelationalSynthesizer:
             "profiles": {t: [p.to_json() for p in v] for t, v in self.profiles_.items()},
             "context_columns": self.context_columns_,
             "labels": self.labels_,
+            "lookups": self.lookups_,
             "models": {t: g is not None for t, g in self.models_.items()},
         }
 
@@ -159,6 +168,7 @@ class RelationalSynthesizer:
         }
         self.context_columns_ = data["context_columns"]
         self.labels_ = data["labels"]
+        self.lookups_ = data["lookups"]
         self.models_ = {
             t: Generator.load(p / "tables" / _folder(self.plan_, t)) if has else None
             for t, has in data["models"].items()
@@ -166,30 +176,6 @@ class RelationalSynthesizer:
         self.exclude_ = {}
         self.warnings_ = []
         return self
-
-
-def _unique_labels(spec: Any, df: pd.DataFrame, schema: Any) -> dict[str, list[str]]:
-    """The labels of each one-column unique key on a label column (a lookup's names): the
-    model's own label set, from which repeated draws are replaced by unused ones."""
-    out = {}
-    for u in spec.unique:
-        c = u.columns[0]
-        if len(u.columns) == 1 and c in schema and schema[c].kind == "categorical":
-            out[c] = sorted(map(str, df[c].dropna().unique()))
-    return out
-
-
-def _distinct_labels(s: pd.Series, labels: list[str], rng: np.random.Generator) -> pd.Series:
-    """``s`` with repeated values replaced by labels not drawn yet (then numbered copies)."""
-    dup = s.duplicated() & s.notna()
-    if not dup.any():
-        return s
-    used = set(s[~dup].astype(str))
-    spare = [v for v in rng.permutation(np.array(labels, dtype=object)).tolist() if v not in used]
-    out = s.astype(object).copy()
-    for k, i in enumerate(np.flatnonzero(dup.to_numpy())):
-        out.iloc[i] = spare[k] if k < len(spare) else f"{s.iloc[i]} ({k + 2})"
-    return out
 
 
 def _sub(seed: int, *parts: str) -> int:
@@ -219,7 +205,10 @@ class _State:
         m, tp = self.m, self.m.plan_.tables[t]
         pidx = None
         ctx = None
-        if tp.context is not None:
+        if t in m.lookups_:  # a reference table: its rows as they are, in a seeded order
+            whole = pd.DataFrame(m.lookups_[t]["data"], columns=m.lookups_[t]["columns"])
+            n = len(whole)
+        elif tp.context is not None:
             p = tp.context.ref_table
             n_per = self.feats[p][f"__n.{t}.{','.join(tp.context.columns)}"]
             n_per = np.clip(np.rint(pd.to_numeric(n_per).fillna(0).to_numpy(float)), 0, None)
@@ -233,14 +222,16 @@ class _State:
         else:
             n = int(max(0, round(ratio * m.rows_[t])))
         gen = m.models_[t]
-        if gen is None:
+        if t in m.lookups_:
+            body = whole.iloc[self.rng(t, "lookup").permutation(n)]
+        elif gen is None:
             body = pd.DataFrame(index=range(n))
         else:
             given = ctx if gen.context_ is not None else None
             body = gen.sample(n, seed=_sub(self.seed, t), context=given, exclude=m.exclude_.get(t))
         body = body.reset_index(drop=True)
         for c, labels in m.labels_.get(t, {}).items():
-            body[c] = _distinct_labels(body[c], labels, self.rng(t, c, "unique"))
+            body[c] = distinct_labels(body[c], labels, self.rng(t, c, "unique"))
         self.feats[t], self.ctx[t] = body, ctx
         rows = pd.DataFrame(index=range(n))
         for c in tp.own_keys:
@@ -366,6 +357,9 @@ class _State:
         has_children = bool(self.m.plan_.children(t) or self.m.plan_.referrers(t))
         if not has_children:
             rows = rows[self.keep[t]].reset_index(drop=True)
+        for c in self.m.columns_[t]:
+            if c not in rows:  # a table learnt from no rows is written empty
+                rows[c] = pd.Series([None] * len(rows), dtype=object)
         for c, f in self.m.formats_[t].items():
             rows[c] = f.cast(pd.Series(rows[c].to_numpy(), dtype=object))
         return rows[self.m.columns_[t]]

@@ -162,3 +162,12 @@ def test_same_seed_same_database_dump_and_the_model_folder_reloads(tmp_path: Pat
         pd.testing.assert_frame_equal(again[t], syn[t], check_dtype=False)
     other = m.sample(seed=6)
     assert not other["enrol"].equals(syn["enrol"])
+
+
+def test_an_empty_table_is_written_empty() -> None:
+    from synthgen.dataset import Dataset
+
+    src = rd.two_parents()
+    m, syn = synth(Dataset(src.spec, {**src.tables, "line": src["line"].iloc[:0]}))
+    assert len(syn["line"]) == 0 and list(syn["line"].columns) == list(src["line"].columns)
+    assert len(syn["customer"]) == len(src["customer"])
