@@ -46,6 +46,13 @@ def refuse_unsupported(recipe: Recipe, names: list[str]) -> None:
             "pii.consistent: pseudonymised keys across tables are not supported yet; remove "
             "it (keys are made fresh in every table, PII columns are faked)"
         )
+    from synthgen.generators.registry import get_class
+
+    if not getattr(get_class(recipe.generator.name), "supports_context", False):
+        problems.append(
+            f"generator: '{recipe.generator.name}' cannot learn a table given its parents; "
+            "use autoreg (the default)"
+        )
     if recipe.text:
         problems.append("text: language-model text columns are for one-table runs for now")
     problems += [
