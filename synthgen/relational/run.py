@@ -141,6 +141,8 @@ def _scrubbed(recipe: Recipe, train: Dataset, warnings: list[str]) -> Dataset:
     from synthgen.schema import detect
 
     shared = Pseudonymiser.from_environment(recipe.pii.locale)
+    if not shared.from_env:  # same data and seed, same fakes: the key is the data's digest
+        shared = Pseudonymiser(_data_key(train, recipe.seed), recipe.pii.locale)
     runs = {}
     known: dict[str, str] = {}
     for t in train.names:
@@ -160,6 +162,18 @@ def _scrubbed(recipe: Recipe, train: Dataset, warnings: list[str]) -> Dataset:
         out[t] = pii.scrub(df, found)
         warnings += [f"{t}: {w}" for w in found]
     return Dataset(train.spec, out, train.warnings)
+
+
+def _data_key(ds: Dataset, seed: int) -> bytes:
+    """A pseudonymiser key from the training rows and the seed: a run is repeatable, and
+    nobody without every training row can recompute the key to test a guessed value."""
+    import hashlib
+
+    h = hashlib.blake2b(str(seed).encode(), digest_size=32)
+    for t in ds.names:
+        h.update(t.encode("utf-8"))
+        h.update(pd.util.hash_pandas_object(ds[t], index=False).to_numpy().tobytes())
+    return h.digest()
 
 
 def _pii_strategies(recipe: Recipe, train: Dataset, syn: Dataset) -> Dataset:
