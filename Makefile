@@ -65,6 +65,7 @@ bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes,
 	$(BIN)/python benchmarks/fixtures.py
 	$(BIN)/python benchmarks/validate.py
 	$(BIN)/python benchmarks/tabular.py
+	$(BIN)/python benchmarks/relational.py
 	$(BIN)/python benchmarks/engines.py
 	$(BIN)/python benchmarks/privacy.py --epochs 5
 	$(BIN)/python benchmarks/text.py

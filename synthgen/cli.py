@@ -117,13 +117,16 @@ def run(
 @click.argument("run_dir", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--real",
-    type=click.Path(path_type=Path),
-    help="the real rows the generator learned from",
+    type=str,
+    help="the real rows the generator learned from (a folder of tables or a database URL: "
+    "a whole dataset)",
 )
-@click.option("--synthetic", type=click.Path(path_type=Path), help="the synthetic table")
+@click.option(
+    "--synthetic", type=str, help="the synthetic table (or folder of tables, or database URL)"
+)
 @click.option(
     "--holdout",
-    type=click.Path(path_type=Path),
+    type=str,
     help="real rows the generator never saw (privacy baseline)",
 )
 @click.option("--suite", help="suite name or YAML path  [default: default; a run's: its recipe's]")
@@ -142,9 +145,9 @@ def run(
 @click.option("-q", "--quiet", is_flag=True, help="print only errors")
 def validate(
     run_dir: Path | None,
-    real: Path | None,
-    synthetic: Path | None,
-    holdout: Path | None,
+    real: str | None,
+    synthetic: str | None,
+    holdout: str | None,
     suite: str | None,
     target: str | None,
     sensitive: tuple[str, ...],
@@ -176,9 +179,9 @@ def validate(
     else:
         with progress.quiet(quiet):
             report = validate_files(
-                real,
-                synthetic,
-                holdout=holdout,
+                real if "://" in real else Path(real),
+                synthetic if "://" in synthetic else Path(synthetic),
+                holdout=holdout if holdout is None or "://" in holdout else Path(holdout),
                 suite=suite or "default",
                 target=target,
                 schema_path=schema_path,

@@ -54,10 +54,10 @@ def evaluate(
 
 
 def validate_files(
-    real: Path,
-    synthetic: Path,
+    real: Path | str,
+    synthetic: Path | str,
     *,
-    holdout: Path | None = None,
+    holdout: Path | str | None = None,
     suite: str = "default",
     target: str | None = None,
     schema_path: Path | None = None,
@@ -66,7 +66,16 @@ def validate_files(
     seed: int = 0,
     say: Callable[[str], None] = lambda _m: None,
 ) -> dict[str, Any]:
-    """Validate any synthetic table (ours, SDV's, anyone's) against the real one it imitates."""
+    """Validate any synthetic table (ours, SDV's, anyone's) against the real one it imitates;
+    two folders of tables or two database URLs: a whole dataset (synthgen.evaluation_dataset)."""
+    from synthgen.evaluation_dataset import is_dataset, validate_datasets
+
+    if is_dataset(real) or is_dataset(synthetic):
+        return validate_datasets(
+            real, synthetic, holdout=holdout, suite=suite, out=out, seed=seed, say=say
+        )
+    real, synthetic = Path(real), Path(synthetic)
+    holdout = Path(holdout) if holdout is not None else None
     the_suite = validate.load_suite(suite, Path.cwd(), given_by="--suite")
     check_replaceable(out, "validation folder")
     check_writable([out])

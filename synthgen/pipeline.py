@@ -34,7 +34,13 @@ from synthgen.recipe import Recipe
 from synthgen.report.assemble import build_report, write_report_files
 from synthgen.runsplit import holdout_positions, write_split
 from synthgen.schema import Schema, apply_overrides, detect
-from synthgen.source import SourceTable, read_source, source_paths, write_database
+from synthgen.source import (
+    SourceDataset,
+    SourceTable,
+    read_source,
+    source_paths,
+    write_database,
+)
 from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
 
 MIN_TRAIN_ROWS = 2
@@ -47,6 +53,7 @@ class RunResult:
     report: dict[str, Any]
     passed: bool
     outputs: list[Path] = field(default_factory=list)
+    dataset: Any = None  # a multi-table run: the synthetic Dataset (``synthetic`` is empty)
 
 
 def build_schema(recipe: Recipe, df: pd.DataFrame) -> tuple[Schema, list[str]]:
@@ -118,9 +125,13 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     )
     clock = StageClock(say)
     with clock.stage("read", "reading source"):
-        src = read_source(recipe)
-        df = src.df
-        check_recipe_against_data(recipe, df, src.file.name if src.file else src.name)
+        read = read_source(recipe, many=True)
+        if isinstance(read, SourceTable):
+            check_recipe_against_data(recipe, read.df, read.file.name if read.file else read.name)
+    if isinstance(read, SourceDataset):  # several tables: every one learnt and written
+        return _run_dataset(recipe, seed, run_dir, read, clock)
+    src = read
+    df = src.df
     with clock.stage("schema", "detecting schema"):
         schema, warnings = build_schema(recipe, df)
         warnings = src.warnings + warnings
@@ -215,6 +226,18 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         rules.save(folder / "model")
         interrupt.check()
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
+
+
+def _run_dataset(
+    recipe: Recipe, seed: int, run_dir: Path, src: SourceDataset, clock: StageClock
+) -> RunResult:
+    """Several tables: synthgen.relational.run learns and writes them all."""
+    from synthgen.relational.run import finish, run_dataset
+
+    warnings = list(src.dataset.warnings)
+    syn, report, passed, model = run_dataset(recipe, src.dataset, seed, run_dir, clock, warnings)
+    finish(recipe, run_dir, model, syn, report, passed, src.dataset.spec, clock)
+    return RunResult(run_dir, pd.DataFrame(), report, passed, [], dataset=syn)
 
 
 def holdout_warnings(holdout: float, gates: list[dict[str, Any]]) -> list[str]:

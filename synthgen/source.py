@@ -1,5 +1,5 @@
 """A recipe's source, read: a file, a folder of tables, or a database. The run synthesises
-one table; the dataset it came from (keys declared, reflected or detected) travels with it
+one table (or, from a source of several, every table: synthgen.relational.run); the dataset it came from (keys declared, reflected or detected) travels with it
 into the run folder and the model folder (``dataset.json``)."""
 
 from __future__ import annotations
@@ -54,7 +54,34 @@ def write_database(
     write_sql(Dataset(DatasetSpec(tables=[spec]), {table: syn}), url, mode, schema)  # type: ignore[arg-type]
 
 
-def read_source(recipe: Recipe) -> SourceTable:
+@dataclass
+class SourceDataset:
+    """A source of several tables, read for a multi-table run (keys detected if none)."""
+
+    dataset: Dataset
+    where: str
+    protected: list[Path] = field(default_factory=list)
+
+
+def read_source(recipe: Recipe, *, many: bool = False) -> SourceTable | SourceDataset:
+    """The source; with ``many`` a source of several tables is a SourceDataset."""
+    ds, where, file, protected = _read(recipe)
+    if many and len(ds.names) > 1:
+        from synthgen.dataset.keys import detect_keys
+
+        if not any(t.primary_key or t.foreign_keys for t in ds.spec):
+            ds = detect_keys(ds)
+        return SourceDataset(apply_declared(ds, recipe, where), where, protected)
+    return _one(recipe, ds, where, file, protected)
+
+
+def read_table_source(recipe: Recipe) -> SourceTable:
+    src = read_source(recipe)
+    assert isinstance(src, SourceTable)
+    return src
+
+
+def _read(recipe: Recipe) -> tuple[Dataset, str, Path | None, list[Path]]:
     from synthgen.io import read_table
 
     src = recipe.source
@@ -69,7 +96,7 @@ def read_source(recipe: Recipe) -> SourceTable:
                 sep=src.sep,
                 encoding=src.encoding,
             )
-            return _one(recipe, Dataset.of_frames({path.stem: df}), str(path), path, [path])
+            return Dataset.of_frames({path.stem: df}), str(path), path, [path]
         from synthgen.io.folder import read_folder
 
         ds = read_folder(
@@ -81,7 +108,7 @@ def read_source(recipe: Recipe) -> SourceTable:
         )
         if src.tables:
             ds = _only(ds, src.tables, str(path))
-        return _one(recipe, ds, str(path), None, [path])
+        return ds, str(path), None, [path]
     from synthgen.io.sql import read_sql
     from synthgen.io.sql.url import parse_url
 
@@ -90,7 +117,7 @@ def read_source(recipe: Recipe) -> SourceTable:
     ds = read_sql(src.url, src.tables, src.db_schema, outside_keys="drop")
     sqlite = db.sqlite_path
     protected = [sqlite.resolve()] if sqlite is not None else []
-    return _one(recipe, ds, db.shown, None, protected)
+    return ds, db.shown, None, protected
 
 
 def _only(ds: Dataset, names: list[str], where: str) -> Dataset:

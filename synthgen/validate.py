@@ -143,8 +143,10 @@ def run(
     sensitive: list[str] | None = None,
     options: dict[str, dict[str, Any]] | None = None,
     progress: bool = False,
+    datasets: tuple[Any, ...] | None = None,
 ) -> dict[str, Any]:
-    """Compute each metric the suite names once; judge every gate. Returns a JSON-ready dict.
+    """``datasets`` (train, holdout, synthetic[, whole source]): for the relational metrics.
+    Compute each metric the suite names once; judge every gate. Returns a JSON-ready dict.
     ``options`` (metric -> settings) add to the suite's own; ``progress``: report the metrics
     done on stderr as they go (a long validation says where it is)."""
     merged = {k: dict(v) for k, v in suite.options.items()}
@@ -160,6 +162,8 @@ def run(
         sensitive=list(sensitive or []),
         options=merged,
     )
+    if datasets is not None:
+        ctx.cache["datasets"] = datasets
     metrics: dict[str, dict[str, Any]] = {}
     results = {}
     timings: dict[str, float] = {}

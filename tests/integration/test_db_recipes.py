@@ -55,10 +55,13 @@ def test_a_table_from_sqlite_into_sqlite(chinook_sqlite: str, tmp_path: Path) ->
         assert conn.execute('SELECT count(*) FROM "Customer"').fetchone()[0] == 150
 
 
-def test_several_tables_need_a_choice_and_unknown_ones_are_named(
+def test_several_tables_run_together_unless_asked_what_they_cannot_and_unknown_ones_are_named(
     chinook_sqlite: str, tmp_path: Path
 ) -> None:
-    recipe = write_recipe(tmp_path, f"name: all\nsource: {{url: '{chinook_sqlite}'}}\n")
+    # a whole database runs (test_relational_runs.py); under privacy it is refused, at once
+    recipe = write_recipe(
+        tmp_path, f"name: all\nsource: {{url: '{chinook_sqlite}'}}\nprivacy: {{epsilon: 1}}\n"
+    )
     res = invoke("run", recipe, "--out", tmp_path / "run")
     assert res.exit_code == 2 and "holds 11 tables" in res.output and "source.tables" in res.output
     assert not (tmp_path / "run").exists()

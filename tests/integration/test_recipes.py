@@ -23,6 +23,8 @@ PRETRAINED_RECIPES = [
     p for p in TEXT_RECIPES if any(s.backend == "hf" for s in load_recipe(p).text.values())
 ]
 TEXT_RECIPES = [p for p in TEXT_RECIPES if p not in PRETRAINED_RECIPES]
+# multi-table recipes (a database in, a database out) run in test_relational.py
+RECIPES = [p for p in RECIPES if load_recipe(p).validate_.suite != "relational"]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
