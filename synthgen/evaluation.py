@@ -205,7 +205,7 @@ def validate_run(
     from synthgen.pipeline import validate_options
     from synthgen.recipe import load_recipe
     from synthgen.runsplit import read_split, split_source
-    from synthgen.source import read_source
+    from synthgen.source import SourceTable, read_source
 
     record = read_split(run_dir)
     if record["recipe"] is None or not Path(record["recipe"]).is_file():
@@ -226,6 +226,11 @@ def validate_run(
     clock = StageClock(say)
     with clock.stage("read", "reading the source and the run's synthetic table"):
         src = read_source(recipe)
+        if not isinstance(src, SourceTable):
+            raise DataError(
+                f"{run_dir} is a run of several tables: validate them as a dataset",
+                hint=f"synthgen validate --real SOURCE_FOLDER_OR_URL --synthetic {run_dir}/synthetic",
+            )
         train, hold = split_source(src.df, record, src.where)
         found = [p for p in (run_dir / "synthetic.csv", run_dir / "synthetic.parquet")]
         found += sorted((run_dir / "synthetic").glob("*.csv"))
