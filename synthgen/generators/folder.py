@@ -24,7 +24,7 @@ from synthgen.generators.context import ContextSpec
 from synthgen.generators.context import parse as parse_context
 from synthgen.io.jsonfile import BadJson, MiB, read_json
 from synthgen.schema.spec import ColumnSpec, PiiType, Schema, cap_problems, parse_schema
-from synthgen.transforms.side import MAX_ID_WIDTH, MAX_PREFIX, MAX_TEXT_CHARS
+from synthgen.transforms.side import MAX_ID_WIDTH, MAX_PREFIX, MAX_SHAPE, MAX_TEXT_CHARS
 
 if TYPE_CHECKING:
     from synthgen.generators.base import Generator
@@ -84,6 +84,14 @@ class _IdPattern(SavedState):
     null_fraction: Share
 
 
+class _IdShape(SavedState):
+    how: Literal["id_shape"]
+    shape: list[Annotated[StrictStr, Field(pattern=r"^(9|A|a|=.)$")]] = Field(
+        min_length=1, max_length=MAX_SHAPE
+    )
+    null_fraction: Share
+
+
 class _IdHex(SavedState):
     how: Literal["id_hex"]
     length: StrictInt = Field(ge=0, le=MAX_ID_WIDTH)
@@ -107,7 +115,8 @@ class _Text(SavedState):
 
 
 SideColumn = Annotated[
-    _NullSide | _IdInt | _IdUuid | _IdPattern | _IdHex | _Pii | _Text, Field(discriminator="how")
+    _NullSide | _IdInt | _IdUuid | _IdPattern | _IdShape | _IdHex | _Pii | _Text,
+    Field(discriminator="how"),
 ]
 _SIDE_KINDS = {"id": "id_", "pii": "pii", "text": "text"}  # schema kind -> the state it takes
 

@@ -233,7 +233,47 @@ def _ids(
     if how == "id_uuid":
         raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
         return [str(uuid.UUID(bytes=bytes(r), version=4)) for r in raw]
+    if how == "id_shape":
+        return _shaped_ids(np.arange(start, start + n), state["shape"], key)
     return _hex_ids(np.arange(start, start + n), max(4, int(state.get("length", 12))), rng, key)
+
+
+def _shaped_ids(rows: np.ndarray, shape: list[str], key: list[int]) -> list[str]:
+    """Ids in ``shape`` (see ``transforms.side.id_shape``): the slots spell a keyed
+    permutation of the row number in mixed radix, so distinct rows never share one and the
+    ids do not count up visibly. Past the shape's capacity the row number is appended."""
+    from synthgen.transforms.side import SHAPE_SLOTS
+
+    radices = [len(SHAPE_SLOTS[t]) for t in shape if t in SHAPE_SLOTS]
+    capacity = int(np.prod(np.array(radices, dtype=object)))
+    bits = max(1, min(62, (capacity - 1).bit_length()))
+    mask = np.uint64((1 << bits) - 1)
+    a1, a2, b = np.random.SeedSequence(key).generate_state(3, dtype=np.uint64)
+    limit = min(capacity, 1 << bits)
+
+    def permute(x: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):  # a bijection on [0, 2**bits)
+            for a in (a1 | np.uint64(1), a2 | np.uint64(1)):
+                x = (x * a + b) & mask
+                x ^= x >> np.uint64(bits // 2 + 1)
+        return x
+
+    x = permute(rows.astype(np.uint64) & mask)
+    while (over := x >= np.uint64(limit)).any():  # cycle-walk back into [0, limit)
+        x[over] = permute(x[over])
+    out = []
+    for row, v in zip(rows.tolist(), x.tolist(), strict=True):
+        v, chars = int(v), []
+        for t in reversed(shape):
+            if t in SHAPE_SLOTS:
+                alphabet = SHAPE_SLOTS[t]
+                v, d = divmod(v, len(alphabet))
+                chars.append(alphabet[d])
+            else:
+                chars.append(t[1:])
+        s = "".join(reversed(chars))
+        out.append(s if row < limit else f"{s}{row}")
+    return out
 
 
 def _hex_ids(rows: np.ndarray, length: int, rng: np.random.Generator, key: list[int]) -> list[str]:

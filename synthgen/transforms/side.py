@@ -85,8 +85,47 @@ def _fit_id(s: pd.Series) -> dict[str, Any]:
                 "prefix": prefix,
                 "width": min(int(widths.min()), MAX_ID_WIDTH) if widths.nunique() == 1 else 0,
             }
+    shape = id_shape(text)
+    if shape is not None:
+        return {"how": "id_shape", "shape": shape}
     length = int(text.str.len().median()) if len(text) else 12
     return {"how": "id_hex", "length": min(length, MAX_ID_WIDTH)}
+
+
+SHAPE_SLOTS = {
+    "9": "0123456789",
+    "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "a": "abcdefghijklmnopqrstuvwxyz",
+}
+MAX_SHAPE = 64
+
+
+def id_shape(text: pd.Series) -> list[str] | None:
+    """The shape every id shares, one token per character: a slot ("9" a digit, "A" an
+    upper-case letter, "a" a lower-case one) or a literal ("=-": the character "-"), e.g.
+    ``["A", "A", "=-", "9", "9", "9"]`` for ``BK-016`` and ``CR-002``. None when the ids
+    differ in length or a position mixes kinds; no value is kept, only the format."""
+    if not len(text):
+        return None
+    lengths = text.str.len()
+    width = int(lengths.iloc[0])
+    if not 1 <= width <= MAX_SHAPE or (lengths != width).any():
+        return None
+    chars = text.str.split("", expand=True).iloc[:, 1 : width + 1]
+    shape = []
+    for j in range(width):
+        col = chars.iloc[:, j]
+        if col.str.fullmatch("[0-9]").all():
+            shape.append("9")
+        elif col.str.fullmatch("[A-Z]").all():
+            shape.append("A")
+        elif col.str.fullmatch("[a-z]").all():
+            shape.append("a")
+        elif col.nunique() == 1:
+            shape.append("=" + str(col.iloc[0]))
+        else:
+            return None
+    return shape if any(t in SHAPE_SLOTS for t in shape) else None
 
 
 class SideColumns:

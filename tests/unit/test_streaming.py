@@ -109,6 +109,43 @@ def test_hex_ids_are_unique_from_the_row_number_even_past_their_width():
     assert long.is_unique and (long.str.len() == 32).all()
 
 
+def test_ids_keep_the_source_format_and_stay_unique_across_chunks():
+    from synthgen.transforms.side import _fit_id
+
+    real = pd.Series([f"{p}-{i:05d}" for i, p in enumerate(["BK", "CR", "ZX"] * 400)])
+    state = _fit_id(real) | {"null_fraction": 0.0}
+    assert state["how"] == "id_shape" and state["shape"][2] == "=-"
+
+    def chunk(k: int, n: int) -> pd.Series:
+        return fake.side_column(
+            state,
+            n,
+            np.random.default_rng(k),
+            locale="en_US",
+            dtype="object",
+            exclude=set(),
+            start=n * k,
+            key=[9, 2],
+        )
+
+    ids = pd.concat([chunk(k, 30_000) for k in range(3)], ignore_index=True)
+    assert ids.is_unique and ids.str.fullmatch(r"[A-Z]{2}-\d{5}").all()
+    assert not set(ids) & set(real) or len(set(ids) & set(real)) < 5  # not the source's ids
+    assert list(ids.iloc[:3]) != sorted(ids.iloc[:3])  # they do not visibly count up
+    small = _fit_id(pd.Series(["a1", "b2", "c3"])) | {"null_fraction": 0.0}
+    many = fake.side_column(
+        small,
+        500,
+        np.random.default_rng(0),
+        locale="en_US",
+        dtype="object",
+        exclude=set(),
+        key=[1],
+    )  # 260 shapes for 500 rows: the rest carry their row number
+    assert many.is_unique and many.iloc[:260].str.fullmatch(r"[a-z]\d").all()
+    assert _fit_id(pd.Series(["ab-1", "abc-2"]))["how"] == "id_hex"  # lengths differ
+
+
 def test_streamed_files_equal_the_one_shot_write(gen, tmp_path: Path):
     whole = gen.sample(700, seed=2, chunk_size=100)
     write_table(whole, tmp_path / "whole.csv")
