@@ -154,7 +154,10 @@ class ConstraintRun:
     def options(self) -> dict[str, dict[str, Any]]:
         """The ``constraints`` metric's settings: the rules it counts violations of."""
         rules = [r.model_dump(mode="json", by_alias=True) for r in self.rules]
-        return {"constraints": {"rules": rules, "labels": self.labels}}
+        opts: dict[str, Any] = {"rules": rules, "labels": self.labels}
+        if self.sampler is not None:  # what the run learnt (from the rows after PII scrubbing)
+            opts["learned"] = self.sampler.checker.to_json()
+        return {"constraints": opts}
 
     def summary(self) -> dict[str, Any]:
         enf = getattr(self, "enforcer", None)
