@@ -157,7 +157,12 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     ]
     clean = pii.scrub(train, warnings)
     rules = ConstraintRun(
-        recipe.constraints, schema, clean, private=plan is not None, warnings=warnings
+        recipe.constraints,
+        schema,
+        clean,
+        private=plan is not None,
+        warnings=warnings,
+        owned=recipe.pii.consistent,
     )
     if plan is not None:
         plan.uncovered.extend(rules.dp_notes())

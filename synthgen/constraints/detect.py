@@ -6,7 +6,8 @@ exceptions: always 0, else it is not proposed).
 * inequalities between two number or two date columns whose ranges overlap (so that the
   order is a relation, not just two ranges apart), without the ones implied by two others;
 * sums ``a + b = c`` between number columns;
-* formats of code-like text (letters and digits in a fixed shape, e.g. ``^[A-Z]{2}-\\d{5}$``);
+* formats of code-like labels and ids (letters and digits in a fixed shape, e.g.
+  ``^[A-Z]{2}-\\d{5}$``; not PII columns, whose fakes keep their own format);
 * conditional nulls: ``y`` is missing whenever ``x`` is.
 """
 
@@ -230,7 +231,8 @@ def shape_of(text: str) -> list[tuple[str, int]]:
 def _formats(df: pd.DataFrame, schema: Schema) -> list[Found]:
     out: list[Found] = []
     for c in schema.columns:
-        if c.kind not in ("categorical", "id", "pii") or c.name not in df.columns:
+        if c.kind not in ("categorical", "id") or c.name not in df.columns:
+            # PII columns get fakes in their own format (never a real value): no rule there
             continue
         s = df[c.name].dropna()
         if s.dtype != object or len(s) < MIN_ROWS:

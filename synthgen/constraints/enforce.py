@@ -268,9 +268,12 @@ class Enforcer:
         return framemod.from_model_frame(body, self.schema, [col])[col]
 
     def repair(self, frame: pd.DataFrame, seed: int, attempt: int = 0) -> pd.DataFrame:
-        """``null_if_null`` and ``format`` rules fixed in place, row by row."""
+        """``null_if_null`` and ``format`` rules fixed in place, row by row (a rule on a
+        column the PII step dropped does not apply)."""
         out = frame
         for r in self.rules:
+            if not set(r.columns()) <= set(out.columns):
+                continue
             if r.type == "null_if_null":
                 gone = out[r.if_null].isna() & out[r.column].notna()
                 if gone.any():

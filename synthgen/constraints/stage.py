@@ -6,7 +6,7 @@ generator learns, sampling under the rules, and what the report and the gate nee
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,19 @@ LOOKUP_NOTE = (
 )
 
 
-def check_declared(spec: ConstraintsSpec, schema: Schema, table: str) -> None:
+def check_declared(
+    spec: ConstraintsSpec, schema: Schema, table: str, owned: Sequence[str] = ()
+) -> None:
     """Every column a declared rule names exists and has a kind the rule can use."""
     names = schema.names
     problems = []
     for i, r in enumerate(spec.rules):
+        if r.type in ("format", "unique") and set(r.columns()) & set(owned):
+            problems.append(
+                f"{describe(i, r)}: pii.consistent gives '{r.columns()[0]}' pseudonyms, "
+                "which this rule would overwrite; remove the rule or the column from "
+                "pii.consistent"
+            )
         for c in r.columns():
             if c not in names:
                 problems.append(f"{describe(i, r)}: no column '{c}' in {table}")
@@ -63,8 +71,11 @@ class ConstraintRun:
         private: bool,
         table: str = "the source",
         warnings: list[str] | None = None,
+        owned: list[str] | tuple[str, ...] = (),
     ) -> None:
-        check_declared(spec, schema, table)
+        """``owned``: columns a later step writes whatever the model samples (pseudonymised
+        keys): no detected rule uses them, and a declared format rule on one is refused."""
+        check_declared(spec, schema, table, owned)
         self.schema, self.private = schema, private
         self.warnings = warnings if warnings is not None else []  # the run's own list
         declared = list(spec.rules)
@@ -74,7 +85,7 @@ class ConstraintRun:
             found = detect_rules(train, schema)
             seen = {(r.type, r.key()) for r in declared}
             found = [f for f in found if (f.rule.type, f.rule.key()) not in seen]
-            found = [f for f in found if not _dropped(f, spec.drop)]
+            found = [f for f in found if not _dropped(f, [*spec.drop, *owned])]
             if private and found:
                 self.left_out = len(found)
                 self.warnings.append(PRIVATE_NOTE.format(n=len(found)))
@@ -143,7 +154,10 @@ class ConstraintRun:
     def options(self) -> dict[str, dict[str, Any]]:
         """The ``constraints`` metric's settings: the rules it counts violations of."""
         rules = [r.model_dump(mode="json", by_alias=True) for r in self.rules]
-        return {"constraints": {"rules": rules, "labels": self.labels}}
+        opts: dict[str, Any] = {"rules": rules, "labels": self.labels}
+        if self.sampler is not None:  # what the run learnt (from the rows after PII scrubbing)
+            opts["learned"] = self.sampler.checker.to_json()
+        return {"constraints": opts}
 
     def summary(self) -> dict[str, Any]:
         enf = getattr(self, "enforcer", None)

@@ -16,7 +16,8 @@ MAX_EXAMPLES = 3
 )
 def constraint_violations(ctx: Context) -> Result:
     """Rows of the synthetic table that break each rule the run declared or kept (combinations
-    and lookups learnt from the training rows); the value is the sum over rules and must be 0.
+    and lookups the run learnt, else learnt from the training rows); the value is the sum over
+    rules and must be 0.
     Skipped when the run has no rules (``synthgen validate`` alone has none)."""
     from synthgen.constraints.check import Checker
     from synthgen.constraints.spec import rule_from_json
@@ -30,7 +31,12 @@ def constraint_violations(ctx: Context) -> Result:
     usable = [
         i for i, r in enumerate(rules) if all(c in ctx.synthetic.columns for c in r.columns())
     ]
-    checker = Checker([rules[i] for i in usable], ctx.schema, ctx.train)
+    learned = opts.get("learned")
+    if learned is not None:  # the combinations and lookups the run itself kept
+        kept = {str(j): learned.get(str(i)) for j, i in enumerate(usable) if str(i) in learned}
+        checker = Checker.restore([rules[i] for i in usable], ctx.schema, kept)
+    else:
+        checker = Checker([rules[i] for i in usable], ctx.schema, ctx.train)
     per: dict[str, int] = {}
     for j, i in enumerate(usable):
         per[labels[i]] = int(checker.mask(j, ctx.synthetic).sum())

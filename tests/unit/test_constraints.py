@@ -228,3 +228,16 @@ def test_adult_education_pair_is_detected_and_kept(adult):
     assert [f.rule.key() for f in found if f.rule.type == "determined_by"] == [
         "education -> education-num"
     ]
+
+
+def test_pseudonymised_columns_take_no_format_rule():
+    df = constraint_table(300)
+    schema = detect(df)
+    kept = ConstraintRun(ConstraintsSpec(), schema, df, private=False, owned=["ref"])
+    assert not any("ref" in r.columns() for r in kept.rules)
+    spec = ConstraintsSpec.model_validate(
+        [{"type": "format", "column": "ref", "regex": r"^[A-Z]{2}-\d{5}$"}]
+    )
+    with pytest.raises(RecipeError) as err:
+        ConstraintRun(spec, schema, df, private=False, owned=["ref"])
+    assert "pii.consistent gives 'ref' pseudonyms" in err.value.problems[0]
