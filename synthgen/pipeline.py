@@ -304,7 +304,7 @@ def _output_entry(o: Any) -> dict[str, Any]:
         from synthgen.io.sql import mask_url
 
         return {"url": mask_url(o.url), "table": o.table, "mode": o.mode, "written": False}
-    return {"path": o.path, "format": o.format, "written": False}
+    return {"path": o.path, "format": infer_format(Path(o.path), o.format), "written": False}
 
 
 def _write_outputs(

@@ -157,8 +157,11 @@ def _run_section(report: Mapping[str, Any]) -> str:
     if outputs:
         out_rows = [
             [
-                esc(o.get("path", "")),
-                esc(o.get("format", "")),
+                esc(
+                    o.get("path")
+                    or f"{o.get('url', '')} table {o.get('table') or '(the source’s)'}"
+                ),
+                esc(o.get("format") or f"database ({o.get('mode', 'create')})"),
                 "yes" if o.get("written") else "<strong>no</strong>",
             ]
             for o in outputs

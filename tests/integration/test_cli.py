@@ -77,7 +77,7 @@ def test_run_writes_the_run_folder_and_outputs(tmp_path: Path):
         "pii_replay",
     }
     assert set(report["timings"]) >= {"read", "schema", "fit", "sample", "validate"}
-    assert report["outputs"][0]["written"] is True
+    assert report["outputs"][0] == {"path": "out/syn.parquet", "format": "parquet", "written": True}
     assert pd.read_parquet(tmp_path / "out" / "syn.parquet").shape == (2000, 3)
     assert "<!DOCTYPE html>" in (run / "report.html").read_text()
 
