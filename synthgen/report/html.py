@@ -74,6 +74,8 @@ def render_html(
         _metrics_section(report.get("metrics") or {}),
         _schema_section(columns),
     ]
+    if report.get("text"):
+        body.insert(4, _text_section(report["text"], synthetic))
     if real is not None and synthetic is not None:
         seed = report.get("seed")
         seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
@@ -352,3 +354,29 @@ def _distributions_section(
     if notes:
         out.append('<ul class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
     return section("distributions", "Distributions", "\n".join(out))
+
+
+def _text_section(text: Mapping[str, Any], synthetic: pd.DataFrame | None, shown: int = 5) -> str:
+    """Per free-text column: how it was written (backend, fields it reads, what the leak guard
+    did) and a few of the generated texts, so a reader sees what they are getting."""
+    parts = []
+    for col, info in text.items():
+        gen = info.get("generation") or {}
+        facts = [
+            ["backend", esc(info.get("backend"))],
+            ["conditioned on", esc(", ".join(info.get("condition_on") or []) or "nothing")],
+            ["share missing (as in the source)", fmt_value(info.get("null_fraction"))],
+        ]
+        facts += [[esc(k.replace("_", " ")), fmt_value(v)] for k, v in gen.items() if is_scalar(v)]
+        parts.append(f"<h3>{esc(col)}</h3>" + table(["", ""], facts))
+        if synthetic is not None and col in synthetic:
+            texts = synthetic[col].dropna().astype(str).head(shown).tolist()
+            items = "".join(
+                f"<li>{esc(t[:400] + ('…' if len(t) > 400 else ''))}</li>" for t in texts
+            )
+            parts.append(
+                f'<p class="muted">the first {len(texts)} generated texts</p><ol>{items}</ol>'
+                if texts
+                else note("no text generated (every row missing)")
+            )
+    return section("text", "Free-text columns", "\n".join(parts))

@@ -497,3 +497,27 @@ def test_report_json_is_strict_json_without_nan():
 
     doc = json.loads(text, parse_constant=refuse)
     assert doc == {"train_loss": None, "m": [None, 1.5, 2.0], "ok": 1}
+
+
+def test_a_text_column_gets_its_section_with_samples_escaped():
+    report = {
+        "passed": True,
+        "gates": [],
+        "text": {
+            "note": {
+                "backend": "local",
+                "condition_on": ["age", "ward"],
+                "null_fraction": 0.1,
+                "generation": {"rows": 3, "regenerated": 1},
+            }
+        },
+    }
+    syn = pd.DataFrame({"note": ["Pain <b>left</b> knee", None, "x" * 900], "age": [1, 2, 3]})
+    doc = render_html(report, synthetic=syn)
+    part = doc[doc.index('<section id="text">') :]
+    part = part[: part.index("</section>")]
+    assert "Pain &lt;b&gt;left&lt;/b&gt; knee" in part and "<b>left" not in part
+    assert "x" * 400 + "…" in part and "x" * 401 not in part  # long texts cut
+    assert "age, ward" in part and "regenerated" in part
+    assert "the first 2 generated texts" in part
+    assert '<section id="text">' not in render_html({"passed": True, "gates": []})
