@@ -30,6 +30,7 @@ from synthgen.generators.guards import refuse_infinity, whole_rows
 from synthgen.schema.spec import Schema
 from synthgen.transforms import frame as framemod
 from synthgen.transforms import side as sidemod
+from synthgen.transforms.frame import with_decimals
 
 if TYPE_CHECKING:
     from synthgen.privacy.marginals import TableSummary
@@ -91,7 +92,7 @@ class Generator(ABC):
         missing = [c for c in schema.names if c not in data.columns]
         if missing:
             raise SchemaError(f"schema names columns the data lacks: {', '.join(missing)}")
-        self.schema_ = schema
+        self.schema_ = with_decimals(schema, data)
         self.n_rows_ = len(data)
         self.modelled_ = [
             c.name for c in schema.columns if c.kind in MODELLED_KINDS and c.null_fraction < 1.0

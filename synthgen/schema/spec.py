@@ -56,6 +56,9 @@ class ColumnSpec(BaseModel):
     null_fraction: float = Field(0.0, ge=0.0, le=1.0)
     cardinality: int = Field(0, ge=0, description="distinct non-null values")
     datetime_format: str | None = Field(None, description="strftime format of a text datetime")
+    decimals: int | None = Field(
+        None, ge=0, le=6, description="numbers: the decimals the source writes (output rounded)"
+    )
     reason: str = ""
 
 

@@ -54,6 +54,8 @@ def from_model_frame(body: pd.DataFrame, schema: Schema, modelled: list[str]) ->
         elif spec.kind == "numeric":
             dtype = spec.dtype if spec.dtype.startswith("float") else "float64"
             out[name] = s.astype(dtype)
+            if spec.decimals is not None:  # the source's precision, not 15 digits of noise
+                out[name] = out[name].round(spec.decimals)
         elif spec.kind == "datetime":
             out[name] = _restore_datetime(s.astype("float64"), spec)
         else:
@@ -193,3 +195,25 @@ def condition_mask(frame: pd.DataFrame, conditions: dict[str, Any]) -> np.ndarra
                 hit |= s.isna().to_numpy() if v is None else (s == v).to_numpy()
             mask &= hit
     return mask
+
+
+def with_decimals(schema: Schema, data: pd.DataFrame) -> Schema:
+    """``schema`` with each numeric column's decimals: the fewest (0-6) that write every value
+    of a sample of 5,000 exactly; None (no rounding) when more are needed."""
+    cols = []
+    for c in schema.columns:
+        if c.kind == "numeric" and c.decimals is None and c.name in data:
+            x = pd.to_numeric(data[c.name], errors="coerce").to_numpy(np.float64)
+            x = x[np.isfinite(x)][:5000]
+            if len(x):
+                c = c.model_copy(update={"decimals": _fewest_decimals(x)})
+        cols.append(c)
+    return schema.model_copy(update={"columns": cols})
+
+
+def _fewest_decimals(x: np.ndarray) -> int | None:
+    with np.errstate(over="ignore", invalid="ignore"):
+        for d in range(7):
+            if np.allclose(np.round(x, d), x, rtol=0, atol=1e-9):
+                return d
+    return None
