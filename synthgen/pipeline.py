@@ -146,7 +146,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
                 "PII fakes are redrawn when one equals a real value of its column, so that "
                 "no fake is ever real"
             )
-    pii = PiiRun(recipe.pii, schema, df)
+    pii = PiiRun(recipe.pii, schema, df, seed)
     texts = TextRun(recipe.text, schema, plan)
     if plan is not None:
         dp_preflight(recipe, schema, texts)

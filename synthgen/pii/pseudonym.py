@@ -35,6 +35,21 @@ class Pseudonymiser:
         p.from_env = bool(env)
         return p
 
+    @classmethod
+    def for_run(cls, locale: str, frames: list[Any], seed: int) -> Pseudonymiser:
+        """The secret from ``SYNTHGEN_PII_SECRET`` if set, else a key derived from the seed
+        and every training row: the same recipe and seed give the same fakes, and nobody
+        without every training row can recompute the key to test a guessed value."""
+        if os.environ.get(SECRET_ENV):
+            return cls.from_environment(locale)
+        import pandas as pd
+
+        h = hashlib.blake2b(str(seed).encode(), digest_size=32)
+        for df in frames:
+            h.update("\x1f".join(map(str, df.columns)).encode("utf-8"))
+            h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+        return cls(h.digest(), locale)
+
     def __repr__(self) -> str:  # never show the key
         return f"Pseudonymiser(from_env={self.from_env})"
 

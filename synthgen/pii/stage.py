@@ -163,11 +163,18 @@ class PiiRun:
     joinable before the fit, scan the output; what was found goes in the report. (After
     sampling, the strategies and the pseudonym draws are synthgen.post.PostSampling's.)"""
 
-    def __init__(self, spec: PiiSpec, schema: Schema, df: pd.DataFrame) -> None:
+    def __init__(
+        self, spec: PiiSpec, schema: Schema, df: pd.DataFrame, seed: int | None = None
+    ) -> None:
         self.spec = spec
         self.schema = schema
         check_consistent(self.spec.consistent, schema)
-        self.pseudo = Pseudonymiser.from_environment(self.spec.locale)
+        self.seeded = seed is not None
+        self.pseudo = (  # with a seed: repeatable without SYNTHGEN_PII_SECRET
+            Pseudonymiser.for_run(spec.locale, [df], seed)
+            if seed is not None
+            else Pseudonymiser.from_environment(spec.locale)
+        )
         self.known = source_pii(df, schema)
         self.found_in: dict[str, dict[str, int]] = {}
         self.found_out: dict[str, dict[str, int]] = {}
@@ -234,6 +241,9 @@ class PiiRun:
             "secret": (
                 "from SYNTHGEN_PII_SECRET"
                 if self.pseudo.from_env
+                else "derived from the seed and every source row, never written (set "
+                "SYNTHGEN_PII_SECRET for pseudonyms that stay the same across seeds and data)"
+                if self.seeded
                 else "random for this run, never written"
             ),
         }
