@@ -147,3 +147,15 @@ class StageClock:
         yield
         self.timings[name] = round(time.perf_counter() - t0, 4)
         interrupt.check()
+
+
+def chunk_progress(chunks: range, n: int, chunk_size: int, show: bool) -> Iterator[int]:
+    """``chunks`` (the first row of each), with a sampling bar over ``n`` rows when ``show``
+    and there is more than one chunk."""
+    if not show or n <= chunk_size:
+        yield from chunks
+        return
+    with Progress("sampling", n, unit="row") as bar:
+        for start in chunks:
+            yield start
+            bar.update(min(n, start + chunk_size))

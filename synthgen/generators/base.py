@@ -26,7 +26,8 @@ from synthgen import __version__
 from synthgen.errors import DataError, NotFittedError, RecipeError, SchemaError, UsageError
 from synthgen.generators import context as ctxmod
 from synthgen.generators.context import MODELLED_KINDS
-from synthgen.generators.guards import refuse_infinity, whole_rows
+from synthgen.generators.guards import refuse_infinity, unmet_condition_hint, whole_rows
+from synthgen.progress import chunk_progress
 from synthgen.schema.spec import Schema
 from synthgen.transforms import frame as framemod
 from synthgen.transforms import side as sidemod
@@ -204,7 +205,7 @@ class Generator(ABC):
         ctx: pd.DataFrame | None,
     ) -> Iterator[pd.DataFrame]:
         seeds = np.random.SeedSequence(seed)
-        for start in _progress(range(0, n, chunk_size), n, chunk_size, progress):
+        for start in chunk_progress(range(0, n, chunk_size), n, chunk_size, progress):
             rng = np.random.default_rng(seeds.spawn(1)[0])
             m = min(chunk_size, n - start)
             part = None if ctx is None else ctx.iloc[start : start + m]
@@ -332,7 +333,7 @@ class Generator(ABC):
                 raise UsageError(
                     f"conditions {conditions} matched {have} of {drawn} sampled rows; "
                     f"too rare to reach {n} rows",
-                    hint=_unmet_hint(conditions, seen)
+                    hint=unmet_condition_hint(conditions, seen)
                     or "relax the condition or check the value is spelt as in the data",
                 )
             batch = self._sample(max(2 * (n - have), 256), rng)
@@ -393,31 +394,3 @@ class Generator(ABC):
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() first")
-
-
-def _unmet_hint(conditions: dict[str, Any], seen: pd.DataFrame | None) -> str | None:
-    """For a label condition no sampled row ever met: the labels the model does give."""
-    from synthgen.errors import labels_hint
-
-    if seen is None:
-        return None
-    for col, cond in conditions.items():
-        wanted = cond if isinstance(cond, list) else [cond]
-        if col not in seen or not all(isinstance(v, str) for v in wanted):
-            continue
-        labels = [v for v in seen[col].dropna().unique().tolist() if isinstance(v, str)]
-        if labels and not set(wanted) & set(labels):
-            return f"{col}: " + labels_hint(wanted[0], labels)
-    return None
-
-
-def _progress(chunks: range, n: int, chunk_size: int, show: bool):  # type: ignore[no-untyped-def]
-    if not show or n <= chunk_size:
-        yield from chunks
-        return
-    from synthgen.progress import Progress
-
-    with Progress("sampling", n, unit="row") as bar:
-        for start in chunks:
-            yield start
-            bar.update(min(n, start + chunk_size))

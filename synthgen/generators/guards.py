@@ -34,3 +34,19 @@ def whole_rows(n: Any) -> int:
     if isinstance(n, (bool, np.bool_)) or not whole or n < 0:
         raise UsageError(f"number of rows must be a whole number >= 0, got {n!r}")
     return int(n)
+
+
+def unmet_condition_hint(conditions: dict[str, Any], seen: pd.DataFrame | None) -> str | None:
+    """For a label condition no sampled row ever met: the labels the model does give."""
+    from synthgen.errors import labels_hint
+
+    if seen is None:
+        return None
+    for col, cond in conditions.items():
+        wanted = cond if isinstance(cond, list) else [cond]
+        if col not in seen or not all(isinstance(v, str) for v in wanted):
+            continue
+        labels = [v for v in seen[col].dropna().unique().tolist() if isinstance(v, str)]
+        if labels and not set(wanted) & set(labels):
+            return f"{col}: " + labels_hint(wanted[0], labels)
+    return None

@@ -132,6 +132,22 @@ def _table_context(ctx: Context, table: str) -> Context:
     return Context(real, hold, syn, detect(real, seed=ctx.seed), seed=ctx.seed)
 
 
+def _per_table(ctx: Context, metric: str) -> dict[str, float] | None:
+    """``metric`` on each table with columns besides its keys (a link table's relations are
+    measured by the key metrics); None when the context holds no datasets."""
+    d = _datasets(ctx)
+    if d is None:
+        return None
+    per = {}
+    for t in d[0].names:
+        if d[0][t].shape[1] == len(key_columns(d[0].spec, t)):
+            continue
+        r = REGISTRY[metric].compute(_table_context(ctx, t))
+        if r.value is not None:
+            per[t] = r.value
+    return per
+
+
 def key_columns(spec: Any, table: str) -> set[str]:
     """A table's key columns (its own keys, its references, what others reference): made
     fresh by a synthesiser, so never compared as values."""
@@ -148,16 +164,9 @@ def key_columns(spec: Any, table: str) -> set[str]:
     "each table's quality (column shapes and pair trends) against its real rows; the mean",
 )
 def table_quality(ctx: Context) -> Result:
-    d = _datasets(ctx)
-    if d is None:
+    per = _per_table(ctx, "quality")
+    if per is None:
         return Result(None, skipped=_NOT_A_DATASET)
-    per = {}
-    for t in d[0].names:
-        if d[0][t].shape[1] == len(key_columns(d[0].spec, t)):
-            continue  # keys only (a link table): its relations are measured above
-        r = REGISTRY["quality"].compute(_table_context(ctx, t))
-        if r.value is not None:
-            per[t] = r.value
     return Result(float(np.mean(list(per.values()))) if per else None, {"per_table": per})
 
 
@@ -169,16 +178,9 @@ def table_quality(ctx: Context) -> Result:
     "per table, the share of synthetic rows (keys aside) equal to a training row; the worst",
 )
 def table_exact_copies(ctx: Context) -> Result:
-    d = _datasets(ctx)
-    if d is None:
+    per = _per_table(ctx, "exact_copy_rate")
+    if per is None:
         return Result(None, skipped=_NOT_A_DATASET)
-    per = {}
-    for t in d[0].names:
-        if d[0][t].shape[1] == len(key_columns(d[0].spec, t)):
-            continue
-        r = REGISTRY["exact_copy_rate"].compute(_table_context(ctx, t))
-        if r.value is not None:
-            per[t] = r.value
     return Result(max(per.values()) if per else None, {"per_table": per})
 
 
