@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from synthgen.pii.find import _name_tokens, faker_names, ip_valid, is_credit_card
+from synthgen.pii.checks import faker_names, ip_valid, is_credit_card
+from synthgen.pii.find import _name_tokens
 
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b")

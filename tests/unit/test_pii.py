@@ -9,16 +9,14 @@ from faker import Faker
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthgen.pii.find import (
-    detect_pii,
+from synthgen.pii.checks import (
     faker_names,
     iban_valid,
     is_credit_card,
     luhn_check_digit,
     luhn_valid,
-    name_hint,
-    normalize_name,
 )
+from synthgen.pii.find import detect_pii, name_hint, normalize_name
 from synthgen.schema import detect
 
 N = 300
