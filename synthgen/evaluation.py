@@ -140,7 +140,7 @@ def _check_schema_fits(schema: Schema, path: Path, df: pd.DataFrame, real: Path)
     """A given schema must name the real table's columns and read their values as its kinds
     (a numeric kind on a text column would leave the metrics nothing to compare)."""
     from synthgen.errors import SchemaError
-    from synthgen.schema.detect import kind_misfit
+    from synthgen.schema.overrides import kind_misfit
 
     problems = [f"{c}: not a column of the --real file {real}" for c in schema.names if c not in df]
     problems += [
