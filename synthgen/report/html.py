@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from synthgen.report import plots, sections
+from synthgen.report import plots, privacy_sections, sections
 from synthgen.report.gates import gate_status, gates_section, report_verdict
 from synthgen.report.sections import esc, fmt_value, img, is_scalar, note, section, table
 
@@ -69,7 +69,7 @@ def render_html(
         _header(report, gates, report_verdict(report, gates)),
         gates_section(gates),
         _run_section(report),
-        sections.budget_section(report.get("privacy")),
+        privacy_sections.budget_section(report.get("privacy")),
         *_topic_sections(report.get("metrics"), gates),
         _metrics_section(report.get("metrics") or {}),
         _schema_section(columns),
@@ -211,7 +211,7 @@ def _topic_sections(metrics: Any, gates: list[dict]) -> list[str]:
     checks = next((g for g in groups.values() if "expectations_pass_rate" in g), {})
     builders = [
         ("fidelity", lambda: sections.fidelity_section(groups.get("fidelity", {}))),
-        ("privacy", lambda: sections.privacy_section(groups.get("privacy", {}), gates)),
+        ("privacy", lambda: privacy_sections.privacy_section(groups.get("privacy", {}), gates)),
         ("utility", lambda: sections.utility_section(groups.get("utility", {}))),
         ("expectations", lambda: sections.expectations_section(groups.get("schema", checks))),
     ]
