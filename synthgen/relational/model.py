@@ -48,7 +48,7 @@ class RelationalSynthesizer:
         synthetic table without a context parent reproduces (times the sample ratio)."""
         self.warnings_: list[str] = []
         self.spec_ = ds.spec
-        self.plan_ = make_plan(ds.spec)
+        self.plan_ = make_plan(ds.spec, personal_unique(ds, seed))
         lt = learn(ds, self.plan_, seed, self.warnings_)
         self.rows_ = {t: int((rows or {}).get(t, len(ds[t]))) for t in self.plan_.order}
         self.columns_ = {t: [str(c) for c in ds[t].columns] for t in self.plan_.order}
@@ -176,6 +176,24 @@ class RelationalSynthesizer:
         self.exclude_ = {}
         self.warnings_ = []
         return self
+
+
+def personal_unique(ds: Dataset, seed: int) -> dict[str, set[str]]:
+    """One-column UNIQUE columns (not the primary key) whose values are personal data: an
+    email is faked (uniquely) like any PII column, not numbered like a key."""
+    from synthgen.schema import detect
+
+    out: dict[str, set[str]] = {}
+    for t in ds.spec:
+        cols = [
+            u.columns[0]
+            for u in t.unique
+            if len(u.columns) == 1 and u.columns != t.primary_key and u.columns[0] in ds[t.name]
+        ]
+        if cols:
+            kinds = detect(ds[t.name][cols], seed=seed)
+            out[t.name] = {c.name for c in kinds.columns if c.kind == "pii"}
+    return out
 
 
 def _sub(seed: int, *parts: str) -> int:

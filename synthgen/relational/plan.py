@@ -90,7 +90,9 @@ class Plan:
         return cls(list(data["order"]), {t.name: t for t in tables})
 
 
-def make_plan(spec: DatasetSpec) -> Plan:
+def make_plan(spec: DatasetSpec, personal: dict[str, set[str]] | None = None) -> Plan:
+    """``personal``: per table, one-column UNIQUE columns holding personal data (an email):
+    they are faked uniquely by the table's generator, not numbered as keys."""
     order, cut = spec.order()
     cut_ids = {(t, fk_id(fk)) for t, fk in cut}
     referenced: dict[str, set[str]] = {}
@@ -99,13 +101,16 @@ def make_plan(spec: DatasetSpec) -> Plan:
     tables = {}
     for name in order:
         t = spec[name]
-        tables[name] = _table_plan(t, {i for n, i in cut_ids if n == name}, referenced)
+        free = (personal or {}).get(name, set()) - referenced.get(name, set())
+        tables[name] = _table_plan(t, {i for n, i in cut_ids if n == name}, referenced, free)
     return Plan(order, tables)
 
 
-def _table_plan(t: TableSpec, cut: set[str], referenced: dict[str, set[str]]) -> TablePlan:
+def _table_plan(
+    t: TableSpec, cut: set[str], referenced: dict[str, set[str]], free: set[str]
+) -> TablePlan:
     keys = [t.primary_key] if t.primary_key else []
-    keys += [u.columns for u in t.unique]
+    keys += [u.columns for u in t.unique if not (len(u.columns) == 1 and u.columns[0] in free)]
     fk_cols = {c for fk in t.foreign_keys for c in fk.columns}
     plan = TablePlan(name=t.name, cut=sorted(cut))
     for key in keys:

@@ -171,3 +171,25 @@ def test_an_empty_table_is_written_empty() -> None:
     m, syn = synth(Dataset(src.spec, {**src.tables, "line": src["line"].iloc[:0]}))
     assert len(syn["line"]) == 0 and list(syn["line"].columns) == list(src["line"].columns)
     assert len(syn["customer"]) == len(src["customer"])
+
+
+def test_a_unique_email_is_faked_as_an_email_not_numbered_like_a_key() -> None:
+    src = rd.two_parents()
+    cust = src["customer"].copy()
+    first = ["ann", "bob", "cyd", "dee", "eve", "fay", "gus", "hal", "ivy", "jon"]
+    cust["email"] = [f"{first[i % 10]}.{i}@shop{i % 7}.com" for i in range(len(cust))]
+    spec = src.spec.model_dump()
+    table = next(t for t in spec["tables"] if t["name"] == "customer")
+    table["columns"].append({"name": "email", "nullable": False})
+    table["unique"] = [{"columns": ["email"]}]
+    from synthgen.dataset import Dataset, DatasetSpec
+
+    ds = Dataset(
+        DatasetSpec.model_validate(spec),
+        {"customer": cust, "product": src["product"], "line": src["line"]},
+    )
+    _m, syn = synth(ds)
+    emails = syn["customer"]["email"]
+    assert emails.str.contains("@").all() and emails.is_unique
+    assert not set(emails) & set(cust["email"])
+    assert_integrity(syn)
