@@ -81,9 +81,15 @@ def run(
 ) -> None:
     """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails, 4 if
     none fails but one cannot decide on this sample (outputs are then not written)."""
+    from synthgen.fixtures.recipe import is_fixtures_recipe
     from synthgen.pipeline import run as run_recipe
-    from synthgen.recipe import load_recipe
+    from synthgen.recipe import load_recipe, read_recipe_file
 
+    if is_fixtures_recipe(read_recipe_file(recipe)[0]):
+        from synthgen.fixtures.command import run_fixtures_recipe
+
+        run_fixtures_recipe(recipe, seed, out, conditions, quiet)
+        return
     rec = load_recipe(recipe)
     rec.sample.conditions.update(parse_where(conditions))
     trial = (seed is not None and seed != rec.seed) or bool(conditions)

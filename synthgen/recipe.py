@@ -322,6 +322,21 @@ def _check_text_params(text: Any) -> list[str]:
 
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file; relative paths inside it resolve against its folder."""
+    data, p = read_recipe_file(path)
+    from synthgen.fixtures.recipe import is_fixtures_recipe
+
+    if is_fixtures_recipe(data):
+        raise RecipeError(
+            f"{p} is a fixtures recipe (it has fixtures: and no source:)",
+            hint=f"run it with `synthgen run {p}`",
+        )
+    recipe = parse_recipe(data, where=str(p), base_dir=p.resolve().parent)
+    recipe._file = p.resolve()
+    return recipe
+
+
+def read_recipe_file(path: str | Path) -> tuple[Any, Path]:
+    """A recipe file's YAML, read but not validated."""
     p = Path(path)
     if not p.is_file():
         raise RecipeError(
@@ -332,7 +347,7 @@ def load_recipe(path: str | Path) -> Recipe:
     except UnicodeDecodeError as err:
         raise RecipeError(f"{p}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     try:
-        data = load_yaml(text)
+        return load_yaml(text), p
     except RecursionError:
         raise RecipeError(f"{p}: nested too deeply to be a recipe") from None
     except yaml.YAMLError as err:
@@ -340,6 +355,3 @@ def load_recipe(path: str | Path) -> Recipe:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or str(err)
         raise RecipeError(f"{p}: not valid YAML{where}: {problem}") from None
-    recipe = parse_recipe(data, where=str(p), base_dir=p.resolve().parent)
-    recipe._file = p.resolve()
-    return recipe
