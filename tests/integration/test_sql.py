@@ -4,6 +4,7 @@ test_sql_errors.py."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import numpy as np
@@ -305,3 +306,63 @@ def test_frames_without_sql_types(tmp_path):
     assert "t has no primary key" in back.warnings[0]
     pd.testing.assert_frame_equal(back["t"], df, check_dtype=False)
     assert str(back["t"]["n"].dtype) == "Int64"
+
+
+@pg
+def test_csv_copy_writes_exactly_what_row_by_row_copy_writes_postgres(pg_db, monkeypatch):
+    """Plain tables go to PostgreSQL as one Arrow-written CSV COPY; every awkward value comes
+    back as the row-by-row binary COPY writes it (and as it was)."""
+    import synthgen.io.sql.write as sqlwrite
+
+    texts = ["", 'a"b', "l1\nl2", "tab\there", "back\\slash", "\\N", "\\.", ",", "ü €", None]
+    n = len(texts)
+    frame = pd.DataFrame(
+        {
+            "id": np.arange(1, n + 1),
+            "t": texts,
+            "i": pd.array([0, -1, 2**62, None, 7, 8, 9, 10, 11, 12], dtype="Int64"),
+            "f": [0.1, 1 / 3, 1e20, -0.0, None, 2.5e-9, 3.0, 4.0, 5.0, 6.0],
+            "d": [0.99, 123.4567, None, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+            "b": pd.array([True, False, None] + [True] * 7, dtype="boolean"),
+            "day": pd.to_datetime(["2024-02-29", None] + ["1900-01-01"] * 8),
+            "ts": pd.to_datetime(
+                ["2024-01-02 03:04:05.123456", None] + ["2000-01-01 00:00:00.5"] * 8
+            ),
+            "tz": pd.to_datetime(
+                ["2024-01-02 03:04:05+02:00", None] + ["2000-01-01 00:00:00+00:00"] * 8, utc=True
+            ),
+            "u": ["6f1c0c8e-8f7a-4b5e-9d6a-2b1e3f4a5b6c", None] * 5,
+            "j": ['{"a": [1, "x"]}', None] * 5,
+            "tm": ["12:34:56", None] * 5,
+        }
+    )
+    types = {"id": "INTEGER", "t": "TEXT", "i": "BIGINT", "f": "DOUBLE", "d": "NUMERIC(12,4)",
+             "b": "BOOLEAN", "day": "DATE", "ts": "TIMESTAMP", "tz": "TIMESTAMPTZ", "u": "UUID",
+             "j": "JSON", "tm": "TIME"}  # fmt: skip
+    spec = DatasetSpec(
+        tables=[
+            TableSpec(
+                name="awkward",
+                columns=[ColumnInfo(name=c, sql_type=t) for c, t in types.items()],
+                primary_key=["id"],
+            )
+        ]
+    )
+    ds = Dataset(spec, {"awkward": frame})
+    write_sql(ds, pg_db.url, schema="fast")
+    monkeypatch.setattr(sqlwrite, "CSV_KINDS", ())  # every table row by row, in binary
+    write_sql(ds, pg_db.url, schema="slow")
+    dump = "SELECT json_agg(row_to_json(a) ORDER BY id)::text FROM {}.awkward a"
+    fast, slow = pg_db.scalar(dump.format("fast")), pg_db.scalar(dump.format("slow"))
+    differ = [
+        (a["id"], k, a[k], b[k])
+        for a, b in zip(json.loads(fast), json.loads(slow), strict=True)
+        for k in a
+        if a[k] != b[k]
+    ]
+    assert differ == []
+    back = read_sql(pg_db.url, schema="fast")["awkward"].sort_values("id")
+    assert back["t"].tolist() == texts  # an empty string stays one, a NULL stays NULL
+    assert back["i"].tolist()[:4] == [0, -1, 2**62, pd.NA]
+    assert back["ts"].iloc[0] == pd.Timestamp("2024-01-02 03:04:05.123456")
+    assert back["tz"].iloc[0] == pd.Timestamp("2024-01-02 01:04:05.000000", tz="UTC")

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 # the text-like ones (and enums) are sent as text, whose binary form they share
 _BINARY = {
     "int2", "int4", "int8", "float4", "float8", "numeric", "bool", "date", "time",
-    "timestamp", "timestamptz", "bytea", "uuid", "json", "jsonb", "text", "varchar",
+    "timestamp", "timestamptz", "bytea", "uuid", "text", "varchar",
 }  # fmt: skip
+# not json / jsonb: a binary COPY would encode the JSON text once more, as a JSON string
 _AS_TEXT = {"bpchar", "name", "citext"}
 
 Rows = Iterable[tuple[Any, ...]]
@@ -87,6 +88,35 @@ def row_writer(
         yield put_sqlite
     finally:
         cur.close()
+
+
+@contextmanager
+def csv_copier(
+    conn: sa.Connection, table: str, columns: list[str]
+) -> Iterator[Callable[[Any], None]]:
+    """PostgreSQL only: yield ``put(arrays)``, one Arrow array per column per batch, sent in
+    one ``COPY ... (FORMAT csv)`` written by Arrow's C++ CSV writer: several times faster than
+    encoding row by row in Python, for the plain types ``values.CSV_KINDS`` lists."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    q = conn.dialect.identifier_preparer.quote_identifier
+    cols = ", ".join(q(c) for c in columns)
+    raw = conn.connection.driver_connection
+    if raw is None:  # pragma: no cover - a closed connection
+        raise RuntimeError("the database connection is closed")
+    options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    names = [f"c{i}" for i in range(len(columns))]
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as cp:
+
+        def put(arrays: list[Any]) -> None:
+            buf = io.BytesIO()
+            pacsv.write_csv(pa.Table.from_arrays(arrays, names=names), buf, options)
+            cp.write(buf.getbuffer())
+
+        yield put
 
 
 def update_rows(

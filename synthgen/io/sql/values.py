@@ -208,18 +208,7 @@ def _to_float(s: pd.Series, where: str) -> np.ndarray:
 
 
 def _datetimes(s: pd.Series, kind: str, sqlite: bool, where: str) -> list[Any]:
-    if not (pd.api.types.is_datetime64_any_dtype(s.dtype)):
-        try:
-            s = pd.to_datetime(s, format="ISO8601")
-        except (ValueError, TypeError) as err:
-            raise _bad(
-                where,
-                f"goes to a date/time column but holds a value that is not one ({err})",
-                "write dates as ISO 8601 (2024-01-31 or 2024-01-31 12:00:00)",
-            ) from None
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    arr = s.to_numpy(dtype="datetime64[us]")
+    arr = _datetime_array(s, where)
     if kind == "date":
         days = arr.astype("datetime64[D]")
         return _iso(days, "D") if sqlite else days.astype(object).tolist()
@@ -232,6 +221,22 @@ def _datetimes(s: pd.Series, kind: str, sqlite: bool, where: str) -> list[Any]:
         utc = dt.timezone.utc
         out = [None if v is None else v.replace(tzinfo=utc) for v in out]
     return out
+
+
+def _datetime_array(s: pd.Series, where: str) -> np.ndarray:
+    """Date/time values as naive ``datetime64[us]`` (an aware value in UTC), NaT if missing."""
+    if not (pd.api.types.is_datetime64_any_dtype(s.dtype)):
+        try:
+            s = pd.to_datetime(s, format="ISO8601")
+        except (ValueError, TypeError) as err:
+            raise _bad(
+                where,
+                f"goes to a date/time column but holds a value that is not one ({err})",
+                "write dates as ISO 8601 (2024-01-31 or 2024-01-31 12:00:00)",
+            ) from None
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return s.to_numpy(dtype="datetime64[us]")
 
 
 def _iso(arr: np.ndarray, unit: str) -> list[Any]:
@@ -256,3 +261,44 @@ def _texts(s: pd.Series, missing: np.ndarray) -> list[Any]:
     if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
         values = [v if isinstance(v, str) else str(v) for v in values]
     return put_nones(values, missing)
+
+
+# ---- writing as Arrow (PostgreSQL's CSV COPY) ---------------------------------------------
+CSV_KINDS: tuple[str, ...] = ("int", "float", "decimal", "bool", "date", "timestamp")
+CSV_KINDS += ("timestamptz", "text", "uuid", "json", "time")
+
+
+def arrow_values(s: pd.Series, kind: str, where: str, empty: np.ndarray | None = None) -> Any:
+    """A column as an Arrow array whose CSV form PostgreSQL reads back as the same values
+    (strings always quoted, so an empty string stays one; a null is an unquoted empty field).
+    ``empty``: rows to write as NULL whatever they hold."""
+    import pyarrow as pa
+
+    missing = s.isna().to_numpy(dtype=bool)
+    if empty is not None:
+        missing = missing | empty
+    if kind == "int":
+        return pa.array(_ints(s, where), type=pa.int64(), mask=missing)
+    if kind in ("float", "decimal"):
+        return pa.array(np.where(missing, 0.0, _to_float(s, where)), pa.float64(), mask=missing)
+    if kind == "bool":
+        vals = db_values(s, kind, "postgresql", where)
+        return pa.array([None if m else v for v, m in zip(vals, missing, strict=True)], pa.bool_())
+    if kind in ("date", "timestamp", "timestamptz"):
+        arr = _datetime_array(s, where)
+        missing = missing | np.isnat(arr)
+        if kind == "date":
+            return pa.array(arr.astype("datetime64[D]"), type=pa.date32(), mask=missing)
+        tz = "UTC" if kind == "timestamptz" else None
+        return pa.array(arr, type=pa.timestamp("us", tz=tz), mask=missing)
+    if kind == "time":
+        vals = db_values(s, kind, "postgresql", where)
+        out = [
+            None if m or v is None else v.isoformat() for v, m in zip(vals, missing, strict=True)
+        ]
+        return pa.array(out, type=pa.string())
+    if kind == "uuid":
+        vals = db_values(s, kind, "postgresql", where)
+        return pa.array([None if m else str(v) for v, m in zip(vals, missing, strict=True)])
+    vals = db_values(s, kind, "postgresql", where)  # text, json
+    return pa.array(put_nones(vals, missing), type=pa.string())

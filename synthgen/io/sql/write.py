@@ -33,7 +33,7 @@ from synthgen.io.sql.url import (
     make_engine,
     parse_url,
 )
-from synthgen.io.sql.values import db_values, put_nones
+from synthgen.io.sql.values import CSV_KINDS, arrow_values, db_values, put_nones
 
 Mode = Literal["create", "append", "replace"]
 MODES = ("create", "append", "replace")
@@ -248,6 +248,19 @@ def _insert(
             for c in fk.columns:
                 empty[c] = mask if c not in empty or mask is None else (empty[c] | mask)  # type: ignore[operator]
     dialect = conn.dialect.name
+    if dialect == "postgresql" and all(k in CSV_KINDS for k in kinds):
+        with bulk.csv_copier(conn, bulk.quoted(conn, schema, name), cols) as put_csv:
+            for start in range(0, len(frame), chunk):
+                part = frame.iloc[start : start + chunk]
+                put_csv(
+                    [
+                        arrow_values(
+                            part[c], k, f"{name}.{c}", _rows_of(empty, c, start, len(part))
+                        )
+                        for c, k in zip(cols, kinds, strict=True)
+                    ]
+                )
+        return len(frame)
     with bulk.row_writer(conn, bulk.quoted(conn, schema, name), cols) as put:
         for start in range(0, len(frame), chunk):
             part = frame.iloc[start : start + chunk]
@@ -260,6 +273,15 @@ def _insert(
                 values.append(v)
             put(zip(*values, strict=True))
     return len(frame)
+
+
+def _rows_of(empty: dict[str, np.ndarray | None], c: str, start: int, n: int) -> np.ndarray | None:
+    """Rows ``start .. start + n`` whose ``c`` is written NULL now (a reference filled in
+    after the insert): none, some (a mask), or all of them (the mask None in ``empty``)."""
+    if c not in empty:
+        return None
+    m = empty[c]
+    return np.ones(n, dtype=bool) if m is None else m[start : start + n]
 
 
 def _fill(
