@@ -16,6 +16,8 @@ class Dataset:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     # what the reader noticed and a user should know (e.g. a table without a primary key)
     warnings: list[str] = field(default_factory=list)
+    # per table, columns the database fills itself (their DEFAULT): never written
+    db_filled: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         missing = [t for t in self.spec.names if t not in self.tables]

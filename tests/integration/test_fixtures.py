@@ -349,3 +349,63 @@ def test_the_shop_example_in_recipes(tmp_path):
     status = dict(_query(out, 'SELECT status, count(*) FROM "order" GROUP BY status'))
     assert status["shipped"] > status["paid"] > status["new"] > status["cancelled"]
     assert _query(out, "SELECT count(*) FROM customer WHERE updated_at < created_at") == [(0,)]
+
+
+TICKETS = """
+CREATE TABLE ticket (id INTEGER PRIMARY KEY, ref VARCHAR(8) NOT NULL,
+    price NUMERIC(8,2) CHECK (price BETWEEN 1 AND 500), visits INTEGER,
+    status TEXT NOT NULL DEFAULT 'open', created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    code VARCHAR(4));
+"""
+TICKET_RULES = {
+    "ticket": {
+        "ref": {"regex": r"^[A-Z]{2}-\d{5}$"},
+        "price": {"distribution": "lognormal", "mean": 60, "sd": 40},
+        "visits": {"distribution": "poisson", "mean": 3, "null_share": 0},
+        "status": {"default": True},
+        "created_at": {"default": True},
+    }
+}
+
+
+def test_regex_distribution_and_database_defaults(tmp_path):
+    import re
+
+    url = _empty_db(tmp_path / "t.db", TICKETS)
+    rules = tmp_path / "rules.yaml"
+    import yaml
+
+    rules.write_text(yaml.safe_dump(TICKET_RULES))
+    res = invoke("fixtures", "--schema", url, "--rows", "4000", "--overrides", rules, "--to", url)
+    assert res.exit_code == 0, res.output
+    df = pd.read_sql_query("SELECT * FROM ticket", sqlite3.connect(tmp_path / "t.db"))
+    assert df.ref.map(lambda v: re.fullmatch(r"[A-Z]{2}-\d{5}", v) is not None).all()
+    assert df.ref.nunique() > 3900  # drawn, not one string repeated
+    assert df.price.dropna().between(1, 500).all() and 52 < df.price.mean() < 68
+    assert 0.2 < df.price.median() / df.price.mean() < 0.95  # skewed like a lognormal
+    assert abs(df.visits.mean() - 3) < 0.2 and abs(df.visits.var() - 3) < 0.4
+    assert (df.status == "open").all()  # the database's DEFAULT, not a fixture value
+    assert df.created_at.notna().all()
+    spec = load_schema(url)
+    small = generate(spec, 300, seed=3, overrides=TICKET_RULES, chunk_rows=7)
+    whole = generate(spec, 300, seed=3, overrides=TICKET_RULES)
+    pd.testing.assert_frame_equal(small["ticket"], whole["ticket"])
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"code": {"regex": r"^[A-Z]{6}$"}}, "longer than the column's 4 characters"),
+        ({"ref": {"default": True}}, "no DEFAULT and is NOT NULL"),
+        ({"id": {"default": True}}, "key column"),
+        ({"price": {"distribution": "normal", "mean": 5}}, "needs sd"),
+        ({"ref": {"regex": "^a$", "values": ["a"]}}, "give one of"),
+        ({"ref": {"distribution": "poisson", "mean": 2}}, "numeric columns"),
+        ({"ref": {"regex": "(?<=a)b"}}, "regex"),
+    ],
+)
+def test_bad_override_rules_are_named(tmp_path, rule, message):
+    url = _empty_db(tmp_path / "t.db", TICKETS)
+    with pytest.raises((SchemaError, UsageError)) as err:
+        generate(load_schema(url), 10, overrides={"ticket": rule})
+    assert message in str(err.value) + str(getattr(err.value, "hint", ""))

@@ -240,7 +240,8 @@ def _insert(
     conn: sa.Connection, dataset: Dataset, plan: _Plan, name: str, schema: str | None, chunk: int
 ) -> int:
     frame = _frame(dataset, plan, name)
-    cols = [c.name for c in plan.columns[name]]
+    filled = set(dataset.db_filled.get(name, ()))  # left to the database's DEFAULT
+    cols = [c.name for c in plan.columns[name] if c.name not in filled]
     kinds = target.kinds(conn, name, schema, cols)
     empty: dict[str, np.ndarray | None] = {}
     for t, fk, mask in plan.later:
