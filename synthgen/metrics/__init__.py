@@ -3,6 +3,7 @@
 from synthgen.metrics import (
     anonymity,
     constraints,
+    entities,
     expectations,
     fidelity,
     pii,
@@ -24,6 +25,7 @@ __all__ = [
     "Result",
     "anonymity",
     "constraints",
+    "entities",
     "expectations",
     "fidelity",
     "pii",
