@@ -137,9 +137,13 @@ class CopulaGenerator(Generator):
     def _dp_labels(
         self, i: int, name: str, s: pd.Series, lab: LabelSummary, rng: np.random.Generator
     ) -> np.ndarray:
-        probs = lab.probs
+        # most frequent first, as without DP (the noisy counts' order: post-processing); the
+        # copula's one ordering of the labels decides which relations a correlation can hold
+        order = np.argsort(-lab.probs, kind="stable")
+        probs = lab.probs[order]
+        ordered = [lab.labels[j] for j in order]
         cum = np.concatenate([[0.0], np.cumsum(probs)])
-        index = {("__NA__" if v is None else v): j for j, v in enumerate(lab.labels)}
+        index = {("__NA__" if v is None else v): j for j, v in enumerate(ordered)}
         codes = np.array(
             [index.get("__NA__" if _isna(v) else _plain(v), -1) for v in s.to_numpy()],
             dtype=np.int64,
@@ -148,7 +152,7 @@ class CopulaGenerator(Generator):
         known = codes >= 0
         u[known] = cum[codes[known]] + u[known] * probs[codes[known]]
         self.arrays_[f"probs.{i}"] = probs
-        labels = [_plain(v) for v in lab.labels]
+        labels = [_plain(v) for v in ordered]
         self.vars_.append({"name": name, "type": "labels", "index": i, "labels": labels})
         return ndtri(np.clip(u, _EPS, 1 - _EPS))
 

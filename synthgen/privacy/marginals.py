@@ -46,10 +46,19 @@ class NumericSummary:
         return np.concatenate([[0.0], np.cumsum(p)])
 
     def quantiles(self, levels: np.ndarray) -> np.ndarray:
-        """Inverse of the piecewise-linear CDF (flat steps skipped)."""
+        """Inverse of the piecewise-linear CDF: a level falls in the leaf whose mass covers
+        it, never in an empty leaf beside it (a point mass such as hours = 40 stays inside
+        its own unit leaf)."""
         cum = self._cum()
-        keep = np.concatenate([[True], np.diff(cum) > 0])
-        return np.interp(levels, cum[keep], self.edges[keep])
+        levels = np.asarray(levels, dtype=np.float64)
+        i = np.clip(np.searchsorted(cum, levels, side="right") - 1, 0, len(self.mass) - 1)
+        rise = cum[i + 1] - cum[i]
+        full = np.flatnonzero(self.mass > 0)
+        top = int(full[-1]) if len(full) else len(self.mass) - 1
+        over = rise <= 0  # past the last leaf with mass (rounding of the cumulative sum)
+        i = np.where(over, top, i)
+        frac = np.where(over, 1.0, (levels - cum[i]) / np.where(rise > 0, rise, 1.0))
+        return self.edges[i] + np.clip(frac, 0.0, 1.0) * (self.edges[i + 1] - self.edges[i])
 
     def cdf(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """CDF of ``x``; inside a leaf one unit wide (an integer's own leaf) a uniform draw."""

@@ -128,3 +128,31 @@ def test_a_budget_too_small_for_the_steps_is_refused() -> None:
         create("tvae", epochs=200, batch_size=400).fit(
             df, detect(df), seed=0, privacy=DPPlan.build(1e-3, None, len(df))
         )
+
+
+def test_a_point_mass_beside_an_empty_value_keeps_its_own_value() -> None:
+    """hours-per-week = 40 for half of Adult, 39 for almost nobody: draws from the DP
+    marginal put that half on 40, not spread over 39 and 40."""
+    r = np.random.default_rng(0)
+    hours = np.where(r.random(20_000) < 0.5, 40, 2 * r.integers(10, 31, 20_000))  # evens
+    frame = pd.DataFrame({"hours": hours.astype(float)})
+    s = release(frame, {"hours": "integer"}, {}, mu=1.0, delta_label=1e-7, rng=r)
+    draws = np.rint(s.numeric["hours"].sample(50_000, np.random.default_rng(1)))
+    share40 = float(np.mean(draws == 40))
+    assert abs(share40 - float(np.mean(hours == 40))) < 0.02
+    assert float(np.mean(draws == 39)) < 0.01 and float(np.mean(draws % 2 == 1)) < 0.02
+
+
+def test_dp_copula_orders_labels_as_without_dp_and_keeps_their_relation() -> None:
+    """The copula ties labels to numbers through one ordering of the labels; under DP it
+    is the same as without (most frequent first), so a relation that ordering makes
+    monotone (the commonest label has the high values) survives."""
+    r = np.random.default_rng(0)
+    n = 20_000
+    label = r.choice(["b", "a", "c"], n, p=[0.6, 0.25, 0.15])  # alphabetical: b in the middle
+    value = np.where(label == "b", r.normal(10, 1, n), r.normal(0, 1, n))
+    df = pd.DataFrame({"label": label, "value": value})
+    plan = DPPlan.build(10.0, None, n)
+    syn = create("copula").fit(df, seed=0, privacy=plan).sample(n, seed=1)
+    assert syn.loc[syn.label == "b", "value"].mean() > 7.5  # lost: about 6, the overall mean
+    assert syn.loc[syn.label != "b", "value"].mean() < 3.6
