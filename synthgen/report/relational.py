@@ -24,6 +24,7 @@ def build_dataset_report(
     entity: str | None,
 ) -> dict[str, Any]:
     from synthgen.io.sql import mask_url
+    from synthgen.report.cardinality import histograms
     from synthgen.schema.spec import Schema
 
     m = verdict["metrics"]
@@ -40,6 +41,7 @@ def build_dataset_report(
             "quality": per_quality.get(t),
             "exact_copy_rate": per_copies.get(t),
             "cardinality": {k: v for k, v in card.items() if k.startswith(f"{t}.")},
+            "children_per_parent": histograms(train, syn, t),
         }
     rows = {
         "source": sum(len(ds[t]) for t in ds.names),
@@ -112,7 +114,17 @@ def render(report: dict[str, Any], syn: Dataset) -> str:
                 if card
                 else ""
             )
+            + _cardinality_plots(info.get("children_per_parent") or {})
             + "</section>"
         )
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _cardinality_plots(hists: dict[str, Any]) -> str:
+    from synthgen.report.cardinality import plot
+
+    return "".join(
+        f'<figure><img alt="children per parent, {html.escape(k)}" src="{plot(v, k)}"></figure>'
+        for k, v in hists.items()
+    )

@@ -32,6 +32,17 @@ def test_chinook_recipe_writes_a_database_whose_keys_all_hold(tmp_path: Path) ->
     assert set(report["tables"]) == {p.stem for p in (SHARED / "chinook").glob("*.csv")}
     html = (tmp_path / "run" / "report.html").read_text()
     assert html.count("<section id='table-") == 11
+    # children per parent, real and synthetic, per foreign key: numbers and a plot each
+    per = report["tables"]["Invoice"]["children_per_parent"]
+    (key,) = per
+    assert "Customer" in key and abs(sum(per[key]["real"]) - 1) < 1e-6
+    assert abs(sum(per[key]["synthetic"]) - 1) < 1e-6
+    assert per[key]["values"][0] >= 1  # every Chinook customer has invoices: no empty bars
+    assert html.count('<img alt="children per parent') == sum(
+        len(t["children_per_parent"]) for t in report["tables"].values()
+    )
+    # and privacy at the entity level, by customer
+    assert "customer" in str(report["metrics"]["privacy"]["entity_dcr_share_per_root"]).lower()
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA foreign_key_check").fetchall() == []
         dup = "SELECT COUNT(*) FROM (SELECT 1 FROM PlaylistTrack GROUP BY PlaylistId, TrackId HAVING COUNT(*) > 1)"
