@@ -10,24 +10,25 @@ through the inverse marginal, so every marginal is reproduced by construction.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.special import ndtr, ndtri
 
-from synthgen.errors import pydantic_problems
+from synthgen.errors import UsageError, pydantic_problems
+from synthgen.generators import copula_context as cc
 from synthgen.generators.base import Generator
-from synthgen.generators.folder import (
-    Expected,
-    Label,
-    SavedState,
-    Share,
-    check_arrays,
-    label_problems,
-    out_of_bounds,
+from synthgen.generators.copula_state import (
+    F64,
+    CopulaState,
+    Labels,
+    Numeric,
+    array_content_problems,
+    variable_problems,
 )
+from synthgen.generators.folder import Expected, check_arrays
 from synthgen.privacy.marginals import LabelSummary, NumericSummary, TableSummary
 from synthgen.privacy.plan import DPPlan
 from synthgen.schema.spec import Schema
@@ -51,11 +52,17 @@ class CopulaGenerator(Generator):
     Params = CopulaParams
     params: CopulaParams
     supports_dp = True
+    supports_context = True
 
     # ---- fit ------------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None:
+        self.arrays_["corr"] = _correlation(self._scores(data, schema, rng), self.params.shrinkage)
+
+    def _scores(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> np.ndarray:
+        """Fit every column's marginal; the rows' normal scores (one column per variable)."""
         self.vars_: list[dict[str, Any]] = []
         self.arrays_: dict[str, np.ndarray] = {}
+        self.ctx_vars_: list[dict[str, Any]] | None = None
         scores = []
         for i, name in enumerate(data.columns):
             kind = schema[name].kind
@@ -63,8 +70,47 @@ class CopulaGenerator(Generator):
                 scores.extend(self._fit_numeric(i, name, data[name].to_numpy(float), rng))
             else:
                 scores.append(self._fit_labels(i, name, data[name], rng))
-        z = np.column_stack(scores) if scores else np.zeros((len(data), 0))
-        self.arrays_["corr"] = _correlation(z, self.params.shrinkage)
+        return np.column_stack(scores) if scores else np.zeros((len(data), 0))
+
+    def _fit_context(
+        self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator, context: pd.DataFrame
+    ) -> None:
+        """The table's and the context's scores in one correlation (see copula_context)."""
+        z = self._scores(data, schema, rng)
+        assert self.context_ is not None
+        kinds = {c: str(self.context_.schema[c].kind) for c in context.columns}
+        ctx_vars, ctx_arrays = cc.fit_marginals(context, kinds, self.params.max_knots)
+        zc = cc.scores(ctx_vars, ctx_arrays, context, rng)
+        joint = _correlation(np.column_stack([z, zc]), self.params.shrinkage)
+        d = z.shape[1]
+        self.arrays_["corr"] = joint[:d, :d]
+        self.arrays_.update(ctx_arrays)
+        self.arrays_["ctx.joint"] = joint
+        self.ctx_vars_ = ctx_vars
+
+    def _sample_chunk(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        model_conditions: dict[str, Any] | None,
+        *,
+        seed: int = 0,
+        start: int = 0,
+        context: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        if context is None or self.ctx_vars_ is None:
+            return super()._sample_chunk(
+                n, rng, model_conditions, seed=seed, start=start, context=context
+            )
+        if model_conditions:
+            raise UsageError(
+                "the copula cannot fix column values and follow a context at once",
+                hint="sample with conditions or with a context, or use generator 'autoreg'",
+            )
+        d = self.arrays_["corr"].shape[0]
+        zc = cc.scores(self.ctx_vars_, self.arrays_, context, rng)
+        b, chol = cc.conditional(self.arrays_["ctx.joint"], d)
+        return self._from_scores(zc @ b.T + rng.standard_normal((n, d)) @ chol.T)
 
     def _fit_numeric(
         self, i: int, name: str, x: np.ndarray, rng: np.random.Generator
@@ -161,7 +207,11 @@ class CopulaGenerator(Generator):
         corr = self.arrays_["corr"]
         d = corr.shape[0]
         chol = np.linalg.cholesky(corr) if d else np.zeros((0, 0))
-        u = ndtr(rng.standard_normal((n, d)) @ chol.T)
+        return self._from_scores(rng.standard_normal((n, d)) @ chol.T)
+
+    def _from_scores(self, z: np.ndarray) -> pd.DataFrame:
+        """Rows from normal scores, each variable through its inverse marginal."""
+        u = ndtr(z)
         cols: dict[str, Any] = {}
         for j, var in enumerate(self.vars_):
             i, name = var["index"], var["name"]
@@ -180,10 +230,14 @@ class CopulaGenerator(Generator):
 
     # ---- state ----------------------------------------------------------------------------
     def _get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        return {"variables": self.vars_}, dict(self.arrays_)
+        state: dict[str, Any] = {"variables": self.vars_}
+        if getattr(self, "ctx_vars_", None) is not None:
+            state["context_variables"] = self.ctx_vars_
+        return state, dict(self.arrays_)
 
     def _set_state(self, state: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         self.vars_ = list(state["variables"])
+        self.ctx_vars_ = state.get("context_variables")
         self.arrays_ = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
 
     def _check_saved(
@@ -196,22 +250,32 @@ class CopulaGenerator(Generator):
         """One variable per modelled column in order (numbers: knots, and a missing
         indicator right after when some are missing; labels: their probabilities); a
         positive definite correlation over all variables."""
+        state = dict(state)
+        ctx_vars = state.pop("context_variables", None)
+        ctx_arrays = {k: v for k, v in arrays.items() if k.startswith("ctx.")}
+        arrays = {k: v for k, v in arrays.items() if not k.startswith("ctx.")}
+        if (ctx_vars is None) != (self.context_ is None) or (ctx_arrays and ctx_vars is None):
+            return ["encoder.json: the copula's context part does not match its context"]
         try:
-            variables = _CopulaState.model_validate(state).variables
+            variables = CopulaState.model_validate(state).variables
         except ValidationError as err:
             return [f"encoder.json: {p}" for p in pydantic_problems(err, "generator_state")]
-        problems = _variable_problems(variables, schema, modelled)
+        if self.context_ is not None:
+            ctx_problems = cc.check(ctx_vars, ctx_arrays, self.context_.columns, len(variables))
+            if ctx_problems:
+                return ctx_problems
+        problems = variable_problems(variables, schema, modelled)
         if problems:
             return problems
         expected: dict[str, Expected] = {}
         for v in variables:
-            if isinstance(v, _Numeric):  # 1 to max_knots quantiles
+            if isinstance(v, Numeric):  # 1 to max_knots quantiles
                 expected[f"knots.{v.index}"] = ((None,), F64)
-            elif isinstance(v, _Labels):
+            elif isinstance(v, Labels):
                 expected[f"probs.{v.index}"] = ((len(v.labels),), F64)
         expected["corr"] = ((len(variables), len(variables)), F64)
         problems = check_arrays(arrays, expected)
-        return problems or _array_content_problems(variables, arrays, schema, self.params.max_knots)
+        return problems or array_content_problems(variables, arrays, schema, self.params.max_knots)
 
 
 def _quantiles(values: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -313,86 +377,3 @@ def _correlation(z: np.ndarray, shrinkage: float) -> np.ndarray:
     corr = (v * np.maximum(w, 1e-6)) @ v.T
     s = np.sqrt(np.diag(corr))
     return corr / np.outer(s, s)
-
-
-# ---- the saved state, as load checks it --------------------------------------------------------
-F64 = np.dtype(np.float64)
-
-
-class _Var(SavedState):
-    name: StrictStr
-    index: StrictInt = Field(ge=0)
-
-
-class _Numeric(_Var):
-    type: Literal["numeric"]
-    missing_rate: Share
-
-
-class _Missing(_Var):
-    type: Literal["missing"]
-    missing_rate: Share
-
-
-class _Labels(_Var):
-    type: Literal["labels"]
-    labels: list[Label] = Field(min_length=1)
-
-
-class _CopulaState(SavedState):
-    variables: list[Annotated[_Numeric | _Missing | _Labels, Field(discriminator="type")]]
-
-
-def _variable_problems(
-    variables: list[_Numeric | _Missing | _Labels], schema: Schema, modelled: list[str]
-) -> list[str]:
-    where = "encoder.json: generator_state.variables"
-    primary = [v for v in variables if not isinstance(v, _Missing)]
-    if [v.name for v in primary] != modelled or [v.index for v in primary] != list(
-        range(len(modelled))
-    ):
-        return [f"{where}: not one variable per modelled column, in config.json's order"]
-    problems = []
-    for j, v in enumerate(variables):
-        spec = schema[v.name]
-        numeric = spec.kind in ("numeric", "integer", "datetime")
-        if isinstance(v, _Missing):
-            before = variables[j - 1] if j else None
-            if not isinstance(before, _Numeric) or before.name != v.name:
-                problems.append(f"{where}.{j}: a missing indicator not after its column")
-        elif isinstance(v, _Numeric) != numeric:
-            problems.append(f"{where}.{j}: a {v.type} variable for a {spec.kind} column")
-        elif isinstance(v, _Labels):
-            problems += label_problems(v.labels, spec, f"{where}.{j}.labels")
-    return problems
-
-
-def _array_content_problems(
-    variables: list[_Numeric | _Missing | _Labels],
-    arrays: dict[str, np.ndarray],
-    schema: Schema,
-    max_knots: int,
-) -> list[str]:
-    problems = []
-    for v in variables:
-        if isinstance(v, _Numeric):
-            knots, where = arrays[f"knots.{v.index}"], f"weights.safetensors: knots.{v.index}"
-            if len(knots) > max_knots:
-                problems.append(f"{where}: {len(knots)} quantiles, more than max_knots")
-            if (np.diff(knots) < 0).any():
-                problems.append(f"{where}: quantiles out of order")
-            problems += out_of_bounds(knots, schema[v.name], where)
-        elif isinstance(v, _Labels):
-            probs = arrays[f"probs.{v.index}"]
-            if (probs < 0).any() or abs(float(probs.sum()) - 1.0) > 1e-6:
-                problems.append(f"weights.safetensors: probs.{v.index}: not probabilities")
-    corr = arrays["corr"]
-    ok = np.allclose(corr, corr.T, atol=1e-8) and np.allclose(np.diag(corr), 1.0, atol=1e-6)
-    if ok and len(corr):
-        try:
-            np.linalg.cholesky(corr)
-        except np.linalg.LinAlgError:
-            ok = False
-    if not ok:
-        problems.append("weights.safetensors: corr: not a positive definite correlation matrix")
-    return problems

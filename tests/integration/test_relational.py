@@ -193,3 +193,15 @@ def test_a_unique_email_is_faked_as_an_email_not_numbered_like_a_key() -> None:
     assert emails.str.contains("@").all() and emails.is_unique
     assert not set(emails) & set(cust["email"])
     assert_integrity(syn)
+
+
+def test_the_copula_learns_child_tables_given_their_parents() -> None:
+    """A conditional Gaussian on the parent's scores: keys intact, and customers of segment
+    A still buy category X more often than chance (0.5; the source: 0.9)."""
+    src = rd.two_parents()
+    m = RelationalSynthesizer("copula").fit(src, seed=0)
+    syn = m.sample(seed=0)
+    assert_integrity(syn)
+    j = syn["line"].merge(syn["customer"], on="cid").merge(syn["product"], on="pid")
+    assert ((j.segment == "A") == (j.category == "X")).mean() > 0.6
+    assert syn["line"].groupby("cid").size().nunique() > 2  # children per parent vary
