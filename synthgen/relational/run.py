@@ -51,10 +51,16 @@ def refuse_unsupported(recipe: Recipe, names: list[str]) -> None:
     if not getattr(get_class(recipe.generator.name), "supports_context", False):
         problems.append(
             f"generator: '{recipe.generator.name}' cannot learn a table given its parents; "
-            "use autoreg (the default)"
+            "use autoreg (the default) or copula"
         )
     if recipe.text:
         problems.append("text: language-model text columns are for one-table runs for now")
+    if recipe.constraints.rules:
+        problems.append(
+            "constraints: declared rules are kept in one-table runs only for now (they name "
+            "columns, not tables); remove them, or synthesise one table with source.tables: "
+            "[TABLE]"
+        )
     problems += [
         f"outputs.{i}: a multi-table run writes databases (url:); its CSVs are in the run "
         "folder's synthetic/"
