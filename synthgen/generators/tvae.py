@@ -3,19 +3,29 @@
 The evidence lower bound with per-span output heads: a Gaussian head (learned scale) on each
 numeric offset, a categorical head on each mode / label / missing span, and the KL term of a
 standard-normal prior. Only the decoder is saved: sampling never touches the encoder net.
+
+Given a context (a child table learnt given its parent's attributes) it is a conditional VAE:
+the parent's encoded attributes go into both the encoder and the decoder, so a child row is
+decoded from noise *and* its parent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
-from pydantic import Field
+from pydantic import Field, ValidationError
 from torch import Tensor, nn
 
+from synthgen.errors import UsageError
 from synthgen.generators.nn.dpsgd import add_grads
 from synthgen.generators.nn.neural import NeuralGenerator, NeuralParams
+from synthgen.schema.spec import Schema
+from synthgen.transforms.table import TableEncoder, TableEncoderState, state_problems
 
 
 class TVAEParams(NeuralParams):
@@ -82,11 +92,101 @@ class TVAEGenerator(NeuralGenerator):
     dp_seconds_per_row = 0.002
     Params = TVAEParams
     params: TVAEParams
+    supports_context = True
+    ctx_width_ = 0  # columns of the encoded context (0: no context)
 
     def _build(self, width: int) -> None:
         p = self.params
-        self.enc_ = _Encoder(width, p.compress_dims, p.embedding_dim)
-        self.dec_ = _Decoder(p.embedding_dim, p.decompress_dims, width)
+        self.width_ = width
+        self.enc_ = _Encoder(width + self.ctx_width_, p.compress_dims, p.embedding_dim)
+        self.dec_ = _Decoder(p.embedding_dim + self.ctx_width_, p.decompress_dims, width)
+
+    # ---- a context ------------------------------------------------------------------------
+    def _fit_context(
+        self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator, context: pd.DataFrame
+    ) -> None:
+        p = self.params
+        self._check_magnitudes(data)
+        assert self.context_ is not None
+        self.encoder_ = TableEncoder(p.max_modes, p.max_categories).fit(data, schema, rng)
+        self.ctx_encoder_ = TableEncoder(p.max_modes, p.max_categories).fit(
+            context, self.context_.schema, rng
+        )
+        encoded = torch.from_numpy(self.ctx_encoder_.transform(context, rng))
+        self.ctx_width_ = int(encoded.shape[1])
+        holdout = data.sample(
+            min(len(data), p.validation_rows), random_state=int(rng.integers(2**31))
+        )
+        self._train(data, holdout, rng, context=encoded)
+        del self.score_context_
+
+    def _sample_chunk(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        model_conditions: dict[str, Any] | None,
+        *,
+        seed: int = 0,
+        start: int = 0,
+        context: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        if context is None or not self.ctx_width_:
+            return super()._sample_chunk(
+                n, rng, model_conditions, seed=seed, start=start, context=context
+            )
+        if model_conditions:
+            raise UsageError(
+                "tvae cannot fix column values and follow a context at once",
+                hint="sample with conditions or with a context, or use generator 'autoreg'",
+            )
+        encoded = torch.from_numpy(self.ctx_encoder_.transform(context, rng))
+        with self._given(encoded):
+            return self._sample(n, rng)
+
+    @contextlib.contextmanager
+    def _given(self, context: Tensor | None) -> Iterator[None]:
+        self._ctx_rows, self._ctx_at = context, 0
+        try:
+            yield
+        finally:
+            self._ctx_rows = None
+
+    def _next_context(self, n: int) -> Tensor | None:
+        rows = getattr(self, "_ctx_rows", None)
+        if rows is None or not self.ctx_width_:
+            return None
+        part = rows[self._ctx_at : self._ctx_at + n].to(torch.float32)
+        self._ctx_at += n
+        return part
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"context_encoder": self.ctx_encoder_.to_json()} if self.ctx_width_ else {}
+
+    class _State(NeuralGenerator._State):
+        context_encoder: dict[str, Any] | None = None  # checked in _extra_state_problems
+
+    def _extra_state_problems(self, state: dict[str, Any]) -> list[str]:
+        saved = state.get("context_encoder")
+        if (saved is None) != (self.context_ is None):
+            return ["encoder.json: generator_state.context_encoder does not match the context"]
+        if saved is None or self.context_ is None:
+            return []
+        where = "encoder.json: generator_state.context_encoder"
+        try:
+            checked = TableEncoderState.model_validate(saved)
+        except ValidationError:
+            return [f"{where}: not a table encoder's state"]
+        problems = state_problems(checked, self.context_.schema, self.context_.columns)
+        if problems:
+            return [f"{where}.{q}" for q in problems]
+        self._load_extra_state(state)
+        return []
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        saved = state.get("context_encoder")
+        if saved is not None:
+            self.ctx_encoder_ = TableEncoder.from_json(saved)
+            self.ctx_width_ = int(self.ctx_encoder_.width_)
 
     def _sampling_modules(self) -> dict[str, nn.Module]:
         return {"decoder": self.dec_}
@@ -100,10 +200,12 @@ class TVAEGenerator(NeuralGenerator):
             params, lr=self.params.lr, weight_decay=self.params.l2scale, fused=True
         )
 
-    def _loss(self, x: Tensor) -> Tensor:
-        mu, logvar = self.enc_(x)
+    def _loss(self, xc: Tensor) -> Tensor:
+        """``xc``: a batch of encoded rows, their encoded context after them (if any)."""
+        mu, logvar = self.enc_(xc)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        out = self.dec_(z)
+        x = xc[:, : self.width_] if self.ctx_width_ else xc
+        out = self.dec_(torch.cat([z, xc[:, self.width_ :]], 1) if self.ctx_width_ else z)
         mask = self.index_.alpha_mask
         sigma = self.dec_.sigma
         err = (x - torch.tanh(out)) * mask
@@ -147,6 +249,9 @@ class TVAEGenerator(NeuralGenerator):
     def _generate(self, n: int) -> Tensor:
         *body, last = self.dec_.net
         h = torch.randn(n, self.params.embedding_dim)
+        given = self._next_context(n)
+        if given is not None:
+            h = torch.cat([h, given], 1)
         for layer in body:  # Linear, ReLU pairs; the ReLU in place
             h = h.relu_() if isinstance(layer, nn.ReLU) else layer(h)
         assert isinstance(last, nn.Linear)

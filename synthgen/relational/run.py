@@ -51,7 +51,7 @@ def refuse_unsupported(recipe: Recipe, names: list[str]) -> None:
     if not getattr(get_class(recipe.generator.name), "supports_context", False):
         problems.append(
             f"generator: '{recipe.generator.name}' cannot learn a table given its parents; "
-            "use autoreg (the default) or copula"
+            "use autoreg (the default), copula or tvae"
         )
     if recipe.text:
         problems.append("text: language-model text columns are for one-table runs for now")

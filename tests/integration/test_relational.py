@@ -205,3 +205,12 @@ def test_the_copula_learns_child_tables_given_their_parents() -> None:
     j = syn["line"].merge(syn["customer"], on="cid").merge(syn["product"], on="pid")
     assert ((j.segment == "A") == (j.category == "X")).mean() > 0.6
     assert syn["line"].groupby("cid").size().nunique() > 2  # children per parent vary
+
+
+def test_tvae_learns_child_tables_given_their_parents() -> None:
+    """A conditional VAE: the parent's encoded attributes go into encoder and decoder."""
+    src = rd.two_parents()
+    syn = RelationalSynthesizer("tvae", {"epochs": 300}).fit(src, seed=0).sample(seed=0)
+    assert_integrity(syn)
+    j = syn["line"].merge(syn["customer"], on="cid").merge(syn["product"], on="pid")
+    assert ((j.segment == "A") == (j.category == "X")).mean() > 0.75

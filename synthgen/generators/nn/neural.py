@@ -8,6 +8,8 @@ saved as safetensors (only what sampling needs: never the discriminator or the e
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,6 +88,12 @@ class NeuralGenerator(Generator):
         """Raw outputs (before tanh / softmax) of ``n`` rows, transposed: [width, n]."""
         raise NotImplementedError
 
+    @contextlib.contextmanager
+    def _given(self, context: torch.Tensor | None) -> Iterator[None]:
+        """Inside: ``_generate`` reads its rows' encoded context from ``context`` in order
+        (a context model; no-op for the others)."""
+        yield
+
     def _extra_state(self) -> dict[str, Any]:
         return {}
 
@@ -152,9 +160,20 @@ class NeuralGenerator(Generator):
             )  # fmt: skip
         return summary
 
-    def _train(self, data: pd.DataFrame, holdout: pd.DataFrame, rng: np.random.Generator) -> None:
+    def _train(
+        self,
+        data: pd.DataFrame,
+        holdout: pd.DataFrame,
+        rng: np.random.Generator,
+        context: torch.Tensor | None = None,
+    ) -> None:
+        """``context`` (a context model): the encoded context, row-aligned with ``data``,
+        appended to the training matrix; its rows for ``holdout`` drive the checkpoint draws."""
         p = self.params
         matrix = torch.from_numpy(self.encoder_.transform(data, rng))
+        if context is not None:
+            self.score_context_ = context[torch.as_tensor(data.index.get_indexer(holdout.index))]
+            matrix = torch.cat([matrix, context], 1)
         self.index_ = SpanIndex(self.encoder_.spans_, self.encoder_.width_)
         with seeded(int(rng.integers(2**31))), torch_threads(p.threads):
             self._build(self.encoder_.width_)
@@ -171,7 +190,8 @@ class NeuralGenerator(Generator):
                     loss = self._train_epoch(matrix, rng)
                 score = None
                 if trainer.evaluates:
-                    score = marginal_score(holdout, self._sample(len(holdout), rng))
+                    with self._given(getattr(self, "score_context_", None)):
+                        score = marginal_score(holdout, self._sample(len(holdout), rng))
                 trainer.record(epoch + 1, loss, score, self._train_modules())
             trainer.restore_best(self._train_modules())
         self.history_ = trainer.history
