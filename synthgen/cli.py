@@ -71,6 +71,13 @@ def cli() -> None:
     is_flag=True,
     help="with another --seed or a --where: still write the recipe's outputs (replacing them)",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    help="draw the rows here or on Ray (the recipe's execution.engine; same rows)",
+)
+@click.option("--workers", type=click.IntRange(min=1), help="Ray workers")
+@click.option("--address", metavar="A", help="Ray cluster: auto or ray://host:10001")
 @click.option("-q", "--quiet", is_flag=True, help="print only errors")
 def run(
     recipe: Path,
@@ -78,6 +85,9 @@ def run(
     out: Path | None,
     conditions: tuple[str, ...],
     write_outputs: bool,
+    engine: str | None,
+    workers: int | None,
+    address: str | None,
     quiet: bool,
 ) -> None:
     """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails, 4 if
@@ -87,6 +97,8 @@ def run(
 
     rec = load_recipe(recipe)
     rec.sample.conditions.update(parse_where(conditions))
+    if engine or workers or address:
+        rec = rec.with_execution(engine, workers, address)
     trial = (seed is not None and seed != rec.seed) or bool(conditions)
     if trial and rec.outputs and not write_outputs:
         # rows the recipe would not give (another seed, conditions) never replace its outputs

@@ -163,11 +163,9 @@ class Generator(ABC):
                 context=context,
             )
         )
-        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        for c in self.schema_.columns:  # chunks with other label sets concatenate as object
-            if c.dtype == "category" and not isinstance(out[c.name].dtype, pd.CategoricalDtype):
-                out[c.name] = out[c.name].astype("category")
-        return out.reset_index(drop=True)
+        from synthgen.generators.shards import join_shards
+
+        return join_shards(self, parts)
 
     def iter_sample(
         self,

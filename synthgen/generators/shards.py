@@ -61,3 +61,12 @@ def sample_shard(
     side = SideColumns(gen.schema_, gen.side_, n, seed, locale, exclude or {}, shard_rows)
     start, m = shard_bounds(n, k, shard_rows)
     return gen._shard(k, start, m, seed, model_conditions, side, None)
+
+
+def join_shards(gen: Generator, parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Shards in row order as one frame, in the source's dtypes (``Generator.sample``)."""
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    for c in gen.schema_.columns:  # shards with other label sets concatenate as object
+        if c.dtype == "category" and not isinstance(out[c.name].dtype, pd.CategoricalDtype):
+            out[c.name] = out[c.name].astype("category")
+    return out.reset_index(drop=True)

@@ -11,7 +11,8 @@ one shard that may give it:
   shards): a shard keeps only the fakes it owns, checked against an exact set of its own
   rows (bounded by the shard size); it draws up to ``ROUTE_TRIES`` times for one;
 - failing that (or a fake equal to a source value, or holding ``~``), the value gets its
-  row number, ``<fake>~<row>``, which no plain fake can equal.
+  row number, ``<fake>~<row>``, which no plain fake can equal (an e-mail:
+  ``local+<row>@domain``, still an e-mail; plain e-mail fakes never hold ``+``).
 
 Whether a value is renumbered or owned depends on its layout (where its digits are) and on
 ``n`` only, the same in every shard, so the two kinds can never meet either. Owning costs
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 MARK = "~"
+EMAIL_MARK = "+"  # plus addressing: an e-mail made unique by its row number stays valid
 ROUTE_TRIES = 20
 MAX_ROUTED_SHARDS = 32
 NUMBERED_TYPES = frozenset({"phone", "ssn", "credit_card", "iban", "other"})
@@ -47,9 +49,18 @@ def digits_for(rows: int) -> int:
     return max(1, len(str(max(rows - 1, 0))))
 
 
-def disambiguate(v: Any, row: int, exclude: set[str]) -> str:
+def disambiguate(v: Any, row: int, exclude: set[str], pii_type: str | None = None) -> str:
     """``<v>~<row>``: the text after the last ``~`` is the row number, so distinct rows
-    never share one; a source value of that very shape gets ``.1``, ``.2``... added."""
+    never share one; a source value of that very shape gets ``.1``, ``.2``... added.
+    An e-mail stays one: ``local+<row>@domain`` (plain fakes never hold ``+``)."""
+    s = str(v)
+    local, at, domain = s.rpartition("@")
+    if pii_type == "email" and at and local and EMAIL_MARK not in s and MARK not in s:
+        cand, k = f"{local}{EMAIL_MARK}{row}@{domain}", 0
+        while cand in exclude:
+            k += 1
+            cand = f"{local}{EMAIL_MARK}{row}.{k}@{domain}"
+        return cand
     cand, k = f"{v}{MARK}{row}", 0
     while cand in exclude:
         k += 1
@@ -108,7 +119,7 @@ def unique_fakes(
         v, tries = make(), 0
         while True:
             s = str(v)
-            if MARK not in s:
+            if MARK not in s and not (pii_type == "email" and EMAIL_MARK in s):
                 if numbered and sum(ch.isdigit() for ch in s) >= min(need, _MAX_DIGITS):
                     r = renumber(s, row, key)
                     v = r if r not in exclude else disambiguate(s, row, exclude)
@@ -117,7 +128,7 @@ def unique_fakes(
                     batch.add(s)
                     break
             if tries >= tries_max:
-                v = disambiguate(v, row, exclude)
+                v = disambiguate(v, row, exclude, pii_type)
                 break
             v, tries = make(), tries + 1
         out.append(v)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -79,12 +80,20 @@ def sample_to_dataset(
     else:
         parts = (local.part(k) for k in range(count))
     ticks = iter(chunk_progress(range(0, n, shard_rows), n, shard_rows, True))
-    return write_dataset(Path(out), n, _ticking(parts, ticks), seed=seed, shard_rows=shard_rows)
+    timing = stats if stats is not None else {}
+    return write_dataset(
+        Path(out), n, _ticking(parts, ticks, timing), seed=seed, shard_rows=shard_rows
+    )
 
 
-def _ticking(parts: Iterator[Any], ticks: Iterator[int]) -> Iterator[Any]:
+def _ticking(parts: Iterator[Any], ticks: Iterator[int], timing: dict[str, Any]) -> Iterator[Any]:
+    """The parts, moving the progress bar; ``timing`` gets the seconds to the first part
+    (loading, starting workers) and to the last."""
+    t0 = time.perf_counter()
     for part in parts:
+        timing.setdefault("first_part_s", time.perf_counter() - t0)
         next(ticks, None)
         yield part
+    timing["all_parts_s"] = time.perf_counter() - t0
     for _ in ticks:  # close the bar
         pass

@@ -82,6 +82,17 @@ def pack_folder(folder: Path) -> dict[str, bytes]:
     return files
 
 
+def unpack_folder(files: dict[str, bytes], root: Path) -> Path:
+    """``pack_folder``'s files written under ``root``; returns ``root``."""
+    for rel, data in files.items():
+        p = (root / rel).resolve()
+        if root.resolve() not in p.parents:  # a name like ../x never leaves the folder
+            raise UsageError(f"model file name '{rel}' points outside the model folder")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return root
+
+
 class ShardWorker:
     """One worker: the model unpacked and loaded once, then any number of shards."""
 
@@ -91,14 +102,7 @@ class ShardWorker:
         from synthgen.scale.sampler import ShardSampler
 
         self._dir = tempfile.TemporaryDirectory(prefix="synthgen-model-")
-        root = Path(self._dir.name)
-        for rel, data in files.items():
-            p = (root / rel).resolve()
-            if root.resolve() not in p.parents:  # a name like ../x never leaves the folder
-                raise UsageError(f"model file name '{rel}' points outside the model folder")
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(data)
-        self.sampler = ShardSampler(root, n, **options)
+        self.sampler = ShardSampler(unpack_folder(files, Path(self._dir.name)), n, **options)
 
     def part(self, k: int) -> tuple[int, int, bytes]:
         return self.sampler.part(k)

@@ -122,3 +122,64 @@ def test_without_ray_the_error_names_the_extra(monkeypatch, model_dir, tmp_path:
         cli, ["sample", str(model_dir), "-n", "10", "--out", f"{tmp_path}/o/", "--engine", "ray"]
     )
     assert res.exit_code == 2 and "synthgen[ray]" in res.output and not (tmp_path / "o").exists()
+
+
+def _recipe(tmp_path: Path, execution: str) -> Path:
+    rng = np.random.default_rng(3)
+    n = 400
+    pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "age": rng.integers(20, 70, n),
+            "group": rng.choice(["a", "b", "c"], n),
+            "phone": [f"+1 555 {rng.integers(10**6, 10**7)}" for i in range(n)],
+        }
+    ).to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "suite.yaml").write_text(
+        "name: shapes\ngates:\n  - {name: shapes, metric: column_shapes, op: '>=', "
+        "threshold: 0.5}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "r.yaml").write_text(
+        "name: t\nseed: 4\nsource: {path: data.csv}\ngenerator: {name: copula}\n"
+        "sample: {rows: 120000}\nvalidate: {suite: suite.yaml}\n"
+        "constraints: {detect: false}\n" + execution,
+        encoding="utf-8",
+    )
+    return tmp_path / "r.yaml"
+
+
+@pytest.mark.slow
+def test_a_recipe_run_on_ray_gives_the_local_rows(cluster, tmp_path: Path, monkeypatch):
+    from synthgen.pipeline import run
+    from synthgen.recipe import load_recipe
+    from synthgen.scale import run_sampling
+
+    calls = []
+    real = run_sampling.ray_sample
+    monkeypatch.setattr(
+        run_sampling, "ray_sample", lambda *a, **k: calls.append(k["workers"]) or real(*a, **k)
+    )
+    local = run(load_recipe(_recipe(tmp_path, "")), out=tmp_path / "local")
+    assert calls == []
+    rec = load_recipe(_recipe(tmp_path, "execution: {engine: ray, workers: 2}\n"))
+    on_ray = run(rec, out=tmp_path / "ray")
+    assert calls == [2]  # the rows were drawn on Ray
+    assert len(on_ray.synthetic) == 120_000  # three shards of 50,000 rows, the last shorter
+    pd.testing.assert_frame_equal(on_ray.synthetic, local.synthetic)
+    assert on_ray.synthetic["id"].is_unique and on_ray.synthetic["phone"].notna().all()
+
+
+def test_execution_options_are_checked_like_the_recipe(tmp_path: Path):
+    from synthgen.errors import RecipeError
+    from synthgen.recipe import load_recipe
+
+    path = _recipe(tmp_path, "execution: {engine: local, workers: 2}\n")
+    with pytest.raises(RecipeError, match="address and workers are for engine: ray"):
+        load_recipe(path)
+    rec = load_recipe(_recipe(tmp_path, ""))
+    assert rec.with_execution("ray", 3, None).execution.workers == 3
+    with pytest.raises(RecipeError, match="execution"):
+        rec.with_execution(None, 2, None)
+    res = CliRunner().invoke(cli, ["run", str(tmp_path / "r.yaml"), "--address", "auto"])
+    assert res.exit_code == 2 and "engine: ray" in res.output and "Traceback" not in res.output
