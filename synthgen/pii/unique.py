@@ -5,8 +5,9 @@ in any order. A unique PII column stays unique across shards because every value
 one shard that may give it:
 
 - number-shaped types (phone, ssn, credit card, iban, codes) whose fake has enough digits
-  for every row number: the digits (the last 18 at most) are replaced by a keyed
-  permutation of the row number, so two rows with the same layout never share a value;
+  for every row number: its last d digits (d: the digits of the largest row number) are
+  replaced by a keyed permutation of the row number, so two rows with the same layout and
+  leading digits never share a value (and values that differ there differ anyway);
 - any other fake is *owned* by one shard (a stable hash of the value modulo the number of
   shards): a shard keeps only the fakes it owns, checked against an exact set of its own
   rows (bounded by the shard size); it draws up to ``ROUTE_TRIES`` times for one;
@@ -68,11 +69,10 @@ def disambiguate(v: Any, row: int, exclude: set[str], pii_type: str | None = Non
     return cand
 
 
-def renumber(value: str, row: int, key: list[int]) -> str:
-    """``value`` with its last (up to 18) digits replaced by a keyed permutation of ``row``
-    (a bijection of [0, 10**m), m the number of digits replaced)."""
-    places = [i for i, ch in enumerate(value) if "0" <= ch <= "9"][-_MAX_DIGITS:]
-    m = len(places)
+def renumber(value: str, row: int, key: list[int], m: int) -> str:
+    """``value`` with its last ``m`` digits (it has at least that many; m <= 18) replaced by
+    a keyed permutation of ``row`` (a bijection of [0, 10**m)); the others stay."""
+    places = [i for i, ch in enumerate(value) if "0" <= ch <= "9"][-m:]
     x = permute_below(row, 10**m, [*key, m])
     chars = list(value)
     for i, d in zip(places, f"{x:0{m}d}", strict=True):
@@ -110,7 +110,7 @@ def unique_fakes(
     from any other shard's, whichever worker makes those."""
     shards = max(1, -(-total // shard_rows))
     shard = start // shard_rows
-    need = digits_for(total)
+    need = min(digits_for(total), _MAX_DIGITS)  # the digits that number every row
     numbered = pii_type in NUMBERED_TYPES
     tries_max = ROUTE_TRIES if shards <= MAX_ROUTED_SHARDS else 0
     batch: set[str] = set()
@@ -120,8 +120,8 @@ def unique_fakes(
         while True:
             s = str(v)
             if MARK not in s and not (pii_type == "email" and EMAIL_MARK in s):
-                if numbered and sum(ch.isdigit() for ch in s) >= min(need, _MAX_DIGITS):
-                    r = renumber(s, row, key)
+                if numbered and sum("0" <= ch <= "9" for ch in s) >= need:
+                    r = renumber(s, row, key, need)
                     v = r if r not in exclude else disambiguate(s, row, exclude)
                     break
                 if s not in exclude and s not in batch and owner(s, shards) == shard:
