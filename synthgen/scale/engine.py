@@ -52,19 +52,17 @@ def sample_to_dataset(
     check_engine(engine, workers, address)
     check_replaceable(out, "dataset folder")  # before any work
     if engine == "ray":
-        from synthgen.scale.ray_engine import connect
+        from synthgen.scale.ray_engine import connect, worker_count
 
         ray = connect(address, workers)  # Ray missing or a bad address: said before any work
-        workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        workers = worker_count(ray, workers, say)
     options: dict[str, Any] = {
         "seed": seed,
         "conditions": conditions,
         "no_text": no_text,
         "shard_rows": shard_rows,
     }
-    local = ShardSampler(
-        model_dir, n, remote=remote, **options
-    )  # checks the model folder here, once
+    local = ShardSampler(model_dir, n, remote=remote, **options)  # checks the model folder
     check_disk(n, local.gen.schema_, Path(out).absolute().parent)
     for column in local.texts:
         say(f"writing text column '{column}'")

@@ -69,6 +69,15 @@ def connect(address: str | None, workers: int | None) -> Any:
     return ray
 
 
+def worker_count(ray: Any, workers: int | None, say: Any = None) -> int:
+    """``workers``, at most the cluster's CPUs (an actor that cannot be placed would wait
+    for ever); None: all of them."""
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    if workers is not None and workers > cpus and say is not None:
+        say(f"the Ray cluster has {cpus} CPU(s): using {cpus} worker(s), not {workers}")
+    return min(workers or cpus, cpus)
+
+
 def pack_folder(folder: Path) -> dict[str, bytes]:
     """Every file of a model folder, by its path inside it."""
     files, total = {}, 0

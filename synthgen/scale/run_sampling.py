@@ -44,10 +44,10 @@ def ray_sample(
 ) -> pd.DataFrame:
     """``gen.sample(n, seed=..., ...)``'s rows, with the shards drawn by Ray workers."""
     from synthgen.progress import chunk_progress
-    from synthgen.scale.ray_engine import connect, pack_folder
+    from synthgen.scale.ray_engine import connect, pack_folder, worker_count
 
     ray = connect(address, workers)
-    w = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    w = worker_count(ray, workers)
     count = shard_count(n, SHARD_ROWS)
     with tempfile.TemporaryDirectory(prefix="synthgen-model-") as tmp:
         files = ray.put(pack_folder(gen.save(Path(tmp) / "model")))

@@ -183,3 +183,11 @@ def test_execution_options_are_checked_like_the_recipe(tmp_path: Path):
         rec.with_execution(None, 2, None)
     res = CliRunner().invoke(cli, ["run", str(tmp_path / "r.yaml"), "--address", "auto"])
     assert res.exit_code == 2 and "engine: ray" in res.output and "Traceback" not in res.output
+
+
+def test_more_workers_than_cpus_are_capped_not_left_waiting(cluster, model_dir, tmp_path: Path):
+    said: list[str] = []
+    manifest = sample_to_dataset(
+        model_dir, 300, tmp_path / "o", engine="ray", workers=5, say=said.append, shard_rows=100
+    )
+    assert "using 2 worker(s), not 5" in said[0] and len(manifest["parts"]) == 3
