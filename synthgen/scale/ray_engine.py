@@ -57,8 +57,13 @@ def connect(address: str | None, workers: int | None) -> Any:
     if ray.is_initialized():
         return ray
     try:
-        if address is None:
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        if address is None:  # a local cluster: its workers import this very synthgen
+            ray.init(
+                num_cpus=workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env={"env_vars": {"PYTHONPATH": _our_path()}},
+            )
         else:
             ray.init(address=address, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as err:
@@ -76,6 +81,16 @@ def worker_count(ray: Any, workers: int | None, say: Any = None) -> int:
     if workers is not None and workers > cpus and say is not None:
         say(f"the Ray cluster has {cpus} CPU(s): using {cpus} worker(s), not {workers}")
     return min(workers or cpus, cpus)
+
+
+def _our_path() -> str:
+    """PYTHONPATH with the folder this synthgen is imported from first."""
+    import os
+
+    import synthgen
+
+    here = str(Path(synthgen.__file__).resolve().parents[1])
+    return os.pathsep.join(p for p in [here, os.environ.get("PYTHONPATH", "")] if p)
 
 
 def pack_folder(folder: Path) -> dict[str, bytes]:
