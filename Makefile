@@ -4,7 +4,7 @@ VENV ?= .venv
 # torch first, pinned: a looser spec can pull a multi-GB CUDA build. Override elsewhere, e.g.
 #   make test TORCH_SPEC="torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
-EXTRAS ?= dev,sdv,hf,postgres,dp,text,expectations
+EXTRAS ?= dev,sdv,hf,postgres,dp,text,expectations,ray
 BIN := $(VENV)/bin
 ANCHOR_VENV ?= .bench-venv
 comma := ,
@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
 	@touch $@
 
-install: $(STAMP) ## create .venv and install synthgen with its dev, sdv, hf and postgres extras
+install: $(STAMP) ## create .venv and install synthgen with its extras (EXTRAS)
 
 demo: $(STAMP) ## run the demo recipe on the bundled Adult table (writes runs/adult/)
 	$(BIN)/synthgen run recipes/adult.yaml

@@ -13,6 +13,7 @@ from rich.markup import escape
 from synthgen import __version__, progress
 from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
 from synthgen.fixtures.command import fixtures_command
+from synthgen.sample_command import sample_command
 from synthgen.starter import init_command, recipe_schema_command
 from synthgen.transforms.where import parse_where
 
@@ -70,6 +71,13 @@ def cli() -> None:
     is_flag=True,
     help="with another --seed or a --where: still write the recipe's outputs (replacing them)",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    help="draw the rows here or on Ray (the recipe's execution.engine; same rows)",
+)
+@click.option("--workers", type=click.IntRange(min=1), help="Ray workers")
+@click.option("--address", metavar="A", help="Ray cluster: auto or ray://host:10001")
 @click.option("-q", "--quiet", is_flag=True, help="print only errors")
 def run(
     recipe: Path,
@@ -77,6 +85,9 @@ def run(
     out: Path | None,
     conditions: tuple[str, ...],
     write_outputs: bool,
+    engine: str | None,
+    workers: int | None,
+    address: str | None,
     quiet: bool,
 ) -> None:
     """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails, 4 if
@@ -92,6 +103,8 @@ def run(
         return
     rec = load_recipe(recipe)
     rec.sample.conditions.update(parse_where(conditions))
+    if engine or workers or address:
+        rec = rec.with_execution(engine, workers, address)
     trial = (seed is not None and seed != rec.seed) or bool(conditions)
     if trial and rec.outputs and not write_outputs:
         # rows the recipe would not give (another seed, conditions) never replace its outputs
@@ -306,68 +319,6 @@ def inspect(
         err_console.print(f"wrote {json_out}")
 
 
-@cli.command()
-@click.argument("model_dir", type=click.Path(path_type=Path))
-@click.option("-n", "--rows", "n", type=click.IntRange(min=1), required=True, help="rows to sample")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, allow_dash=True),
-    required=True,
-    help=".csv or .parquet file, or - (CSV on standard output)",
-)
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
-@click.option(
-    "--where",
-    "conditions",
-    multiple=True,
-    metavar="COL=VALUE",
-    help="fix a column: COL=VALUE, COL=A|B (one of), COL=LOW..HIGH (a range) (repeatable)",
-)
-@click.option(
-    "--text-endpoint",
-    metavar="URL",
-    help="the OpenAI-compatible server that writes the model's remote text columns "
-    "(a model folder never names one itself)",
-)
-@click.option(
-    "--text-key-env",
-    metavar="VAR",
-    help="environment variable holding that server's API key (sent as a Bearer token)",
-)
-@click.option("--no-text", is_flag=True, help="leave free-text columns empty")
-def sample(
-    model_dir: Path,
-    n: int,
-    out: Path,
-    seed: int,
-    conditions: tuple[str, ...],
-    text_endpoint: str | None,
-    text_key_env: str | None,
-    no_text: bool,
-) -> None:
-    """Sample N rows from a saved model folder (a run's model/).
-
-    Rows are drawn, decoded, given their texts and written chunk by chunk, so memory stays
-    flat for any N; the file appears whole or not at all. Loading a model runs no code and
-    contacts no server: a model whose text columns are written by a remote server needs
-    --text-endpoint (and --text-key-env) from you."""
-    from synthgen.post import sample_model
-    from synthgen.text.base import RemoteAccess
-
-    remote = RemoteAccess.from_options(text_endpoint, text_key_env)
-    rows = sample_model(
-        model_dir,
-        n,
-        out,
-        seed=seed,
-        conditions=parse_where(conditions),
-        remote=remote,
-        no_text=no_text,
-        say=lambda m: err_console.print(escape(m)),
-    )
-    err_console.print(f"wrote {rows:,} rows to {'standard output' if str(out) == '-' else out}")
-
-
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="print JSON (for scripts) instead of tables")
 def list_(as_json: bool) -> None:
@@ -385,6 +336,7 @@ def list_(as_json: bool) -> None:
 cli.add_command(fixtures_command)  # its options and its work live in synthgen/fixtures
 cli.add_command(init_command)  # synthgen/starter.py
 cli.add_command(recipe_schema_command)
+cli.add_command(sample_command)  # synthgen/sample_command.py: to a file, a folder, or on Ray
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from synthgen import interrupt, validate
 from synthgen.constraints.stage import ConstraintRun
-from synthgen.errors import DataError
+from synthgen.errors import DataError, RecipeError
 from synthgen.generators import create
 from synthgen.generators.memory import check_rows
 from synthgen.io import write_table
@@ -129,6 +129,12 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         if isinstance(read, SourceTable):
             check_recipe_against_data(recipe, read.df, read.file.name if read.file else read.name)
     if isinstance(read, SourceDataset):  # several tables: every one learnt and written
+        if recipe.execution.engine != "local":
+            raise RecipeError(
+                "execution: engine ray samples single tables for now; this source has "
+                f"{len(read.dataset.tables)} tables",
+                hint="remove execution: (or set engine: local) for a multi-table run",
+            )
         return _run_dataset(recipe, seed, run_dir, read, clock)
     src = read
     df = src.df
@@ -138,6 +144,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         train, holdout = split_holdout(df, recipe.holdout, seed, src.where)
         sample_rows(recipe, len(df), schema)  # too many rows for memory: say so before the fit
     gen = create(recipe.generator.name, **recipe.generator.params)
+    draw = _draw(recipe, gen)  # Ray missing or a bad address: said before the fit
     plan = dp_plan(recipe, len(train))
     if plan is not None:
         warnings.append(DP_REPORT_NOTE)
@@ -181,6 +188,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             n,
             conditions=recipe.sample.condition_dict() or None,
             seed=seed,
+            draw=draw,
             progress=True,
             locale=recipe.pii.locale,
             exclude=pii_exclusions(df, schema),
@@ -231,6 +239,20 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         rules.save(folder / "model")
         interrupt.check()
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
+
+
+def _draw(recipe: Recipe, gen: Any) -> Callable[..., pd.DataFrame] | None:
+    """What draws ``gen``'s rows (once fitted) in place of ``gen.sample`` (None: itself)."""
+    ex = recipe.execution
+    if ex.engine == "local":
+        return None
+    import functools
+
+    from synthgen.scale.ray_engine import connect
+    from synthgen.scale.run_sampling import ray_sample
+
+    connect(ex.address, ex.workers)
+    return functools.partial(ray_sample, gen, workers=ex.workers, address=ex.address)
 
 
 def _run_dataset(

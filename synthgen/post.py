@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from synthgen.generators.shards import SHARD_ROWS
 from synthgen.pii.pseudonym import Pseudonymiser
 from synthgen.pii.stage import apply_pii_strategies, pseudonym_for
 from synthgen.recipe import PiiSpec
 from synthgen.schema import Schema
 
-SAMPLE_CHUNK_ROWS = 50_000  # rows drawn, finished and written at a time by `sample`
+SAMPLE_CHUNK_ROWS = SHARD_ROWS  # rows drawn, finished and written at a time by `sample`
 KEYS_FILE = "pseudonyms.json"  # a model folder's pools of pseudonymised keys (never the keys)
 
 
@@ -196,40 +197,22 @@ def sample_model(
 ) -> int:
     """`synthgen sample`: ``n`` rows of a saved model folder, through the run's own
     post-sampling path (PII strategies, pseudonymised keys, texts), into ``out`` (a CSV or
-    Parquet file, or ``-`` for CSV on standard output), chunk by chunk; returns the rows."""
-    from synthgen.generators import Generator
+    Parquet file, or ``-`` for CSV on standard output), shard by shard (the shards of
+    ``scale.sampler.ShardSampler``, as a dataset folder or Ray writes them); returns the rows."""
     from synthgen.generators.memory import check_disk
     from synthgen.io import write_table_chunks
     from synthgen.io.sources import infer_format
-    from synthgen.text.synth import load_text_models
+    from synthgen.progress import chunk_progress
+    from synthgen.scale.sampler import ShardSampler
 
     to_stdout = str(out) == "-"
     fmt = "csv" if to_stdout else infer_format(Path(out), None, "output")
-    gen = Generator.load(model_dir)
-    texts = {} if no_text else load_text_models(model_dir, gen.schema_, remote)
-    settings = load_run_settings(model_dir)
-    pii = settings.pii if settings is not None else PiiSpec()
-    post = PostSampling(
-        gen.schema_,
-        pii,
-        texts,
-        load_key_pools(model_dir),
-        blank=[c.name for c in gen.schema_.of_kind("text")] if no_text else [],
+    job = ShardSampler(
+        model_dir, n, seed=seed, conditions=conditions, remote=remote, no_text=no_text
     )
     if not to_stdout:
-        check_disk(n, gen.schema_, Path(out).parent)
-    from synthgen.constraints.stage import SampleRules
-
-    rules = SampleRules(model_dir, conditions or None)  # the run's rules, if any
-    chunks = gen.iter_sample(
-        n,
-        seed=seed,
-        conditions=rules.model_where,
-        chunk_size=SAMPLE_CHUNK_ROWS,
-        progress=True,
-        locale=pii.locale,
-    )
-    for column in texts:
+        check_disk(n, job.gen.schema_, Path(out).parent)
+    for column in job.texts:
         say(f"writing text column '{column}'")
-    done = rules.finish(gen, chunks, lambda df: post.apply(df, seed), seed, pii.locale)
-    return write_table_chunks(done, out, fmt)
+    starts = chunk_progress(range(0, n, SHARD_ROWS), n, SHARD_ROWS, True)
+    return write_table_chunks((job.rows(s // SHARD_ROWS) for s in starts), out, fmt)

@@ -102,6 +102,26 @@ class SampleSpec(_Strict):
         return self
 
 
+class ExecutionSpec(_Strict):
+    """Where a run's rows are drawn: here (``local``) or on a Ray cluster (the ``ray`` extra).
+    The rows are the same either way."""
+
+    engine: Literal["local", "ray"] = "local"
+    address: str | None = Field(
+        None,
+        max_length=300,
+        description="Ray cluster: auto (the one on this machine) or ray://host:10001; "
+        "left out: start a local one",
+    )
+    workers: StrictInt | None = Field(None, ge=1, le=4096, description="Ray workers")
+
+    @model_validator(mode="after")
+    def _ray_only(self) -> ExecutionSpec:
+        if self.engine == "local" and (self.address is not None or self.workers is not None):
+            raise ValueError("address and workers are for engine: ray")
+        return self
+
+
 PiiStrategy = Literal["fake", "null", "drop"]
 
 
@@ -169,6 +189,10 @@ class Recipe(_Strict):
     )
     generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
     sample: SampleSpec = Field(default_factory=SampleSpec)
+    execution: ExecutionSpec = Field(
+        default_factory=ExecutionSpec,
+        description="where the rows are drawn: {engine: local | ray, address, workers}",
+    )
     pii: PiiSpec = Field(default_factory=PiiSpec)
     privacy: PrivacySpec | None = Field(None, description="differential privacy for the run")
     text: dict[str, TextColumnSpec] = Field(
@@ -202,6 +226,22 @@ class Recipe(_Strict):
         p = Path(path).expanduser()
         return p if p.is_absolute() else Path(os.path.normpath(self.base_dir / p))
 
+    def with_execution(
+        self, engine: str | None, workers: int | None, address: str | None
+    ) -> Recipe:
+        """This recipe with ``execution`` changed by command-line options (checked as the
+        YAML would be: a RecipeError naming the option)."""
+        given = {"engine": engine, "workers": workers, "address": address}
+        merged = self.execution.model_dump() | {k: v for k, v in given.items() if v is not None}
+        try:
+            ex = ExecutionSpec.model_validate(merged)
+        except ValidationError as err:
+            raise RecipeError(
+                "bad --engine / --workers / --address:",
+                problems=format_validation_error(err, prefix="execution"),
+            ) from None
+        return self.model_copy(update={"execution": ex})
+
     def schema_overrides(self) -> dict[str, dict[str, Any]]:
         keep = {"kind", "pii_type", "datetime_format"}
         out = {k: v.model_dump(exclude_none=True, include=keep) for k, v in self.schema_.items()}
@@ -226,6 +266,7 @@ def _suggest_key(loc: tuple[Any, ...]) -> str | None:
         "source": Source,
         "generator": GeneratorSpec,
         "sample": SampleSpec,
+        "execution": ExecutionSpec,
         "pii": PiiSpec,
         "privacy": PrivacySpec,
         "validate": ValidateSpec,

@@ -86,12 +86,19 @@ class RuleSampler:
         return bad
 
     def sample(
-        self, gen: Any, n: int, seed: int, conditions: dict[str, Any] | None, **kw: Any
+        self,
+        gen: Any,
+        n: int,
+        seed: int,
+        conditions: dict[str, Any] | None,
+        draw: Any = None,
+        **kw: Any,
     ) -> pd.DataFrame:
-        """``n`` rows obeying every rule: the generator's rows, then each block of
-        ``CHUNK`` rows finished as `synthgen sample` finishes its chunks (same rows)."""
+        """``n`` rows obeying every rule: the generator's rows (``draw``: what draws them in
+        place of ``gen.sample``), then each block of ``CHUNK`` rows finished as `synthgen
+        sample` finishes its chunks (same rows)."""
         model_cond, post = self.split_conditions(conditions)
-        body = gen.sample(n, seed=seed, conditions=model_cond, **kw)
+        body = (draw or gen.sample)(n, seed=seed, conditions=model_cond, **kw)
         kw = {k: v for k, v in kw.items() if k != "progress"}
         parts = [
             self.finish_chunk(gen, body.iloc[i : i + CHUNK], seed, model_cond, post, **kw)

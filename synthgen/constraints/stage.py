@@ -139,11 +139,20 @@ class ConstraintRun:
         return frame, schema
 
     def sample(
-        self, gen: Any, n: int, *, seed: int, conditions: dict[str, Any] | None, **kw: Any
+        self,
+        gen: Any,
+        n: int,
+        *,
+        seed: int,
+        conditions: dict[str, Any] | None,
+        draw: Any = None,
+        **kw: Any,
     ) -> pd.DataFrame:
+        """``draw``: what draws the model's ``n`` rows in place of ``gen.sample`` (the same
+        arguments, the same rows; e.g. on Ray). Resampled rows are drawn here."""
         if self.sampler is None:
-            return gen.sample(n, seed=seed, conditions=conditions, **kw)
-        return self.sampler.sample(gen, n, seed, conditions, **kw)
+            return (draw or gen.sample)(n, seed=seed, conditions=conditions, **kw)
+        return self.sampler.sample(gen, n, seed, conditions, draw=draw, **kw)
 
     def finish(self, syn: pd.DataFrame, seed: int) -> pd.DataFrame:
         """After PII and text: the row-by-row rules once more (a fake may miss a format)."""

@@ -26,7 +26,12 @@ from synthgen import __version__
 from synthgen.errors import DataError, NotFittedError, RecipeError, SchemaError, UsageError
 from synthgen.generators import context as ctxmod
 from synthgen.generators.context import MODELLED_KINDS
-from synthgen.generators.guards import refuse_infinity, unmet_condition_hint, whole_rows
+from synthgen.generators.guards import (
+    public_schema,
+    refuse_infinity,
+    unmet_condition_hint,
+    whole_rows,
+)
 from synthgen.progress import chunk_progress
 from synthgen.schema.spec import Schema
 from synthgen.transforms import frame as framemod
@@ -158,11 +163,9 @@ class Generator(ABC):
                 context=context,
             )
         )
-        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        for c in self.schema_.columns:  # chunks with other label sets concatenate as object
-            if c.dtype == "category" and not isinstance(out[c.name].dtype, pd.CategoricalDtype):
-                out[c.name] = out[c.name].astype("category")
-        return out.reset_index(drop=True)
+        from synthgen.generators.shards import join_shards
+
+        return join_shards(self, parts)
 
     def iter_sample(
         self,
@@ -178,8 +181,8 @@ class Generator(ABC):
     ) -> Iterator[pd.DataFrame]:
         """:meth:`sample`'s rows, ``chunk_size`` at a time (the last chunk may be shorter;
         ``n = 0`` gives one empty chunk); each chunk is indexed by its row numbers.
-        Memory stays flat for any ``n``: between chunks only bounded state is kept (a Bloom
-        filter of at most 32 MB per unique PII column).
+        Memory stays flat for any ``n``: no state is kept between chunks. Chunk ``k`` is the
+        shard ``k`` of ``generators.shards.sample_shard`` with ``shard_rows = chunk_size``.
         Arguments are checked now, rows drawn as the chunks are asked for."""
         self._check_fitted()
         n = whole_rows(n)
@@ -188,7 +191,9 @@ class Generator(ABC):
         n, chunk_size = int(n), int(chunk_size)
         model_conditions = self._model_conditions(conditions)
         ctx = ctxmod.prepare_sample(self.context_, context, n)
-        side = sidemod.SideColumns(self.schema_, self.side_, n, seed, locale, exclude or {})
+        side = sidemod.SideColumns(
+            self.schema_, self.side_, n, seed, locale, exclude or {}, chunk_size
+        )
         if n == 0:
             rng = np.random.default_rng(0)
             return iter([self._decode(self._sample_chunk(0, rng, None, context=ctx), side, 0)])
@@ -204,15 +209,26 @@ class Generator(ABC):
         side: sidemod.SideColumns,
         ctx: pd.DataFrame | None,
     ) -> Iterator[pd.DataFrame]:
-        seeds = np.random.SeedSequence(seed)
         for start in chunk_progress(range(0, n, chunk_size), n, chunk_size, progress):
-            rng = np.random.default_rng(seeds.spawn(1)[0])
             m = min(chunk_size, n - start)
             part = None if ctx is None else ctx.iloc[start : start + m]
-            body = self._sample_chunk(
-                m, rng, model_conditions, seed=seed, start=start, context=part
-            )
-            yield self._decode(body, side, start)
+            yield self._shard(start // chunk_size, start, m, seed, model_conditions, side, part)
+
+    def _shard(
+        self,
+        k: int,
+        start: int,
+        m: int,
+        seed: int,
+        model_conditions: dict[str, Any] | None,
+        side: sidemod.SideColumns,
+        ctx: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        """Shard ``k``: rows ``start .. start + m``, drawn with the ``k``-th child of
+        ``seed``'s SeedSequence (what spawning one child per chunk in order gives)."""
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))
+        body = self._sample_chunk(m, rng, model_conditions, seed=seed, start=start, context=ctx)
+        return self._decode(body, side, start)
 
     def _decode(self, body: pd.DataFrame, side: sidemod.SideColumns, start: int) -> pd.DataFrame:
         """A model chunk in the source's dtypes, side columns added, indexed by row number."""
@@ -239,7 +255,7 @@ class Generator(ABC):
         }
         with atomic_dir(Path(path)) as tmp:
             (tmp / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-            (tmp / "schema.json").write_text(self._public_schema().to_json(), encoding="utf-8")
+            (tmp / "schema.json").write_text(public_schema(self).to_json(), encoding="utf-8")
             encoder = {"generator_state": state, "side_columns": self.side_}
             if self.context_ is not None:
                 encoder["context"] = self.context_.to_json()
@@ -373,23 +389,6 @@ class Generator(ABC):
         if not model_conditions:
             return self._sample(n, rng)
         return self._sample_conditional(n, rng, model_conditions)
-
-    def _public_schema(self) -> Schema:
-        """The schema to save: under DP, without the raw statistics detection read."""
-        if self.privacy_ is None:
-            return self.schema_
-        missing = getattr(self, "dp_missing_", {})
-        cols = [
-            c.model_copy(
-                update={
-                    "null_fraction": round(float(missing.get(c.name, c.null_fraction)), 4),
-                    "cardinality": 0,
-                    "reason": "statistics withheld: differentially private model",
-                }
-            )
-            for c in self.schema_.columns
-        ]
-        return self.schema_.model_copy(update={"columns": cols})
 
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.errors import DataError, UsageError
+from synthgen.schema.spec import Schema
 
 
 def refuse_infinity(frame: pd.DataFrame) -> None:
@@ -50,3 +51,21 @@ def unmet_condition_hint(conditions: dict[str, Any], seen: pd.DataFrame | None) 
         if labels and not set(wanted) & set(labels):
             return f"{col}: " + labels_hint(wanted[0], labels)
     return None
+
+
+def public_schema(gen: Any) -> Schema:
+    """A generator's schema to save: under DP, without the raw statistics detection read."""
+    if gen.privacy_ is None:
+        return gen.schema_
+    missing = getattr(gen, "dp_missing_", {})
+    cols = [
+        c.model_copy(
+            update={
+                "null_fraction": round(float(missing.get(c.name, c.null_fraction)), 4),
+                "cardinality": 0,
+                "reason": "statistics withheld: differentially private model",
+            }
+        )
+        for c in gen.schema_.columns
+    ]
+    return gen.schema_.model_copy(update={"columns": cols})

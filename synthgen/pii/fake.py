@@ -6,7 +6,6 @@ passes the real column so a common fake name can never be a real person's)."""
 from __future__ import annotations
 
 import difflib
-import hashlib
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -77,100 +76,41 @@ def make_faker(locale: str, seed: int) -> Faker:
     return f
 
 
-class SeenFilter:
-    """The values a unique column gave in earlier chunks, in a Bloom filter of bounded size
-    (about 2 bytes a row, at most 32 MB), not the values themselves. A repeat is always
-    caught (no false negatives); a false alarm only costs a redraw."""
-
-    MAX_BITS = 2**28
-
-    def __init__(self, n: int) -> None:
-        want = 16 * max(n, 1)
-        self.m = min(self.MAX_BITS, max(2**16, 1 << (want - 1).bit_length()))
-        self.k = max(1, min(6, round(self.m / max(n, 1) * 0.693)))
-        self.bits = np.zeros(self.m // 8, dtype=np.uint8)
-
-    def positions(self, values: list[str]) -> np.ndarray:
-        """(len(values), k) bit positions from a stable hash (not ``hash()``: salted)."""
-        raw = b"".join(
-            hashlib.blake2b(v.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-            for v in values
-        )
-        h = np.frombuffer(raw, dtype="<u8").reshape(-1, 2)
-        j = np.arange(self.k, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            return (h[:, :1] + j * (h[:, 1:] | np.uint64(1))) & np.uint64(self.m - 1)
-
-    def contains(self, positions: np.ndarray) -> np.ndarray:
-        """Per row of ``positions``: may the value have been added (False: surely not)."""
-        p = positions
-        return np.asarray(((self.bits[p >> np.uint64(3)] >> (p & np.uint64(7))) & 1).all(axis=1))
-
-    def add(self, positions: np.ndarray) -> None:
-        p = positions.ravel()
-        bit = (np.uint64(1) << (p & np.uint64(7))).astype(np.uint8)
-        np.bitwise_or.at(self.bits, p >> np.uint64(3), bit)
-
-
-# A disambiguated value is "<fake>~<row>": unique by its row number. Plain fakes of a
-# unique column never hold "~" (one that does is redrawn), so the two cannot meet.
-_MARK = "~"
-
-
 def fake_values(
     pii_type: str,
     n: int,
     f: Faker,
     *,
     exclude: set[str],
-    seen: SeenFilter | None = None,
     start: int = 0,
+    unique: tuple[int, int] | None = None,
+    key: list[int] | None = None,
 ) -> list[Any]:
-    """Fakes for rows ``start .. start + n - 1``, none in ``exclude``; with ``seen`` (a unique
-    column: the same filter for every chunk, in row order) none equal to one given before."""
+    """Fakes for rows ``start .. start + n - 1``, none in ``exclude``. ``unique``: (the
+    column's rows, the shard size) of a unique column: then no two rows of the column share
+    a value, whichever shard makes them (see ``pii.unique``; ``key`` keys its permutation)."""
+    from synthgen.pii import unique as uq
+
     make = fake_maker(pii_type)
+    if unique is not None:
+        total, shard_rows = unique
+        return uq.unique_fakes(
+            pii_type,
+            lambda: make(f),
+            n,
+            start=start,
+            total=total,
+            shard_rows=shard_rows,
+            exclude=exclude,
+            key=key or [0],
+        )
     values = [make(f) for _ in range(n)]
-    if seen is None:
-        for i, v in enumerate(values):
-            tries = 0
-            while str(v) in exclude and tries < 20:
-                v, tries = make(f), tries + 1
-            values[i] = _disambiguate(v, start + i, exclude) if str(v) in exclude else v
-        return values
-    first = seen.positions([str(v) for v in values])  # each value hashed once
-    earlier = seen.contains(first)
-    batch: set[str] = set()  # this chunk's values, exactly: at most n
-    kept, redrawn = [], []  # which first draws stand; the redraws that replaced others
-
-    def taken(s: str) -> bool:
-        return s in exclude or _MARK in s or s in batch
-
     for i, v in enumerate(values):
-        bad, tries = taken(str(v)) or bool(earlier[i]), 0
-        while bad and tries < 20:
+        tries = 0
+        while str(v) in exclude and tries < 20:
             v, tries = make(f), tries + 1
-            bad = taken(str(v)) or bool(seen.contains(seen.positions([str(v)]))[0])
-        if bad:
-            v = _disambiguate(v, start + i, exclude)
-        else:
-            batch.add(str(v))
-            if tries:
-                redrawn.append(str(v))
-            else:
-                kept.append(i)
-        values[i] = v
-    seen.add(first[kept])
-    if redrawn:
-        seen.add(seen.positions(redrawn))
+        values[i] = uq.disambiguate(v, start + i, exclude) if str(v) in exclude else v
     return values
-
-
-def _disambiguate(v: Any, row: int, exclude: set[str]) -> str:
-    cand, k = f"{v}{_MARK}{row}", 0
-    while cand in exclude:  # a real value shaped like ours: "<fake>~<row>.<k>" stays unique
-        k += 1
-        cand = f"{v}{_MARK}{row}.{k}"
-    return cand
 
 
 def side_column(
@@ -182,12 +122,13 @@ def side_column(
     dtype: str,
     exclude: set[str],
     start: int = 0,
-    seen: SeenFilter | None = None,
+    unique: tuple[int, int] | None = None,
     key: list[int] | None = None,
 ) -> pd.Series:
     """One side column's rows ``start .. start + n - 1`` from its JSON state (see
-    transforms.side). Sampling a column in chunks, pass the same ``seen`` (unique PII)
-    and ``key`` (hex ids: the permutation of row numbers) to every chunk."""
+    transforms.side). Sampling a column in shards, pass the same ``key`` (the permutation
+    of row numbers of hex ids and unique fakes) and, for a unique PII column, ``unique``
+    (the column's rows, the shard size) to every shard."""
     how = state["how"]
     if how == "null":
         return pd.Series(
@@ -199,9 +140,13 @@ def side_column(
             values = values.astype(dtype)
     elif how == "pii":
         f = make_faker(locale, int(rng.integers(2**31)))
-        if seen is None and state.get("unique", False):
-            seen = SeenFilter(n)
-        raw = fake_values(state["pii_type"], n, f, exclude=exclude, seen=seen, start=start)
+        if not state.get("unique", False):
+            unique = None
+        elif unique is None:  # one shard: this call's rows
+            unique = (start + n, max(start + n, 1))
+        raw = fake_values(
+            state["pii_type"], n, f, exclude=exclude, start=start, unique=unique, key=key
+        )
         values = _pii_dtype(pd.Series(raw, dtype=object), state, dtype)
     elif how == "text":
         f = make_faker(locale, int(rng.integers(2**31)))

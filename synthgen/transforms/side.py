@@ -129,11 +129,12 @@ def id_shape(text: pd.Series) -> list[str] | None:
 
 
 class SideColumns:
-    """Adds ids, fake PII, placeholder text and all-missing columns to sampled chunks.
+    """Adds ids, fake PII, placeholder text and all-missing columns to sampled shards.
 
-    A chunk's values depend on (seed, column, its first row number); ids come from the row
-    number and unique fakes are checked against a bounded filter (``fake.SeenFilter``), so
-    memory does not grow with ``n``. Chunks must be added in row order, each once."""
+    A shard's values depend on (seed, column, its first row number) only, and ids and unique
+    fakes come from the row number (see ``pii.unique``): no state is kept between shards, so
+    they may be added in any order, by any worker, and memory does not grow with ``n``.
+    ``shard_rows``: the fixed shard size (every shard starts at a multiple of it)."""
 
     def __init__(
         self,
@@ -143,16 +144,11 @@ class SideColumns:
         seed: int,
         locale: str,
         exclude: dict[str, set[str]],
+        shard_rows: int,
     ) -> None:
-        from synthgen.pii import fake
-
         self.columns = [(i, c) for i, c in enumerate(schema.columns) if c.name in side]
         self.side, self.seed, self.locale, self.exclude = side, seed, locale, exclude
-        self.seen = {
-            c.name: fake.SeenFilter(n)
-            for _, c in self.columns
-            if side[c.name]["how"] == "pii" and side[c.name].get("unique", False)
-        }
+        self.n, self.shard_rows = n, shard_rows
 
     def add(self, out: pd.DataFrame, start: int) -> pd.DataFrame:
         """``out`` (the rows from number ``start`` on) with the side columns added."""
@@ -160,7 +156,7 @@ class SideColumns:
 
         out = out.copy()
         for i, spec in self.columns:
-            # the first chunk keeps the seeding a one-shot sample always had
+            # the first shard keeps the seeding a one-shot sample always had
             rng = np.random.default_rng(
                 [self.seed, 7919, i, start] if start else [self.seed, 7919, i]
             )
@@ -172,8 +168,8 @@ class SideColumns:
                 dtype=spec.dtype,
                 exclude=self.exclude.get(spec.name, set()),
                 start=start,
-                seen=self.seen.get(spec.name),
-                key=[self.seed, 7927, i],  # hex ids' permutation: one key for all chunks
+                unique=(self.n, self.shard_rows),
+                key=[self.seed, 7927, i],  # ids' and unique fakes' permutation: one key
             )
             col.index = out.index
             out[spec.name] = col
