@@ -78,3 +78,26 @@ def test_unique_fakes_from_a_tiny_vocabulary_stay_unique_across_shards(pii_type)
     if pii_type == "phone":  # enough digits for every row number: renumbered, no suffix
         assert values.str.fullmatch(r"\+1 \(\d{3}\) \d{3}-\d{4}").all()
     assert shard(3) == shard(3)  # a shard redone is the same
+
+
+def test_unique_emails_across_shards_stay_plain_emails():
+    """An e-mail not owned by its shard is varied (digits in its local part) before it is
+    drawn again or numbered: still unique across separately made shards, still an address
+    without plus-addressing, never a source value."""
+    import itertools
+
+    from synthgen.pii.unique import unique_fakes
+
+    names = itertools.cycle(["ann", "bob", "cyd", "dee"])
+    make = lambda: f"{next(names)}@example.com"  # noqa: E731 - four fakes for 4,000 rows
+    exclude = {"ann@example.com"}
+    parts = [
+        unique_fakes(
+            "email", make, 1000, start=s, total=4000, shard_rows=1000, exclude=exclude, key=[1]
+        )  # fmt: skip
+        for s in (3000, 0, 2000, 1000)  # any order, any worker
+    ]
+    values = [v for p in parts for v in p]
+    assert len(set(values)) == 4000 and not set(values) & exclude
+    plain = [v for v in values if "+" not in v and "~" not in v]
+    assert len(plain) > 3900 and all(v.count("@") == 1 for v in values)
