@@ -1,0 +1,216 @@
+"""Metrics of a sequence table (per-entity event streams): lengths, gaps, within-sequence
+memory (lag-1 autocorrelation, label transitions) and whether whole sequences can be told
+from real ones. The table's entity and order columns come from ``ctx.cache["sequence"]``
+(``{"entity": ..., "order": ...}``, set by a run of a sequence table) or from the metric's
+options in the suite; without them the metrics are skipped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen.metrics.base import Context, Result, register
+from synthgen.schema.spec import Schema
+from synthgen.stats import ks_complement, tv_complement
+from synthgen.transforms.frame import to_model_frame
+
+_NOT_A_SEQUENCE = "needs a sequence table (sequence: {entity: ..., order: ...})"
+NUMBERS, LABELS = ("numeric", "integer", "datetime"), ("categorical", "boolean")
+
+
+@dataclass
+class Events:
+    """A sequence table sorted by entity then order: entity codes, times, first-step mask."""
+
+    frame: pd.DataFrame
+    entity: np.ndarray
+    time: np.ndarray
+    first: np.ndarray
+
+    @classmethod
+    def of(cls, df: pd.DataFrame, entity: str, order: str, schema: Schema) -> Events:
+        t = to_model_frame(df, schema, [order])[order].to_numpy(float)
+        ent = pd.factorize(df[entity].astype(str))[0]
+        idx = np.lexsort((t, ent))
+        ent, t = ent[idx], t[idx]
+        first = np.ones(len(ent), dtype=bool)
+        first[1:] = ent[1:] != ent[:-1]
+        return cls(df.iloc[idx].reset_index(drop=True), ent, t, first)
+
+    def lengths(self) -> np.ndarray:
+        return np.bincount(self.entity).astype(float) if len(self.entity) else np.zeros(0)
+
+    def gaps(self) -> np.ndarray:
+        return np.diff(self.time)[~self.first[1:]] if len(self.time) else np.zeros(0)
+
+    def pairs(self, col: str, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
+        """(previous, next) values of consecutive events of one entity."""
+        v = to_model_frame(self.frame, schema, [col])[col].to_numpy(dtype=object)
+        keep = ~self.first[1:]
+        return v[:-1][keep], v[1:][keep]
+
+
+def lag1(ev: Events, col: str, schema: Schema) -> float:
+    """Lag-1 autocorrelation within sequences: the correlation of consecutive values'
+    deviations from their own sequence's mean (so differences between entities, a winter
+    day against a summer one, do not count as memory). NaN if undefined."""
+    v = pd.Series(to_model_frame(ev.frame, schema, [col])[col].to_numpy(float))
+    dev = (v - v.groupby(ev.entity).transform("mean")).to_numpy()
+    keep = ~ev.first[1:]
+    a, b = dev[:-1][keep], dev[1:][keep]
+    ok = ~(np.isnan(a) | np.isnan(b))
+    if ok.sum() < 3 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
+        return float("nan")
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
+
+
+def columns(schema: Schema, entity: str, order: str, kinds: tuple[str, ...]) -> list[str]:
+    return [c.name for c in schema.columns if c.kind in kinds and c.name not in (entity, order)]
+
+
+def lag1_errors(real: Events, syn: Events, schema: Schema, cols: list[str]) -> dict[str, float]:
+    out = {}
+    for c in cols:
+        r, s = lag1(real, c, schema), lag1(syn, c, schema)
+        if not np.isnan(r):
+            out[c] = abs(r - (0.0 if np.isnan(s) else s))
+    return out
+
+
+def transition_similarity(real: Events, syn: Events, schema: Schema, c: str) -> float:
+    """1 - TV distance between the (previous, next) label pairs' frequencies."""
+    joined = [pd.Series([f"{a}\x1f{b}" for a, b in zip(*e.pairs(c, schema), strict=True)])
+              for e in (real, syn)]  # fmt: skip
+    return tv_complement(joined[0], joined[1])
+
+
+def summaries(ev: Events, schema: Schema, numbers: list[str], labels: list[str]) -> pd.DataFrame:
+    """One row per sequence: length, mean gap, and per number its mean, spread, first, last
+    and mean step change; per label the share of its most common levels."""
+    g = pd.Series(ev.entity)
+    out: dict[str, Any] = {"length": ev.lengths()}
+    gap = np.where(ev.first, np.nan, np.diff(ev.time, prepend=ev.time[:1]))
+    out["gap_mean"] = pd.Series(gap).groupby(g).mean().to_numpy()
+    mf = to_model_frame(ev.frame, schema, numbers + labels)
+    for c in numbers:
+        by = mf[c].astype(float).groupby(g)
+        step = mf[c].astype(float).diff().where(~ev.first).abs()
+        out |= {f"{c}.mean": by.mean(), f"{c}.std": by.std(), f"{c}.first": by.first()}
+        out |= {f"{c}.last": by.last(), f"{c}.step": step.groupby(g).mean()}
+    for c in labels:
+        for level in mf[c].astype(str).value_counts().index[:5]:
+            out[f"{c}={level}"] = (mf[c].astype(str) == level).groupby(g).mean()
+    return pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in out.items()})
+
+
+def detection_auc(real: pd.DataFrame, syn: pd.DataFrame, seed: int) -> float:
+    """3-fold cross-validated ROC AUC of a classifier telling real from synthetic sequences
+    by their summaries (equal numbers of each, at most 5,000 a side)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    rng = np.random.default_rng([seed, 7919])
+    n = min(len(real), len(syn), 5000)
+    cols = sorted(set(real.columns) & set(syn.columns))
+    sides = [d.iloc[np.sort(rng.choice(len(d), n, replace=False))][cols] for d in (real, syn)]
+    X, y = np.vstack([s.to_numpy(float) for s in sides]), np.repeat([0, 1], n)
+    aucs = []
+    for fit, test in StratifiedKFold(3, shuffle=True, random_state=seed).split(X, y):
+        model = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+        model.fit(X[fit], y[fit])
+        aucs.append(roc_auc_score(y[test], model.predict_proba(X[test])[:, 1]))
+    return float(np.mean(aucs))
+
+
+# ---- registered metrics -----------------------------------------------------------------------
+def _events(ctx: Context, name: str) -> tuple[Events, Events, str, str] | None:
+    spec = ctx.cache.get("sequence") or ctx.options.get(name, {})
+    entity, order = spec.get("entity"), spec.get("order")
+    if not entity or not order:
+        return None
+    for df in (ctx.train, ctx.synthetic):
+        if entity not in df.columns or order not in df.columns:
+            return None
+    cached = ctx.cache.get("sequence.events")
+    if cached is None:
+        cached = tuple(Events.of(d, entity, order, ctx.schema) for d in (ctx.train, ctx.synthetic))
+        ctx.cache["sequence.events"] = cached
+    return cached[0], cached[1], entity, order
+
+
+@register(
+    "sequence_length_similarity", "fidelity", "higher", (0.0, 1.0),
+    "1 - KS statistic between the real and synthetic sequence lengths (events per entity)",
+)  # fmt: skip
+def sequence_length_similarity(ctx: Context) -> Result:
+    got = _events(ctx, "sequence_length_similarity")
+    if got is None:
+        return Result(None, skipped=_NOT_A_SEQUENCE)
+    real, syn, _, _ = got
+    return Result(ks_complement(real.lengths(), syn.lengths()))
+
+
+@register(
+    "sequence_gap_similarity", "fidelity", "higher", (0.0, 1.0),
+    "1 - KS statistic between the real and synthetic gaps between consecutive events",
+)  # fmt: skip
+def sequence_gap_similarity(ctx: Context) -> Result:
+    got = _events(ctx, "sequence_gap_similarity")
+    if got is None:
+        return Result(None, skipped=_NOT_A_SEQUENCE)
+    real, syn, _, _ = got
+    return Result(ks_complement(real.gaps(), syn.gaps()))
+
+
+@register(
+    "lag1_autocorrelation_error", "fidelity", "lower", (0.0, 2.0),
+    "largest |real - synthetic| lag-1 autocorrelation (within sequences) over numeric columns",
+)  # fmt: skip
+def lag1_autocorrelation_error(ctx: Context) -> Result:
+    got = _events(ctx, "lag1_autocorrelation_error")
+    if got is None:
+        return Result(None, skipped=_NOT_A_SEQUENCE)
+    real, syn, entity, order = got
+    errors = lag1_errors(real, syn, ctx.schema, columns(ctx.schema, entity, order, NUMBERS))
+    if not errors:
+        return Result(None, skipped="needs a numeric column that varies within sequences")
+    worst = max(errors, key=errors.__getitem__)
+    return Result(errors[worst], {"worst_column": worst, "per_column": errors})
+
+
+@register(
+    "label_transition_similarity", "fidelity", "higher", (0.0, 1.0),
+    "mean over label columns of 1 - TV distance of consecutive (previous, next) label pairs",
+)  # fmt: skip
+def label_transition_similarity(ctx: Context) -> Result:
+    got = _events(ctx, "label_transition_similarity")
+    if got is None:
+        return Result(None, skipped=_NOT_A_SEQUENCE)
+    real, syn, entity, order = got
+    cols = columns(ctx.schema, entity, order, LABELS)
+    if not cols:
+        return Result(None, skipped="needs a label column")
+    per = {c: transition_similarity(real, syn, ctx.schema, c) for c in cols}
+    return Result(float(np.mean(list(per.values()))), {"per_column": per})
+
+
+@register(
+    "sequence_detection_auc", "fidelity", "lower", (0.0, 1.0),
+    "ROC AUC of a classifier telling real from synthetic sequences by their summaries (0.5 best)",
+)  # fmt: skip
+def sequence_detection_auc(ctx: Context) -> Result:
+    got = _events(ctx, "sequence_detection_auc")
+    if got is None:
+        return Result(None, skipped=_NOT_A_SEQUENCE)
+    real, syn, entity, order = got
+    if real.lengths().size < 20 or syn.lengths().size < 20:
+        return Result(None, skipped="needs at least 20 sequences on each side")
+    nums = columns(ctx.schema, entity, order, ("numeric", "integer"))
+    labels = columns(ctx.schema, entity, order, LABELS)
+    sides = [summaries(e, ctx.schema, nums, labels) for e in (real, syn)]
+    auc = detection_auc(sides[0], sides[1], ctx.seed)
+    return Result(auc, {"sequences_per_side": int(min(len(s) for s in sides))})
