@@ -129,8 +129,18 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         if isinstance(read, SourceTable):
             check_recipe_against_data(recipe, read.df, read.file.name if read.file else read.name)
     if isinstance(read, SourceDataset):  # several tables: every one learnt and written
+        if recipe.sequence is not None:
+            raise DataError(
+                "sequence: is for a one-table source; a dataset's sequence tables are not "
+                "declared yet",
+                hint="name the table (source.tables: [TABLE]) to run it as a sequence table",
+            )
         return _run_dataset(recipe, seed, run_dir, read, clock)
     src = read
+    if recipe.sequence is not None:  # per-entity event streams: synthgen.sequences
+        from synthgen.sequences.run import run_sequence
+
+        return run_sequence(recipe, seed, run_dir, src, clock)
     df = src.df
     with clock.stage("schema", "detecting schema"):
         schema, warnings = build_schema(recipe, df)

@@ -1,8 +1,8 @@
 """Metrics of a sequence table (per-entity event streams): lengths, gaps, within-sequence
 memory (lag-1 autocorrelation, label transitions) and whether whole sequences can be told
 from real ones. The table's entity and order columns come from ``ctx.cache["sequence"]``
-(``{"entity": ..., "order": ...}``, set by a run of a sequence table) or from the metric's
-options in the suite; without them the metrics are skipped."""
+(``{"entity": ..., "order": ...}``, set by a run of a sequence table), from the options'
+``sequence`` entry, or from the metric's own options; without them the metrics are skipped."""
 
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def lag1(ev: Events, col: str, schema: Schema) -> float:
     keep = ~ev.first[1:]
     a, b = dev[:-1][keep], dev[1:][keep]
     ok = ~(np.isnan(a) | np.isnan(b))
-    if ok.sum() < 3 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
+    tiny = 1e-9 * (1.0 + float(np.nanstd(v.to_numpy())))  # rounding noise of a mean
+    if ok.sum() < 3 or np.std(a[ok]) <= tiny or np.std(b[ok]) <= tiny:
         return float("nan")
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
@@ -71,9 +72,23 @@ def columns(schema: Schema, entity: str, order: str, kinds: tuple[str, ...]) -> 
     return [c.name for c in schema.columns if c.kind in kinds and c.name not in (entity, order)]
 
 
+MIN_VARYING = 10  # sequences in which a column must change for its lag-1 to be judged
+
+
+def varying(ev: Events, col: str, schema: Schema) -> int:
+    """How many sequences the column takes more than one value in."""
+    v = pd.Series(to_model_frame(ev.frame, schema, [col])[col].to_numpy(float))
+    return int((v.groupby(ev.entity).nunique() > 1).sum())
+
+
 def lag1_errors(real: Events, syn: Events, schema: Schema, cols: list[str]) -> dict[str, float]:
+    """|real - synthetic| lag-1 autocorrelation per column; a column that changes within
+    fewer than MIN_VARYING real sequences (rain hours in a dry winter) is not judged: its
+    autocorrelation is a handful of events' noise."""
     out = {}
     for c in cols:
+        if varying(real, c, schema) < MIN_VARYING:
+            continue
         r, s = lag1(real, c, schema), lag1(syn, c, schema)
         if not np.isnan(r):
             out[c] = abs(r - (0.0 if np.isnan(s) else s))
@@ -81,10 +96,19 @@ def lag1_errors(real: Events, syn: Events, schema: Schema, cols: list[str]) -> d
 
 
 def transition_similarity(real: Events, syn: Events, schema: Schema, c: str) -> float:
-    """1 - TV distance between the (previous, next) label pairs' frequencies."""
-    joined = [pd.Series([f"{a}\x1f{b}" for a, b in zip(*e.pairs(c, schema), strict=True)])
-              for e in (real, syn)]  # fmt: skip
-    return tv_complement(joined[0], joined[1])
+    """1 - TV distance between the real and synthetic next-label distributions given the
+    previous label, averaged over previous labels by their real frequency (a synthetic
+    label that never follows a previous one counts as a wholly different distribution)."""
+    sides = [pd.DataFrame(dict(zip(("prev", "next"), e.pairs(c, schema), strict=True))).astype(str)
+             for e in (real, syn)]  # fmt: skip
+    if len(sides[0]) == 0:
+        return 1.0 if len(sides[1]) == 0 else 0.0
+    weights = sides[0]["prev"].value_counts(normalize=True)
+    total = 0.0
+    for level, w in weights.items():
+        nxt = [s.loc[s["prev"] == level, "next"] for s in sides]
+        total += w * (tv_complement(nxt[0], nxt[1]) if len(nxt[1]) else 0.0)
+    return float(total)
 
 
 def summaries(ev: Events, schema: Schema, numbers: list[str], labels: list[str]) -> pd.DataFrame:
@@ -128,7 +152,7 @@ def detection_auc(real: pd.DataFrame, syn: pd.DataFrame, seed: int) -> float:
 
 # ---- registered metrics -----------------------------------------------------------------------
 def _events(ctx: Context, name: str) -> tuple[Events, Events, str, str] | None:
-    spec = ctx.cache.get("sequence") or ctx.options.get(name, {})
+    spec = ctx.cache.get("sequence") or ctx.options.get("sequence") or ctx.options.get(name, {})
     entity, order = spec.get("entity"), spec.get("order")
     if not entity or not order:
         return None
@@ -179,12 +203,17 @@ def lag1_autocorrelation_error(ctx: Context) -> Result:
     if not errors:
         return Result(None, skipped="needs a numeric column that varies within sequences")
     worst = max(errors, key=errors.__getitem__)
-    return Result(errors[worst], {"worst_column": worst, "per_column": errors})
+    baseline = None
+    if len(ctx.holdout) and entity in ctx.holdout and order in ctx.holdout:
+        held = Events.of(ctx.holdout, entity, order, ctx.schema)
+        real_gap = lag1_errors(real, held, ctx.schema, list(errors))
+        baseline = max(real_gap.values()) if real_gap else None
+    return Result(errors[worst], {"worst_column": worst, "per_column": errors}, baseline=baseline)
 
 
 @register(
     "label_transition_similarity", "fidelity", "higher", (0.0, 1.0),
-    "mean over label columns of 1 - TV distance of consecutive (previous, next) label pairs",
+    "mean over label columns of 1 - TV distance of the next label given the previous one",
 )  # fmt: skip
 def label_transition_similarity(ctx: Context) -> Result:
     got = _events(ctx, "label_transition_similarity")

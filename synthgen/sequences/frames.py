@@ -152,9 +152,19 @@ def lagged(values: pd.DataFrame, first: np.ndarray) -> pd.DataFrame:
 DELTA = "__d."
 
 
-def with_deltas(own: pd.DataFrame, first: np.ndarray, cols: list[str]) -> pd.DataFrame:
+def multiplicative(x: pd.Series) -> bool:
+    """A skewed count or amount (never negative, its top far above its middle: PM2.5, wind,
+    a lab value): it changes in proportion to its level, so its change is learnt on
+    ``log1p`` (no step then falls below zero, nor piles up at a bound)."""
+    v = x.dropna().to_numpy(float)
+    return bool(len(v) and v.min() >= 0 and v.max() > 10 * max(np.median(v), 1.0))
+
+
+def with_deltas(
+    own: pd.DataFrame, first: np.ndarray, cols: list[str], logged: list[str]
+) -> pd.DataFrame:
     """Each number ``c`` of ``cols`` as its change from the step before (``__d.c``), and as
-    itself only where there is no step before to change from (first step, or missing before).
+    itself only where there is no value before to change from (first step, or missing).
     A change is what a slowly moving value is sharpest as: the network learns that the
     temperature moves by a degree, not which of 64 bins the next reading falls in."""
     out = {}
@@ -166,7 +176,11 @@ def with_deltas(own: pd.DataFrame, first: np.ndarray, cols: list[str]) -> pd.Dat
         before = np.roll(x, 1)
         has = ~first & ~np.isnan(before)
         out[name] = np.where(has, np.nan, x)
-        out[DELTA + name] = np.where(has, x - before, np.nan)
+        if name in logged:
+            x, before = np.log1p(x), np.log1p(before)
+        # after a missing value the change is moot (0): a missing change then only ever
+        # means "missing now", which keeps missing runs as rare as the source's
+        out[DELTA + name] = np.where(has, x - before, 0.0)
     return pd.DataFrame(out, index=own.index)
 
 
@@ -176,15 +190,17 @@ def undelta(
     cols: list[str],
     bounds: dict[str, tuple[float, float]],
     complete: list[str],
+    logged: list[str],
 ) -> pd.DataFrame:
-    """Drawn steps back to values: a drawn value where there is one, else the previous value
-    plus the drawn change, kept inside the source's range. A column the source never leaves
+    """Drawn steps back to values: the previous value plus the drawn change, or the drawn
+    value itself where the previous one is missing; kept inside the source's range. A column the source never leaves
     empty stays full (a rare draw of neither value nor change keeps the previous value)."""
     for c in cols:
         x = body[c].to_numpy(float) if c in body else np.full(len(body), np.nan)
         d = body[DELTA + c].to_numpy(float) if DELTA + c in body else np.full(len(body), np.nan)
         before = last[c].astype(float)
-        value = np.where(np.isnan(x), before + d, x)
+        moved = np.expm1(np.log1p(before) + d) if c in logged else before + d
+        value = np.where(np.isnan(before), x, moved)
         lo, hi = bounds[c]
         if c in complete:
             value = np.where(np.isnan(value), before, value)

@@ -233,7 +233,8 @@ class SequenceModel:
         self.deltas_ = [c for c in self.firsts_ if schema[c].kind in ("numeric", "integer")]
         self.bounds_ = {c: (float(mf[c].min()), float(mf[c].max())) for c in self.deltas_}
         self.complete_ = [c for c in self.deltas_ if not mf[c].isna().any()]
-        own = fr.with_deltas(own, first, self.deltas_)
+        self.logged_ = [c for c in self.deltas_ if fr.multiplicative(mf[c])]
+        own = fr.with_deltas(own, first, self.deltas_, self.logged_)
         own_schema = Schema(columns=[
             s for c in own_schema.columns for s in self._delta_specs(c, own[~first])
         ])  # fmt: skip
@@ -259,11 +260,13 @@ class SequenceModel:
         out = []
         for name in (spec.name, fr.DELTA + spec.name):
             s = own[name]
-            out.append(spec.model_copy(update={
+            update: dict[str, Any] = {
                 "name": name, "dtype": spec.dtype if name == spec.name else "float64",
-                "null_fraction": float(s.isna().mean()),
-                "cardinality": int(s.nunique()),
-            }))  # fmt: skip
+                "null_fraction": float(s.isna().mean()), "cardinality": int(s.nunique()),
+            }  # fmt: skip
+            if name != spec.name and spec.name in self.logged_:  # a ratio: no rounding
+                update |= {"kind": "numeric", "decimals": None}
+            out.append(spec.model_copy(update=update))
         return out
 
     # ---- sample ---------------------------------------------------------------------------

@@ -73,7 +73,7 @@ def draw_steps(
             )
             body[fr.GAP] = np.clip(body[fr.GAP].to_numpy(float), 0, None)
             before = {c: last[c][act] for c in m.deltas_}
-            body = fr.undelta(body, before, m.deltas_, m.bounds_, m.complete_)
+            body = fr.undelta(body, before, m.deltas_, m.bounds_, m.complete_, m.logged_)
             now = prev_time[act] + body[fr.GAP].to_numpy(float) * unit
             for c in cols:
                 last[c][act] = body[c].to_numpy()

@@ -47,6 +47,7 @@ class SequenceState(BaseModel):
     value_schema: Schema
     deltas: list[str]
     complete: list[str]
+    logged: list[str]
     bounds: dict[str, tuple[float, float]]
 
 
@@ -69,6 +70,7 @@ def to_json(m: SequenceModel) -> dict[str, Any]:
         "value_schema": m.value_schema_.model_dump(mode="json"),
         "deltas": m.deltas_,
         "complete": m.complete_,
+        "logged": m.logged_,
         "bounds": m.bounds_,
     }
 
@@ -109,4 +111,5 @@ def apply(m: SequenceModel, s: SequenceState) -> None:
     m.value_schema_ = s.value_schema
     m.deltas_ = list(s.deltas)
     m.complete_ = [c for c in s.complete if c in m.deltas_]
+    m.logged_ = [c for c in s.logged if c in m.deltas_]
     m.bounds_ = {c: (float(lo), float(hi)) for c, (lo, hi) in s.bounds.items()}
