@@ -171,6 +171,7 @@ def _events(ctx: Context, name: str) -> tuple[Events, Events, str, str] | None:
     "1 - KS statistic between the real and synthetic sequence lengths (events per entity)",
 )  # fmt: skip
 def sequence_length_similarity(ctx: Context) -> Result:
+    """Higher is better (1: the same distribution of events per entity)."""
     got = _events(ctx, "sequence_length_similarity")
     if got is None:
         return Result(None, skipped=_NOT_A_SEQUENCE)
@@ -183,6 +184,8 @@ def sequence_length_similarity(ctx: Context) -> Result:
     "1 - KS statistic between the real and synthetic gaps between consecutive events",
 )  # fmt: skip
 def sequence_gap_similarity(ctx: Context) -> Result:
+    """Higher is better (1: the same distribution of time between consecutive events of
+    an entity, in the order column's units: seconds for a time)."""
     got = _events(ctx, "sequence_gap_similarity")
     if got is None:
         return Result(None, skipped=_NOT_A_SEQUENCE)
@@ -195,6 +198,8 @@ def sequence_gap_similarity(ctx: Context) -> Result:
     "largest |real - synthetic| lag-1 autocorrelation (within sequences) over numeric columns",
 )  # fmt: skip
 def lag1_autocorrelation_error(ctx: Context) -> Result:
+    """Lower is better (0: each numeric column follows its predecessor as in the source).
+    The worst column's error; ``baseline``: what real held-out sequences score."""
     got = _events(ctx, "lag1_autocorrelation_error")
     if got is None:
         return Result(None, skipped=_NOT_A_SEQUENCE)
@@ -216,6 +221,7 @@ def lag1_autocorrelation_error(ctx: Context) -> Result:
     "mean over label columns of 1 - TV distance of the next label given the previous one",
 )  # fmt: skip
 def label_transition_similarity(ctx: Context) -> Result:
+    """Higher is better (1: each label follows the previous one as in the source)."""
     got = _events(ctx, "label_transition_similarity")
     if got is None:
         return Result(None, skipped=_NOT_A_SEQUENCE)
@@ -232,6 +238,8 @@ def label_transition_similarity(ctx: Context) -> Result:
     "ROC AUC of a classifier telling real from synthetic sequences by their summaries (0.5 best)",
 )  # fmt: skip
 def sequence_detection_auc(ctx: Context) -> Result:
+    """Lower is better down to 0.5 (whole synthetic sequences indistinguishable from real
+    ones by their length, gaps, levels, spread, first and last values and step changes)."""
     got = _events(ctx, "sequence_detection_auc")
     if got is None:
         return Result(None, skipped=_NOT_A_SEQUENCE)

@@ -42,8 +42,8 @@ def unsupported(recipe: Recipe) -> list[str]:
         out.append("sample.rows: a sequence table samples entities; use sample.ratio")
     if recipe.sample.condition_dict():
         out.append(
-            "sample.conditions: conditions apply to an entity's attributes, and a one-table "
-            "sequence's entity is only its key (give the entities as a parent table)"
+            "sample.conditions (--where): conditions apply to an entity's attributes, and a "
+            "one-table sequence's entity is only its key, so there is nothing to condition on"
         )
     return out
 
