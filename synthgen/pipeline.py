@@ -135,8 +135,24 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
                 f"{len(read.dataset.tables)} tables",
                 hint="remove execution: (or set engine: local) for a multi-table run",
             )
+        if recipe.sequence is not None:
+            raise DataError(
+                "sequence: is for a one-table source; a dataset's sequence tables are not "
+                "declared yet",
+                hint="name the table (source.tables: [TABLE]) to run it as a sequence table",
+            )
         return _run_dataset(recipe, seed, run_dir, read, clock)
     src = read
+    if recipe.sequence is not None:  # per-entity event streams: synthgen.sequences
+        from synthgen.sequences.run import run_sequence
+
+        if recipe.execution.engine != "local":
+            raise RecipeError(
+                "execution: engine ray does not draw sequences yet",
+                hint="remove execution: (or set engine: local) for a sequence run",
+            )
+
+        return run_sequence(recipe, seed, run_dir, src, clock)
     df = src.df
     with clock.stage("schema", "detecting schema"):
         schema, warnings = build_schema(recipe, df)

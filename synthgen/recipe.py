@@ -26,7 +26,7 @@ from pydantic import (
 
 from synthgen.constraints.spec import ConstraintsSpec, recipe_paths
 from synthgen.errors import RecipeError, pydantic_problems
-from synthgen.recipe_places import Output, Source, TableDecl, _Strict
+from synthgen.recipe_places import Output, SequenceDecl, Source, TableDecl, _Strict
 from synthgen.schema.spec import Kind, PiiType
 from synthgen.text.synth import TextColumnSpec
 from synthgen.yamlio import load_yaml
@@ -186,6 +186,11 @@ class Recipe(_Strict):
     tables: dict[str, TableDecl] = Field(
         default_factory=dict,
         description="declared keys per table (a folder or database source); the recipe wins",
+    )
+    sequence: SequenceDecl | None = Field(
+        None,
+        description="a table of event streams (one-table source): sequences per entity, in "
+        "order, learnt with their lengths, gaps and memory",
     )
     generator: GeneratorSpec = Field(default_factory=GeneratorSpec)
     sample: SampleSpec = Field(default_factory=SampleSpec)

@@ -72,6 +72,13 @@ class ForeignKeyDecl(_Strict):
     _lists = field_validator("columns", "ref_columns", mode="before")(_as_list)
 
 
+class SequenceDecl(_Strict):
+    """A table of per-entity event streams: each entity's events, in order."""
+
+    entity: str = Field(min_length=1, description="the column naming each event's entity")
+    order: str = Field(min_length=1, description="the datetime or number ordering its events")
+
+
 class TableDecl(_Strict):
     """Keys a recipe declares for one table; each given field replaces what the database
     declares or synthgen detects for that table."""

@@ -211,11 +211,24 @@ class AutoregGenerator(Generator):
         conditions: dict[str, Any] | None,
         context: pd.DataFrame | None,
     ) -> pd.DataFrame:
+        rows = np.arange(start, start + n, dtype=np.int64)
+        return self.draw_rows(rows, seed, conditions, context)
+
+    def draw_rows(
+        self,
+        rows: np.ndarray,
+        seed: int,
+        conditions: dict[str, Any] | None,
+        context: pd.DataFrame | None,
+    ) -> pd.DataFrame:
+        """The model frame of the row numbers ``rows`` (any order, not only a range) of the
+        sample with ``seed``; ``context``: their context model frame. A sequence draws its
+        step ``t`` of every entity at once, each entity's row number its own index."""
+        n = len(rows)
         allowed = compile_conditions(self.codec_, conditions or {})
         ctx = None
         if self.context_codec_ is not None and context is not None:
             ctx = self.context_codec_.encode(context)
-        rows = np.arange(start, start + n, dtype=np.int64)
         with torch_threads(self.params.threads):
             codes = draw_codes(self.net_, rows, seed, ctx, allowed, self.params.particles)
         c = len(self.codec_.columns)

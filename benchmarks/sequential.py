@@ -1,0 +1,161 @@
+"""Sequences (issue 18): Beijing's hourly readings as 1,826 daily sequences, one thread.
+
+synthgen's sequence model and SDV's PARSynthesizer (at a few epochs) fit the same table in
+the same run; each synthetic table is scored against the real one with synthgen's sequence
+metrics: sequence length and inter-event gap similarity (1 - KS), lag-1 autocorrelation error
+per numeric column (within sequences), cbwd transition similarity, and the entity-level
+detection AUC. Our fit is repeated (median seconds quoted); PAR's time is quoted as a ratio
+to ours. A baseline shows the scale of the lag-1 error: the real days with their hours
+shuffled (no memory at all).
+
+``python benchmarks/sequential.py [--par-epochs 1,4] [--repeats 3]`` writes
+benchmarks/results/sequential.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import ROOT, one_thread  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "results" / "sequential.json"
+DATA = ROOT.parent / "shared" / "data" / "beijing_pm25_hourly.csv"
+NUMBERS = ["pm2.5", "DEWP", "TEMP", "PRES", "Iws", "Is", "Ir"]
+
+
+def beijing_days() -> pd.DataFrame:
+    """One row per hour: the readings, ``time`` and the day (``date``, the entity)."""
+    df = pd.read_csv(DATA)
+    df["time"] = pd.to_datetime(df[["year", "month", "day", "hour"]])
+    df["date"] = df["time"].dt.strftime("%Y-%m-%d")
+    return df.drop(columns=["No", "year", "month", "day", "hour"])
+
+
+def scores(real: pd.DataFrame, syn: pd.DataFrame) -> dict[str, Any]:
+    from synthgen.metrics import sequential as sq
+    from synthgen.schema.detect import detect
+    from synthgen.stats import ks_complement
+
+    schema = detect(real)
+    r, s = (sq.Events.of(d, "date", "time", schema) for d in (real, syn))
+    lag = sq.lag1_errors(r, s, schema, NUMBERS)
+    sides = [sq.summaries(e, schema, NUMBERS, ["cbwd"]) for e in (r, s)]
+    return {
+        "length_similarity": round(ks_complement(r.lengths(), s.lengths()), 4),
+        "gap_similarity": round(ks_complement(r.gaps(), s.gaps()), 4),
+        "lag1_error_max": round(max(lag.values()), 4),
+        "lag1_error": {c: round(v, 4) for c, v in lag.items()},
+        "cbwd_transition_similarity": round(sq.transition_similarity(r, s, schema, "cbwd"), 4),
+        "sequence_detection_auc": round(sq.detection_auc(sides[0], sides[1], 0), 4),
+        "sequences": int(s.lengths().size),
+        "rows": len(syn),
+    }
+
+
+def peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def ours(real: pd.DataFrame, repeats: int) -> dict[str, Any]:
+    from synthgen.sequences import SequenceModel
+
+    fits, model = [], None
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        model = SequenceModel("date", "time").fit(real, seed=i)
+        fits.append(time.perf_counter() - t0)
+        print(f"ours fit {i + 1}/{repeats}: {fits[-1]:.1f} s", flush=True)
+    assert model is not None
+    t0 = time.perf_counter()
+    syn = model.sample(seed=0)
+    sample_s = time.perf_counter() - t0
+    return {
+        "fit_seconds": [round(f, 2) for f in fits],
+        "fit_seconds_median": round(statistics.median(fits), 2),
+        "sample_seconds": round(sample_s, 2),
+        "peak_rss_mb_after": peak_mb(),
+        **scores(real, syn),
+    }
+
+
+def par(real: pd.DataFrame, epochs: int) -> dict[str, Any]:
+    from sdv.metadata import Metadata
+    from sdv.sequential import PARSynthesizer
+
+    columns = {c: {"sdtype": "numerical"} for c in NUMBERS}
+    columns |= {"cbwd": {"sdtype": "categorical"}, "date": {"sdtype": "id"}}
+    columns |= {"time": {"sdtype": "datetime"}}
+    table = {"columns": columns, "sequence_key": "date", "sequence_index": "time"}
+    meta = Metadata.load_from_dict({"tables": {"beijing": table}})
+    synth = PARSynthesizer(meta, epochs=epochs, cuda=False, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        synth.fit({"beijing": real})  # SDV 2: a one-table dict
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        syn = synth.sample_sequences(real["date"].nunique())["beijing"]
+        sample_s = time.perf_counter() - t0
+    return {
+        "epochs": epochs,
+        "fit_seconds": round(fit_s, 2),
+        "sample_seconds": round(sample_s, 2),
+        "peak_rss_mb_after": peak_mb(),
+        **scores(real, syn),
+    }
+
+
+def shuffled_baseline(real: pd.DataFrame) -> dict[str, Any]:
+    """The real days with their hours' values shuffled within each day: no memory."""
+    out = real.copy()
+    rng = np.random.default_rng(0)
+    order = np.lexsort((rng.random(len(out)), pd.factorize(out["date"])[0]))
+    cols = [*NUMBERS, "cbwd"]
+    out[cols] = out.iloc[order][cols].to_numpy()
+    return scores(real, out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--par-epochs", default="1,4", help="PAR epochs to run, comma-separated")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    one_thread()
+    real = beijing_days()
+    result: dict[str, Any] = {
+        "data": "beijing_pm25_hourly.csv as daily sequences (entity: date, order: time)",
+        "rows": len(real),
+        "sequences": int(real["date"].nunique()),
+        "threads": 1,
+        "targets": {"fit_seconds": 60, "length_gap_similarity": 0.95, "lag1_error": 0.1},
+        "shuffled_hours_baseline": shuffled_baseline(real),
+        "synthgen": ours(real, args.repeats),
+        "par": [],
+    }
+    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    for e in [int(x) for x in args.par_epochs.split(",") if x]:
+        print(f"PAR, {e} epoch(s) ...", flush=True)
+        got = par(real, e)
+        got["fit_seconds_ratio_to_synthgen"] = round(
+            got["fit_seconds"] / result["synthgen"]["fit_seconds_median"], 2
+        )
+        result["par"].append(got)
+        OUT.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

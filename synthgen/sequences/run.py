@@ -1,0 +1,135 @@
+"""A recipe whose one table is a sequence table (``sequence: {entity, order}``): whole
+entities held out, a :class:`SequenceModel` fitted and sampled, the suite run with the
+sequence metrics told the entity and order, the run folder written like any run's."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from synthgen import interrupt, validate
+from synthgen.errors import DataError, RecipeError
+from synthgen.io import write_table
+from synthgen.io.atomic import Staging, write_manifest
+from synthgen.report.assemble import build_report, write_report_files
+from synthgen.runsplit import holdout_positions
+from synthgen.schema.spec import Schema
+from synthgen.sequences.model import SequenceModel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from synthgen.pipeline import RunResult
+    from synthgen.progress import StageClock
+    from synthgen.recipe import Recipe
+    from synthgen.source import SourceTable
+
+
+def unsupported(recipe: Recipe) -> list[str]:
+    """What a sequence recipe cannot have yet, one problem each (with its recipe key)."""
+    out = []
+    if recipe.generator.name != "autoreg":
+        out.append("generator.name: a sequence table is learnt by autoreg only")
+    if recipe.privacy is not None:
+        out.append("privacy: sequences cannot be learnt under differential privacy yet")
+    if recipe.text:
+        out.append("text: free-text columns of a sequence table are not modelled yet")
+    if recipe.constraints.rules:
+        out.append("constraints.rules: rules are not enforced on sequence tables yet")
+    if recipe.sample.rows is not None:
+        out.append("sample.rows: a sequence table samples entities; use sample.ratio")
+    if recipe.sample.condition_dict():
+        out.append(
+            "sample.conditions (--where): conditions apply to an entity's attributes, and a "
+            "one-table sequence's entity is only its key, so there is nothing to condition on"
+        )
+    return out
+
+
+def as_key(schema: Schema, entity: str) -> Schema:
+    """The entity column is a key (fresh in the output), whatever its values look like (a
+    day's date): no metric compares it as a column."""
+    cols = [
+        c.model_copy(update={"kind": "id", "reason": "the sequence's entity key"})
+        if c.name == entity
+        else c
+        for c in schema.columns
+    ]
+    return schema.model_copy(update={"columns": cols})
+
+
+def split_entities(
+    df: pd.DataFrame, entity: str, fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Whole entities on one side: a day's hours are all trained on or all held out."""
+    keys = pd.Index(pd.unique(df[entity].astype(str)))
+    hold = keys[holdout_positions(len(keys), fraction, seed)]
+    out = df[entity].astype(str).isin(hold).to_numpy()
+    if (~out).sum() < 2:
+        raise DataError(f"too few events left to learn from after holding out {len(hold)} entities")
+    return df[~out].reset_index(drop=True), df[out].reset_index(drop=True)
+
+
+def run_sequence(
+    recipe: Recipe, seed: int, run_dir: Path, src: SourceTable, clock: StageClock
+) -> RunResult:
+    from synthgen.pipeline import (
+        RunResult,
+        _output_entry,
+        _write_outputs,
+        build_schema,
+        validate_options,
+    )
+
+    assert recipe.sequence is not None
+    problems = unsupported(recipe)
+    if problems:
+        raise RecipeError("this recipe cannot run on a sequence table:", problems=problems)
+    entity, order = recipe.sequence.entity, recipe.sequence.order
+    suite = validate.apply_overrides(
+        validate.load_suite(recipe.validate_.suite, recipe.base_dir), recipe.validate_.gates
+    )
+    df = src.df
+    with clock.stage("schema", "detecting schema"):
+        schema, warnings = build_schema(recipe, df)
+        warnings = src.warnings + warnings
+        for c in (entity, order):
+            if c not in df.columns:
+                raise RecipeError(
+                    f"sequence: no column {c!r} in {src.where}",
+                    problems=[f"its columns: {', '.join(map(str, df.columns))}"],
+                )
+        schema = as_key(schema, entity)
+        train, holdout = split_entities(df, entity, recipe.holdout, seed)
+    model = SequenceModel(entity, order, recipe.generator.params)
+    n_ent = int(train[entity].nunique())
+    with clock.stage("fit", f"fitting sequences of {n_ent:,} entities ({len(train):,} events)"):
+        model.fit(train, schema=schema, seed=seed, table=src.name)
+    n = max(1, int(np.rint((recipe.sample.ratio or 1.0) * df[entity].nunique())))
+    with clock.stage("sample", f"sampling {n:,} sequences"):
+        syn = model.sample(n, seed=seed, locale=recipe.pii.locale, progress=True)
+    options: dict[str, dict[str, Any]] = {"sequence": {"entity": entity, "order": order}}
+    with clock.stage("validate", f"validating with suite '{suite.name}'"):
+        verdict = validate.run(
+            suite, train, holdout, syn, schema, target=recipe.validate_.target, seed=seed,
+            sensitive=recipe.validate_.sensitive, options=validate_options(recipe) | options,
+            progress=True,
+        )  # fmt: skip
+    rows = {"source": len(df), "train": len(train), "holdout": len(holdout), "synthetic": len(syn)}
+    report = build_report(
+        recipe.name, seed, schema, verdict, warnings, clock.timings, rows=rows,
+        generator={"name": "autoreg", "params": recipe.generator.params,
+                   "sequence": {"entity": entity, "order": order}},
+        outputs=[_output_entry(o) for o in recipe.outputs],
+    )  # fmt: skip
+    interrupt.check()
+    with clock.stage("write", f"writing {run_dir}"), Staging() as stage:
+        folder = stage.folder(run_dir, "run folder")
+        outputs = _write_outputs(recipe, syn, report, stage, src) if verdict["passed"] else []
+        write_table(syn, folder / "synthetic.csv", "csv")
+        model.save(folder / "model")
+        write_manifest(folder / "model")
+        write_report_files(folder, report, train, syn, schema)
+    return RunResult(run_dir, syn, report, verdict["passed"], outputs)
