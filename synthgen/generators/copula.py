@@ -167,7 +167,8 @@ class CopulaGenerator(Generator):
         self, i: int, name: str, x: np.ndarray, summary: TableSummary, rng: np.random.Generator
     ) -> list[np.ndarray]:
         s: NumericSummary = summary.numeric[name]
-        self.arrays_[f"knots.{i}"] = s.quantiles(np.linspace(0.0, 1.0, self.params.max_knots))
+        grid = np.linspace(0.0, 1.0, self.params.max_knots)
+        self.arrays_[f"knots.{i}"] = s.quantiles(grid, exact=True)  # point masses kept
         missing = np.isnan(x)
         z = rng.standard_normal(len(x))
         z[~missing] = ndtri(np.clip(s.cdf(x[~missing], rng), _EPS, 1 - _EPS))

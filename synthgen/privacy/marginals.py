@@ -45,12 +45,19 @@ class NumericSummary:
         p = self.mass / total if total > 0 else np.full(len(self.mass), 1 / len(self.mass))
         return np.concatenate([[0.0], np.cumsum(p)])
 
-    def quantiles(self, levels: np.ndarray) -> np.ndarray:
-        """Inverse of the piecewise-linear CDF: a level falls in the leaf whose mass covers
-        it, never in an empty leaf beside it (a point mass such as hours = 40 stays inside
-        its own unit leaf)."""
+    def quantiles(self, levels: np.ndarray, exact: bool = False) -> np.ndarray:
+        """Inverse of the piecewise-linear CDF, interpolated across empty leaves (a leaf is
+        empty mostly because its noisy count fell under the threshold: draws that kept such
+        gaps were clumpy, and a DP autoreg fitted on them was easier to detect, AUC 0.66-0.76
+        -> 0.91-0.95 on a 1,600-row table). ``exact`` (whole numbers only): a level falls in
+        the leaf whose mass covers it, never in an empty leaf beside it, so a point mass such
+        as hours-per-week = 40 stays on 40 instead of spreading over 39 and 40 (the copula's
+        knots)."""
         cum = self._cum()
         levels = np.asarray(levels, dtype=np.float64)
+        if not (exact and self.integer):
+            keep = np.concatenate([[True], np.diff(cum) > 0])
+            return np.interp(levels, cum[keep], self.edges[keep])
         i = np.clip(np.searchsorted(cum, levels, side="right") - 1, 0, len(self.mass) - 1)
         rise = cum[i + 1] - cum[i]
         full = np.flatnonzero(self.mass > 0)
