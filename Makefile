@@ -11,7 +11,7 @@ comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format typecheck bench bench-anchors clean pg pg-stop wheel-check
+.PHONY: help install demo test test-slow test-fast lint format typecheck bench bench-anchors clean pg pg-stop wheel-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -30,8 +30,11 @@ install: $(STAMP) ## create .venv and install synthgen with its extras (EXTRAS)
 demo: $(STAMP) ## run the demo recipe on the bundled Adult table (writes runs/adult/)
 	$(BIN)/synthgen run recipes/adult.yaml
 
-test: $(STAMP) ## run the whole test suite (slow tests included)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+test: $(STAMP) ## run the test suite, slow tests aside (CI runs those too: make test-slow)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow"
+
+test-slow: $(STAMP) ## the slow tests: whole recipes, Ray clusters, text models, the README tour
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m slow
 
 test-fast: $(STAMP) ## unit tests only, without slow ones
 	$(BIN)/python -m pytest -m "not slow" tests/unit

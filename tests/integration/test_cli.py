@@ -269,6 +269,7 @@ def test_a_trial_run_with_seed_or_out_leaves_the_recipe_outputs_alone(tmp_path: 
     assert (tmp_path / "out" / "syn.csv").is_file()
 
 
+@pytest.mark.slow
 def test_validate_a_run_folder_again_on_its_own_split(tmp_path: Path):
     recipe = small_recipe(tmp_path, extra="generator: {name: copula}\n")
     assert invoke("run", recipe, "--out", tmp_path / "run").exit_code == 0

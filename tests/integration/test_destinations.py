@@ -85,6 +85,7 @@ def test_an_unwritable_destination_fails_before_anything_is_written(tmp_path: Pa
     assert not (tmp_path / "ok").exists()
 
 
+@pytest.mark.slow
 def test_a_run_replaces_its_own_folder_but_not_once_a_user_added_to_it(tmp_path: Path):
     recipe = small_recipe(tmp_path, extra="outputs:\n  - path: out/syn.csv\n")
     run = tmp_path / "run"

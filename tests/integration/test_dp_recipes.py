@@ -78,6 +78,7 @@ def plain_adult(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return run(load_recipe(_adult_recipe(tmp, "")), out=tmp / "run").report
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("epsilon", [1.0, 10.0])
 def test_dp_copula_on_adult_is_no_leakier_than_without_dp(
     tmp_path: Path, epsilon: float, plain_adult: dict

@@ -72,6 +72,7 @@ def test_no_source_pii_value_appears_in_any_output_cell(recipe: Path, tmp_path: 
     assert {"email", "phone", "source_value"} <= set(found)
 
 
+@pytest.mark.slow
 def test_same_secret_same_pseudonyms_other_secret_other(
     recipe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -88,6 +89,7 @@ def test_same_secret_same_pseudonyms_other_secret_other(
     assert "s3cret" not in report and "SYNTHGEN_PII_SECRET" in report
 
 
+@pytest.mark.slow
 def test_same_seed_same_output_without_a_secret(
     recipe: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

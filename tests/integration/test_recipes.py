@@ -28,7 +28,11 @@ RECIPES = [p for p in RECIPES if load_recipe(p).validate_.suite != "relational"]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("path", RECIPES, ids=[p.stem for p in RECIPES])
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=[pytest.mark.slow] if p.stem == "adult" else []) for p in RECIPES],
+    ids=[p.stem for p in RECIPES],
+)
 def test_recipe_runs_and_passes_its_gates(path: Path, tmp_path: Path):
     recipe = load_recipe(path)
     recipe.outputs = [
@@ -62,6 +66,7 @@ def test_readme_recipe_reference_is_a_valid_recipe():
     assert documented == fields  # every top-level field has an example
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     code = re.findall(r"```python\n(.*?)```", README, flags=re.S)[0]
     (tmp_path / "data").mkdir()
@@ -78,7 +83,9 @@ def test_readme_python_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize(
-    "name", ["copula", "ctgan", "tvae", "sdv.ctgan", "sdv.tvae", "sdv.gaussian_copula"]
+    "name",
+    ["copula", "ctgan", pytest.param("tvae", marks=pytest.mark.slow), "sdv.ctgan", "sdv.tvae"]
+    + ["sdv.gaussian_copula"],
 )
 def test_adult_recipe_switches_generator_by_one_line(name: str, tmp_path: Path):
     text = (ROOT / "recipes" / "adult.yaml").read_text(encoding="utf-8")

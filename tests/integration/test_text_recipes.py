@@ -15,6 +15,7 @@ from tests.integration.test_recipes import PRETRAINED_RECIPES, TEXT_RECIPES, che
 EPOCHS = {"clinical-notes": 6, "drug-reviews": 1}  # 1,141 and 3,132 training texts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", TEXT_RECIPES, ids=[p.stem for p in TEXT_RECIPES])
 def test_text_recipe_runs_and_passes_its_gates(path: Path, tmp_path: Path) -> None:
     recipe = load_recipe(path)

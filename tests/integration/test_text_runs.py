@@ -69,6 +69,7 @@ def test_text_column_is_learnt_conditioned_guarded_and_saved(tmp_path: Path) -> 
     assert not list((tmp_path / "run").rglob("*.pkl"))
 
 
+@pytest.mark.slow
 def test_dp_recipe_needs_a_text_budget_and_accounts_for_it(tmp_path: Path) -> None:
     res = invoke("run", _recipe(tmp_path, "privacy: {epsilon: 4}\n"), "--out", tmp_path / "r")
     assert res.exit_code == 2
