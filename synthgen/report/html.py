@@ -10,6 +10,7 @@ import pandas as pd
 
 from synthgen.report import plots, privacy_sections, sections
 from synthgen.report.gates import gate_status, gates_section, report_verdict
+from synthgen.report.rules_section import rules_section
 from synthgen.report.sections import esc, fmt_value, img, is_scalar, note, section, table
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def render_html(
         _run_section(report),
         privacy_sections.budget_section(report.get("privacy")),
         *_topic_sections(report.get("metrics"), gates),
+        rules_section(report.get("constraints"), report.get("metrics") or {}),
         _metrics_section(report.get("metrics") or {}),
         _schema_section(columns),
     ]

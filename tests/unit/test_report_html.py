@@ -521,3 +521,37 @@ def test_a_text_column_gets_its_section_with_samples_escaped():
     assert "age, ward" in part and "regenerated" in part
     assert "the first 2 generated texts" in part
     assert '<section id="text">' not in render_html({"passed": True, "gates": []})
+
+
+def test_rules_section_lists_each_rule_its_evidence_and_its_breaks(report: dict) -> None:
+    label = "detected rule (determined_by education -> education-num)"
+    report = {
+        **report,
+        "constraints": {
+            "rules": [
+                {
+                    "id": "education -> education-num",
+                    "label": label,
+                    "origin": "detected",
+                    "evidence": {"rows_checked": 26049, "exceptions": 0},
+                    "enforced": "by construction: derived from a lookup learnt from the data",
+                },
+                {
+                    "id": "age >= 0",
+                    "label": "constraints[0] (positive age)",
+                    "origin": "declared",
+                    "enforced": "repaired row by row after sampling",
+                },
+            ],
+            "real_violations": [
+                {"rule": "constraints[0] (positive age)", "rows": 2, "examples": ["age=-1"]}
+            ],
+            "resampled_rows": 0,
+        },
+        "metrics": {"schema": {"constraint_violations_per_rule": {label: 0}}},
+    }
+    rules = _section(render_html(report), "rules")
+    assert "education -&gt; education-num" in rules and "rows checked 26,049" in rules
+    assert "by construction" in rules and '<td class="num">0</td>' in rules
+    assert "age=-1" in rules and "left out of the fit" in rules
+    assert 'id="rules"' not in render_html({**report, "constraints": {"rules": []}})
