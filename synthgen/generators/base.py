@@ -27,9 +27,10 @@ from synthgen.errors import DataError, NotFittedError, RecipeError, SchemaError,
 from synthgen.generators import context as ctxmod
 from synthgen.generators.context import MODELLED_KINDS
 from synthgen.generators.guards import (
+    by_rejection,
+    conditions_with_context,
     public_schema,
     refuse_infinity,
-    unmet_condition_hint,
     whole_rows,
 )
 from synthgen.progress import chunk_progress
@@ -341,24 +342,7 @@ class Generator(ABC):
         self, n: int, rng: np.random.Generator, conditions: dict[str, Any]
     ) -> pd.DataFrame:
         """Rows meeting ``conditions`` by rejection, with a cap; subclasses may do better."""
-        kept: list[pd.DataFrame] = []
-        have, drawn, cap = 0, 0, max(1000, 200 * n)
-        seen: pd.DataFrame | None = None
-        while have < n:
-            if drawn >= cap:
-                raise UsageError(
-                    f"conditions {conditions} matched {have} of {drawn} sampled rows; "
-                    f"too rare to reach {n} rows",
-                    hint=unmet_condition_hint(conditions, seen)
-                    or "relax the condition or check the value is spelt as in the data",
-                )
-            batch = self._sample(max(2 * (n - have), 256), rng)
-            seen = batch if seen is None else seen
-            drawn += len(batch)
-            mask = framemod.condition_mask(batch, conditions)
-            kept.append(batch[mask])
-            have += int(mask.sum())
-        return pd.concat(kept, ignore_index=True).iloc[:n]
+        return by_rejection(self._sample, n, rng, conditions)
 
     # ---- internals ------------------------------------------------------------------------
     def _model_conditions(self, conditions: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -386,9 +370,17 @@ class Generator(ABC):
         """Rows ``start .. start + n`` of the sample with ``seed``; ``rng`` is this chunk's
         own generator (a generator with counted randomness uses ``seed`` and ``start``
         instead). ``context``: those rows' context (a model frame), for context models."""
+        if context is not None:
+            if model_conditions:
+                raise conditions_with_context(self.name)
+            return self._sample_context(n, rng, context)
         if not model_conditions:
             return self._sample(n, rng)
         return self._sample_conditional(n, rng, model_conditions)
+
+    def _sample_context(self, n: int, rng: np.random.Generator, ctx: pd.DataFrame) -> pd.DataFrame:
+        """``n`` rows given their context (a model frame); a context model implements it."""
+        raise NotImplementedError
 
     def _check_fitted(self) -> None:
         if not getattr(self, "fitted_", False):

@@ -17,9 +17,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy.special import ndtr, ndtri
 
-from synthgen.errors import UsageError, pydantic_problems
+from synthgen.errors import pydantic_problems
 from synthgen.generators import copula_context as cc
 from synthgen.generators.base import Generator
+from synthgen.generators.copula_context import isna, label_table, plain
 from synthgen.generators.copula_state import (
     F64,
     CopulaState,
@@ -88,25 +89,11 @@ class CopulaGenerator(Generator):
         self.arrays_["ctx.joint"] = joint
         self.ctx_vars_ = ctx_vars
 
-    def _sample_chunk(
-        self,
-        n: int,
-        rng: np.random.Generator,
-        model_conditions: dict[str, Any] | None,
-        *,
-        seed: int = 0,
-        start: int = 0,
-        context: pd.DataFrame | None = None,
+    def _sample_context(
+        self, n: int, rng: np.random.Generator, context: pd.DataFrame
     ) -> pd.DataFrame:
-        if context is None or self.ctx_vars_ is None:
-            return super()._sample_chunk(
-                n, rng, model_conditions, seed=seed, start=start, context=context
-            )
-        if model_conditions:
-            raise UsageError(
-                "the copula cannot fix column values and follow a context at once",
-                hint="sample with conditions or with a context, or use generator 'autoreg'",
-            )
+        """The conditional Gaussian of the table's scores given the context's."""
+        assert self.ctx_vars_ is not None
         d = self.arrays_["corr"].shape[0]
         zc = cc.scores(self.ctx_vars_, self.arrays_, context, rng)
         b, chol = cc.conditional(self.arrays_["ctx.joint"], d)
@@ -132,7 +119,7 @@ class CopulaGenerator(Generator):
         return [z, ndtri(np.clip(u, _EPS, 1 - _EPS))]
 
     def _fit_labels(self, i: int, name: str, s: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        codes, labels, probs = _label_table(s)
+        codes, labels, probs = label_table(s)
         cum = np.concatenate([[0.0], np.cumsum(probs)])
         u = cum[codes] + rng.random(len(codes)) * probs[codes]
         self.arrays_[f"probs.{i}"] = probs
@@ -192,14 +179,14 @@ class CopulaGenerator(Generator):
         cum = np.concatenate([[0.0], np.cumsum(probs)])
         index = {("__NA__" if v is None else v): j for j, v in enumerate(ordered)}
         codes = np.array(
-            [index.get("__NA__" if _isna(v) else _plain(v), -1) for v in s.to_numpy()],
+            [index.get("__NA__" if isna(v) else plain(v), -1) for v in s.to_numpy()],
             dtype=np.int64,
         )
         u = rng.random(len(codes))  # a label that was not released: an uninformative score
         known = codes >= 0
         u[known] = cum[codes[known]] + u[known] * probs[codes[known]]
         self.arrays_[f"probs.{i}"] = probs
-        labels = [_plain(v) for v in ordered]
+        labels = [plain(v) for v in ordered]
         self.vars_.append({"name": name, "type": "labels", "index": i, "labels": labels})
         return ndtri(np.clip(u, _EPS, 1 - _EPS))
 
@@ -309,30 +296,6 @@ def _ecdf_scores(x: np.ndarray, sorted_values: np.ndarray, rng: np.random.Genera
     hi = np.searchsorted(sorted_values, x, side="right")
     u = (lo + rng.random(len(x)) * (hi - lo)) / n
     return ndtri(np.clip(u, _EPS, 1 - _EPS))
-
-
-def _label_table(s: pd.Series) -> tuple[np.ndarray, list[Any], np.ndarray]:
-    """Codes, labels (most frequent first; ties by text; missing is None) and probabilities."""
-    counts = s.value_counts(dropna=False, sort=False)
-    keys = [(-int(c), str(k), k) for k, c in counts.items()]
-    keys.sort(key=lambda t: (t[0], t[1]))
-    labels = [None if _isna(k) else _plain(k) for _, _, k in keys]
-    probs = np.array([-c for c, _, _ in keys], dtype=np.float64)
-    probs /= probs.sum()
-    index = {("__NA__" if lab is None else lab): j for j, lab in enumerate(labels)}
-    codes = np.array(
-        [index["__NA__" if _isna(v) else _plain(v)] for v in s.to_numpy()], dtype=np.int64
-    )
-    return codes, labels, probs
-
-
-def _isna(v: Any) -> bool:
-    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT
-
-
-def _plain(v: Any) -> Any:
-    """A JSON-friendly Python value (numpy scalars become ints, floats, bools)."""
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _dp_correlation(

@@ -38,11 +38,7 @@ def fit_marginals(
             )
             variables.append({"name": str(c), "type": "numeric"})
         else:
-            s = frame[c].astype(object).where(frame[c].notna(), None)
-            counts = s.value_counts(dropna=False)
-            order = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
-            labels = [None if k is None else _plain(k) for k, _ in order]
-            probs = np.array([float(n) for _, n in order]) / max(1, len(s))
+            _codes, labels, probs = label_table(frame[c])
             arrays[f"ctx.probs.{j}"] = probs
             variables.append({"name": str(c), "type": "labels", "labels": labels})
     return variables, arrays
@@ -75,7 +71,7 @@ def scores(
             cum = np.concatenate([[0.0], np.cumsum(probs)])
             index = {("\x00NA" if v is None else v): i for i, v in enumerate(var["labels"])}
             codes = np.array(
-                [index.get("\x00NA" if _na(v) else _plain(v), -1) for v in col.to_numpy()],
+                [index.get("\x00NA" if isna(v) else plain(v), -1) for v in col.to_numpy()],
                 dtype=np.int64,
             )
             known = codes >= 0
@@ -129,9 +125,25 @@ def check(variables: Any, arrays: dict[str, np.ndarray], columns: list[str], d: 
     return problems
 
 
-def _na(v: Any) -> bool:
+def label_table(s: pd.Series) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """Codes, labels (most frequent first; ties by text; missing is None) and probabilities."""
+    counts = s.value_counts(dropna=False, sort=False)
+    keys = [(-int(c), str(k), k) for k, c in counts.items()]
+    keys.sort(key=lambda t: (t[0], t[1]))
+    labels = [None if isna(k) else plain(k) for _, _, k in keys]
+    probs = np.array([-c for c, _, _ in keys], dtype=np.float64)
+    probs /= probs.sum()
+    index = {("__NA__" if lab is None else lab): j for j, lab in enumerate(labels)}
+    codes = np.array(
+        [index["__NA__" if isna(v) else plain(v)] for v in s.to_numpy()], dtype=np.int64
+    )
+    return codes, labels, probs
+
+
+def isna(v: Any) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT
 
 
-def _plain(v: Any) -> Any:
+def plain(v: Any) -> Any:
+    """A JSON-friendly Python value (numpy scalars become ints, floats, bools)."""
     return v.item() if isinstance(v, np.generic) else v

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -69,3 +70,41 @@ def public_schema(gen: Any) -> Schema:
         for c in gen.schema_.columns
     ]
     return gen.schema_.model_copy(update={"columns": cols})
+
+
+def conditions_with_context(name: str) -> UsageError:
+    """The error of a generator asked to fix column values and follow a context at once."""
+    return UsageError(
+        f"{name} cannot fix column values and follow a context at once",
+        hint="sample with conditions or with a context, or use generator 'autoreg'",
+    )
+
+
+def by_rejection(
+    sample: Callable[[int, np.random.Generator], pd.DataFrame],
+    n: int,
+    rng: np.random.Generator,
+    conditions: dict[str, Any],
+) -> pd.DataFrame:
+    """``n`` rows of ``sample`` meeting ``conditions``, drawn in batches and filtered, with a
+    cap on the rows drawn (a UsageError saying what was seen when the cap is hit)."""
+    from synthgen.transforms import frame as framemod
+
+    kept: list[pd.DataFrame] = []
+    have, drawn, cap = 0, 0, max(1000, 200 * n)
+    seen: pd.DataFrame | None = None
+    while have < n:
+        if drawn >= cap:
+            raise UsageError(
+                f"conditions {conditions} matched {have} of {drawn} sampled rows; "
+                f"too rare to reach {n} rows",
+                hint=unmet_condition_hint(conditions, seen)
+                or "relax the condition or check the value is spelt as in the data",
+            )
+        batch = sample(max(2 * (n - have), 256), rng)
+        seen = batch if seen is None else seen
+        drawn += len(batch)
+        mask = framemod.condition_mask(batch, conditions)
+        kept.append(batch[mask])
+        have += int(mask.sum())
+    return pd.concat(kept, ignore_index=True).iloc[:n]

@@ -21,7 +21,6 @@ import torch
 from pydantic import Field, ValidationError
 from torch import Tensor, nn
 
-from synthgen.errors import UsageError
 from synthgen.generators.nn.dpsgd import add_grads
 from synthgen.generators.nn.neural import NeuralGenerator, NeuralParams
 from synthgen.schema.spec import Schema
@@ -120,25 +119,10 @@ class TVAEGenerator(NeuralGenerator):
         self._train(data, holdout, rng, context=encoded)
         del self.score_context_
 
-    def _sample_chunk(
-        self,
-        n: int,
-        rng: np.random.Generator,
-        model_conditions: dict[str, Any] | None,
-        *,
-        seed: int = 0,
-        start: int = 0,
-        context: pd.DataFrame | None = None,
+    def _sample_context(
+        self, n: int, rng: np.random.Generator, context: pd.DataFrame
     ) -> pd.DataFrame:
-        if context is None or not self.ctx_width_:
-            return super()._sample_chunk(
-                n, rng, model_conditions, seed=seed, start=start, context=context
-            )
-        if model_conditions:
-            raise UsageError(
-                "tvae cannot fix column values and follow a context at once",
-                hint="sample with conditions or with a context, or use generator 'autoreg'",
-            )
+        """Rows decoded from noise and their parent's encoded attributes."""
         encoded = torch.from_numpy(self.ctx_encoder_.transform(context, rng))
         with self._given(encoded):
             return self._sample(n, rng)
