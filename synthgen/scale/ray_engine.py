@@ -9,6 +9,7 @@ flight, so the driver's memory does not grow with ``n``.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,16 +152,24 @@ def ray_parts(
     """Shards ``0 .. count - 1`` made by ``workers`` actors, as they finish. ``stats``
     receives each worker's peak memory at the end (for the benchmark)."""
     ray = connect(address, workers)
-    from ray.util import ActorPool
 
     files = ray.put(pack_folder(model_dir))
     actor = ray.remote(num_cpus=1)(ShardWorker)
     actors = [actor.remote(files, n, options) for _ in range(max(1, min(workers, count)))]
-    try:
-        pool = ActorPool(actors)
+    with actor_pool(ray, actors) as pool:
         yield from pool.map_unordered(lambda a, k: a.part.remote(k), list(range(count)))
         if stats is not None:
             stats["peak_rss"] = ray.get([a.peak_rss.remote() for a in actors])
+
+
+@contextlib.contextmanager
+def actor_pool(ray: Any, actors: list[Any]) -> Iterator[Any]:
+    """A Ray ActorPool over ``actors``: a synthgen error raised in a worker is raised here as
+    itself (its message and exit code), and the actors are killed however the block ends."""
+    from ray.util import ActorPool
+
+    try:
+        yield ActorPool(actors)
     except ray.exceptions.RayTaskError as err:
         cause = getattr(err, "cause", None)
         if isinstance(cause, SynthgenError):

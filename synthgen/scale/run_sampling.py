@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from synthgen.errors import SynthgenError
 from synthgen.generators.shards import SHARD_ROWS, join_shards, sample_shard, shard_count
 
 
@@ -44,7 +43,7 @@ def ray_sample(
 ) -> pd.DataFrame:
     """``gen.sample(n, seed=..., ...)``'s rows, with the shards drawn by Ray workers."""
     from synthgen.progress import chunk_progress
-    from synthgen.scale.ray_engine import connect, pack_folder, worker_count
+    from synthgen.scale.ray_engine import actor_pool, connect, pack_folder, worker_count
 
     ray = connect(address, workers)
     w = worker_count(ray, workers)
@@ -56,10 +55,7 @@ def ray_sample(
     )
     actor = ray.remote(num_cpus=1)(ModelWorker)
     actors = [actor.remote(files) for _ in range(max(1, min(w, count)))]
-    try:
-        from ray.util import ActorPool
-
-        pool = ActorPool(actors)
+    with actor_pool(ray, actors) as pool:
         # in order: the run holds its rows in memory anyway; at most one shard per worker waits
         done = pool.map(lambda a, k: a.shard.remote(n, k, options), list(range(count)))
         ticks = iter(chunk_progress(range(0, n, SHARD_ROWS), n, SHARD_ROWS, progress))
@@ -70,11 +66,3 @@ def ray_sample(
         for _ in ticks:
             pass
         return join_shards(gen, parts)
-    except ray.exceptions.RayTaskError as err:
-        cause = getattr(err, "cause", None)
-        if isinstance(cause, SynthgenError):
-            raise cause from None
-        raise
-    finally:
-        for a in actors:
-            ray.kill(a)

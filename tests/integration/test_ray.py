@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from synthgen.cli import cli
 from synthgen.errors import MissingExtraError
-from synthgen.generators import create
 from synthgen.scale.engine import sample_to_dataset
+from tests.scale_model import fit_small_model
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 pytestmark = pytest.mark.ray
@@ -40,19 +40,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    rng = np.random.default_rng(0)
-    n = 300
-    df = pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1),
-            "age": rng.integers(18, 90, n),
-            "city": pd.Categorical(rng.choice(["Lyon", "Paris", "Nice", "Metz"], n)),
-            "email": [f"user{i}.{rng.integers(1e6)}@example.org" for i in range(n)],
-        }
-    )
-    path = tmp_path_factory.mktemp("m") / "model"
-    create("copula").fit(df, seed=1).save(path)
-    return path
+    return fit_small_model(tmp_path_factory.mktemp("m") / "model", pii="email")
 
 
 def _digests(folder: Path) -> dict[str, str]:

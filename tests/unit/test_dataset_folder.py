@@ -6,34 +6,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 from synthgen.cli import cli
 from synthgen.errors import DataError
-from synthgen.generators import create
 from synthgen.scale.dataset import part_name, read_manifest, write_dataset
 from synthgen.scale.engine import sample_to_dataset
 from synthgen.scale.sampler import ShardSampler
+from tests.scale_model import fit_small_model
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    rng = np.random.default_rng(0)
-    n = 300
-    df = pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1),
-            "age": rng.integers(18, 90, n),
-            "city": pd.Categorical(rng.choice(["Lyon", "Paris", "Nice", "Metz"], n)),
-            "ssn": [f"{rng.integers(100, 999)}-{rng.integers(10, 99)}-{i:04d}" for i in range(n)],
-        }
-    )
-    path = tmp_path_factory.mktemp("m") / "model"
-    create("copula").fit(df, seed=1).save(path)
-    return path
+    return fit_small_model(tmp_path_factory.mktemp("m") / "model", pii="ssn")
 
 
 def test_a_dataset_folder_holds_the_rows_of_the_one_file_sample(model_dir: Path, tmp_path: Path):
