@@ -172,11 +172,7 @@ def _events(ctx: Context, name: str) -> tuple[Events, Events, str, str] | None:
 )  # fmt: skip
 def sequence_length_similarity(ctx: Context) -> Result:
     """Higher is better (1: the same distribution of events per entity)."""
-    got = _events(ctx, "sequence_length_similarity")
-    if got is None:
-        return Result(None, skipped=_NOT_A_SEQUENCE)
-    real, syn, _, _ = got
-    return Result(ks_complement(real.lengths(), syn.lengths()))
+    return _ks(ctx, "sequence_length_similarity", "lengths")
 
 
 @register(
@@ -186,11 +182,16 @@ def sequence_length_similarity(ctx: Context) -> Result:
 def sequence_gap_similarity(ctx: Context) -> Result:
     """Higher is better (1: the same distribution of time between consecutive events of
     an entity, in the order column's units: seconds for a time)."""
-    got = _events(ctx, "sequence_gap_similarity")
+    return _ks(ctx, "sequence_gap_similarity", "gaps")
+
+
+def _ks(ctx: Context, metric: str, what: str) -> Result:
+    """1 - KS between the real and synthetic values of the events' ``what`` (a method)."""
+    got = _events(ctx, metric)
     if got is None:
         return Result(None, skipped=_NOT_A_SEQUENCE)
     real, syn, _, _ = got
-    return Result(ks_complement(real.gaps(), syn.gaps()))
+    return Result(ks_complement(getattr(real, what)(), getattr(syn, what)()))
 
 
 @register(
