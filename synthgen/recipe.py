@@ -26,6 +26,7 @@ from pydantic import (
 
 from synthgen.constraints.spec import ConstraintsSpec, recipe_paths
 from synthgen.errors import RecipeError, pydantic_problems
+from synthgen.recipe_checks import check_generator, check_text_params
 from synthgen.recipe_places import Output, SequenceDecl, Source, TableDecl, _Strict
 from synthgen.schema.spec import Kind, PiiType
 from synthgen.text.synth import TextColumnSpec
@@ -302,68 +303,14 @@ def parse_recipe(data: Any, *, where: str = "recipe", base_dir: Path | None = No
     except ValidationError as err:
         problems.extend(recipe_paths(format_validation_error(err), data))
     gen = data.get("generator") if isinstance(data.get("generator"), dict) else {}
-    problems.extend(_check_generator(gen or {}))
-    problems.extend(_check_text_params(data.get("text")))
+    problems.extend(check_generator(gen or {}))
+    problems.extend(check_text_params(data.get("text")))
     if problems:
         raise RecipeError(f"{where} has {len(problems)} problem(s):", problems=problems)
     assert recipe is not None
     if base_dir is not None:
         recipe._base_dir = base_dir
     return recipe
-
-
-def _check_generator(gen: dict[str, Any]) -> list[str]:
-    from synthgen.generators import registry
-
-    name = gen.get("name", GeneratorSpec().name)
-    if not isinstance(name, str):
-        return []  # pydantic already reported it
-    try:
-        cls = registry.get_class(name)
-    except RecipeError as err:
-        return [f"generator.name: {err.message}"]
-    except Exception as err:  # a missing extra is fine at load time; reported at fit
-        del err
-        return []
-    params = gen.get("params") or {}
-    if not isinstance(params, dict):
-        return []
-    try:
-        cls.Params.model_validate(params)
-    except ValidationError as err:
-        return format_validation_error(err, prefix="generator.params")
-    return []
-
-
-def _check_text_params(text: Any) -> list[str]:
-    """Each text column's backend params against the backend's own model, now rather than
-    after the tabular fit (and with any credential in them masked in the messages)."""
-    from synthgen.errors import MissingExtraError, UsageError
-    from synthgen.text.base import backend_class
-
-    if not isinstance(text, dict):
-        return []
-    problems: list[str] = []
-    for col, spec in text.items():
-        if not isinstance(spec, dict):
-            continue  # pydantic reports it
-        name, params = spec.get("backend", "local"), spec.get("params") or {}
-        if not isinstance(name, str) or not isinstance(params, dict):
-            continue
-        try:
-            model = getattr(backend_class(name), "Params", None)
-        except MissingExtraError:
-            continue  # reported when the column is fitted, naming what to install
-        except UsageError as err:
-            problems.append(f"text.{col}.backend: {err.message}")
-            continue
-        if model is None:
-            continue
-        try:
-            model.model_validate(params)
-        except ValidationError as err:
-            problems.extend(format_validation_error(err, prefix=f"text.{col}.params"))
-    return problems
 
 
 def load_recipe(path: str | Path) -> Recipe:
