@@ -9,22 +9,12 @@ import pytest
 from synthgen.errors import UsageError
 from synthgen.generators import create
 from synthgen.generators.shards import sample_shard, shard_bounds, shard_count
+from tests.scale_model import small_frame
 
 
 @pytest.fixture(scope="module")
 def gen():
-    rng = np.random.default_rng(0)
-    n = 300
-    df = pd.DataFrame(
-        {
-            "id": np.arange(1, n + 1),
-            "age": rng.integers(18, 90, n),
-            "city": pd.Categorical(rng.choice(["Lyon", "Paris", "Nice", "Metz"], n)),
-            "email": [f"user{i}.{rng.integers(1e6)}@example.org" for i in range(n)],
-            "phone": [f"+33 6{rng.integers(10**7, 10**8)}" for i in range(n)],
-        }
-    )
-    return create("copula").fit(df, seed=1)
+    return create("copula").fit(small_frame(("email", "phone")), seed=1)
 
 
 def test_shards_drawn_apart_in_any_order_equal_the_local_chunks(gen):
