@@ -143,3 +143,16 @@ def test_damaged_models_are_refused_with_the_place(fitted: Generator, tmp_path: 
     (tmp_path / "m3" / "encoder.json").write_text(json.dumps(enc))
     with pytest.raises(UsageError, match=r"codec\.2\.kind"):
         Generator.load(tmp_path / "m3")
+
+
+def test_the_default_schedule_is_about_min_steps_in_whole_epochs():
+    from synthgen.generators.autoreg.training import schedule_epochs
+
+    # Adult's 23k training rows in batches of 1024: 23 steps an epoch, 8 epochs (184 steps)
+    assert schedule_epochs(23_443, 1024, 180) == 8
+    # 90k rows: 88 steps an epoch; 2 epochs (176 steps), not 3 (264)
+    assert schedule_epochs(90_000, 1024, 180) == 2
+    # more rows than min_steps batches: still one whole epoch
+    assert schedule_epochs(1_000_000, 1024, 180) == 1
+    # small tables: many epochs
+    assert schedule_epochs(553, 138, 180) == 36

@@ -47,9 +47,9 @@ class AutoregParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     epochs: int | None = Field(
-        None, gt=0, le=100_000, description="passes over the data (default: enough for min_steps)"
+        None, gt=0, le=100_000, description="passes over the data (default: about min_steps steps)"
     )
-    min_steps: int = Field(180, ge=1, description="default epochs give at least this many steps")
+    min_steps: int = Field(180, ge=1, description="default schedule: about this many steps")
     batch_size: int = Field(1024, gt=1, description="rows per step (smaller on small tables)")
     lr: float = Field(1e-2, gt=0, le=1, description="peak learning rate of the one-cycle schedule")
     warmup: float = Field(0.1, ge=0, lt=1, description="share of the steps warming up")
