@@ -241,3 +241,27 @@ def test_pseudonymised_columns_take_no_format_rule():
     with pytest.raises(RecipeError) as err:
         ConstraintRun(spec, schema, df, private=False, owned=["ref"])
     assert "pii.consistent gives 'ref' pseudonyms" in err.value.problems[0]
+
+
+def test_a_repair_that_breaks_a_combination_is_resampled():
+    """Norway's invoices have no state and no postcode; a state is nulled when its postcode
+    is (null_if_null, repaired row by row), which can leave (no state, USA), a combination
+    no real row has: such rows are drawn again, not written."""
+    r = np.random.default_rng(0)
+    n = 600
+    place = r.choice(3, n)
+    df = pd.DataFrame(
+        {
+            "state": np.array(["CA", "ON", None], dtype=object)[place],
+            "country": np.array(["USA", "Canada", "Norway"])[place],
+            "postcode": np.where(place == 2, np.nan, r.integers(1000, 9999, n).astype(float)),
+            "total": np.round(r.gamma(2, 3, n), 2),
+        }
+    )
+    rules = [
+        {"type": "fixed_combinations", "columns": ["state", "country"]},
+        {"type": "null_if_null", "column": "state", "if_null": "postcode"},
+    ]
+    run, schema, syn = _run(df, {"detect": False, "rules": rules}, n=600)
+    assert Checker(run.rules, schema, df).counts(syn) == [0, 0]
+    assert run.sampler is not None and run.sampler.resampled > 0
