@@ -89,7 +89,7 @@ class ConstraintRun:
         the recipe (default: its position in ``spec``), as messages name it. ``tables``: the
         source holds several tables, so detected rules name theirs (``table``)."""
         check_declared(spec, schema, table, owned)
-        self.schema, self.private = schema, private
+        self.schema, self.private, self.table = schema, private, table
         self.warnings = warnings if warnings is not None else []  # the run's own list
         declared = list(spec.rules)
         found: list[Found] = []
@@ -147,7 +147,7 @@ class ConstraintRun:
         self.kept_ = ~bad
         if len(kept) < 2:
             raise DataError(
-                f"only {len(kept)} training row(s) obey every declared rule",
+                f"only {len(kept)} training row(s) of {self.table} obey every declared rule",
                 hint="check the rules against the data (`synthgen inspect`) or drop them",
             )
         self.enforcer = Enforcer(self.rules, self.schema)

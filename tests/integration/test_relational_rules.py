@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from synthgen.cli import cli
 from synthgen.constraints.spec import ConstraintsSpec
 from synthgen.dataset import Dataset, DatasetSpec
-from synthgen.errors import RecipeError
+from synthgen.errors import DataError, RecipeError
 from synthgen.relational import RelationalSynthesizer
 from synthgen.relational.rules import split_rules
 from tests.conftest import SHARED, write_recipe
@@ -202,3 +202,12 @@ def test_split_rules_sends_each_rule_and_drop_to_its_table() -> None:
     )
     with pytest.raises(RecipeError, match="'lid' is a key of table line"):
         split_rules(bad, ds)
+
+
+def test_a_rule_no_real_row_of_a_child_table_obeys_is_a_clear_error() -> None:
+    never = {
+        "detect": False,
+        "rules": [{"type": "range", "table": "sale", "column": "amount", "max": -1}],
+    }
+    with pytest.raises(DataError, match="training row\\(s\\) of sale obey every declared rule"):
+        fit(shops(), never)
