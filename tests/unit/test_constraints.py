@@ -193,6 +193,18 @@ def test_declared_rules_must_fit_the_data():
     assert "constraints[1] (positive city > 0): column 'city' is categorical" in text
 
 
+def test_a_one_table_run_takes_its_own_table_name_and_refuses_another():
+    df = constraint_table(100)
+    mine = {"type": "positive", "table": "visits", "column": "fare"}
+    run = ConstraintRun(
+        ConstraintsSpec.model_validate([mine]), detect(df), df, private=False, table="visits"
+    )
+    assert run.labels[0] == "constraints[0] (visits: positive fare > 0)"
+    other = ConstraintsSpec.model_validate([{**mine, "table": "trips"}])
+    with pytest.raises(RecipeError, match="no table 'trips' in this one-table run"):
+        ConstraintRun(other, detect(df), df, private=False, table="visits")
+
+
 def test_detection_proposes_what_always_holds_and_nothing_else():
     df = constraint_table(800)
     found = {f.rule.key(): f for f in detect_rules(df, detect(df))}
