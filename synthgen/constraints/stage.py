@@ -36,11 +36,17 @@ LOOKUP_NOTE = (
 
 
 def check_declared(
-    spec: ConstraintsSpec, schema: Schema, table: str, owned: Sequence[str] = ()
+    spec: ConstraintsSpec,
+    schema: Schema,
+    table: str,
+    owned: Sequence[str] = (),
+    tables: bool = False,
 ) -> None:
-    """Every column a declared rule names exists and has a kind the rule can use."""
+    """Every column a declared rule names exists and has a kind the rule can use (``tables``:
+    one table of several, whose kinds a recipe's ``schema:`` does not set)."""
     names = schema.names
     problems = []
+    fix = "use another rule type" if tables else "set schema.{c}.kind or use another rule type"
     for i, r in enumerate(spec.rules):
         if r.table is not None and r.table != table:
             problems.append(
@@ -61,8 +67,16 @@ def check_declared(
             if c in names and schema[c].kind not in ("numeric", "integer", "datetime"):
                 problems.append(
                     f"{describe(i, r)}: column '{c}' is {schema[c].kind}, not a number or "
-                    f"date; set schema.{c}.kind or use another rule type"
+                    f"date; {fix.format(c=c)}"
                 )
+        if r.type in ("fixed_combinations", "determined_by"):
+            problems += [
+                f"{describe(i, r)}: column '{c}' is {schema[c].kind}: its values are "
+                "written by fakes or generated, not learnt, so no rule can tie them to other "
+                f"columns; {'remove the rule' if tables else fix.format(c=c)}"
+                for c in (r.columns() if r.type == "fixed_combinations" else [r.column])
+                if c in names and schema[c].kind in ("pii", "id", "text")
+            ]
     if problems:
         raise RecipeError("constraints do not fit the data:", problems=problems)
 
@@ -88,7 +102,7 @@ class ConstraintRun:
         matches), which no detected rule uses. ``indices``: each declared rule's position in
         the recipe (default: its position in ``spec``), as messages name it. ``tables``: the
         source holds several tables, so detected rules name theirs (``table``)."""
-        check_declared(spec, schema, table, owned)
+        check_declared(spec, schema, table, owned, tables)
         self.schema, self.private, self.table = schema, private, table
         self.warnings = warnings if warnings is not None else []  # the run's own list
         declared = list(spec.rules)

@@ -211,3 +211,14 @@ def test_a_rule_no_real_row_of_a_child_table_obeys_is_a_clear_error() -> None:
     }
     with pytest.raises(DataError, match="training row\\(s\\) of sale obey every declared rule"):
         fit(shops(), never)
+
+
+def test_a_combination_of_a_faked_column_is_refused_before_sampling(tmp_path: Path) -> None:
+    rules = """constraints:
+  - {type: fixed_combinations, table: Invoice, columns: [BillingCity, BillingCountry]}
+"""
+    res = invoke("run", chinook_recipe(tmp_path, rules), "--out", tmp_path / "run")
+    assert res.exit_code == 2, res.output
+    out = " ".join(res.output.split())
+    assert "column 'BillingCity' is pii" in out and "remove the rule" in out
+    assert "Traceback" not in res.output and not (tmp_path / "run").exists()

@@ -277,3 +277,13 @@ def test_a_repair_that_breaks_a_combination_is_resampled():
     run, schema, syn = _run(df, {"detect": False, "rules": rules}, n=600)
     assert Checker(run.rules, schema, df).counts(syn) == [0, 0]
     assert run.sampler is not None and run.sampler.resampled > 0
+
+
+def test_a_combination_with_a_faked_column_is_refused():
+    df = constraint_table(100)
+    df["email"] = [f"user{i}@example.com" for i in range(len(df))]
+    spec = ConstraintsSpec.model_validate(
+        [{"type": "fixed_combinations", "columns": ["email", "state"]}]
+    )
+    with pytest.raises(RecipeError, match="column 'email' is pii.*set schema.email.kind"):
+        ConstraintRun(spec, detect(df), df, private=False)
