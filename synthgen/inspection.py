@@ -29,10 +29,23 @@ class DatasetInspection:
     rules: dict[str, list[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from synthgen.constraints.detect import detect_rules
-
         if not self.rules:
-            self.rules = {t: detect_rules(self.dataset[t], s) for t, s in self.schemas.items()}
+            self.rules = {t: self._detect(t, s) for t, s in self.schemas.items()}
+
+    def _detect(self, t: str, schema: Schema) -> list[Any]:
+        """Table ``t``'s rules as a multi-table run keeps them: on its own columns (keys are
+        made fresh, not learnt), each naming its table."""
+        from synthgen.constraints.detect import Found, detect_rules
+
+        df = self.dataset[t]
+        if len(self.dataset.names) == 1:
+            return detect_rules(df, schema)
+        from synthgen.relational.rules import key_columns
+
+        keys = key_columns(self.dataset, t)
+        cols = [c for c in schema.columns if c.name not in keys and c.name in df.columns]
+        found = detect_rules(df[[c.name for c in cols]], Schema(columns=cols))
+        return [Found(f.rule.model_copy(update={"table": t}), f.evidence) for f in found]
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -184,6 +184,7 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         schema,
         clean,
         private=plan is not None,
+        table=src.name,
         warnings=warnings,
         owned=recipe.pii.consistent,
     )

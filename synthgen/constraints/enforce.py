@@ -303,16 +303,19 @@ class Enforcer:
     def exact(self) -> set[int]:
         """Rules every mapped-back, repaired row meets (a row a lookup or a joint label cannot
         place is 'stray'): the exact steps, the repaired rules, and a dependency among the
-        columns of one joint label (the training rows' combinations obey it)."""
+        columns of one joint label (the training rows' combinations obey it). Not exact: a
+        rule on a column a row-by-row repair writes (a null_if_null rule nulling a state
+        can make a combination the training rows never had), left to resampling."""
         out = {s["rule"] for s in self.steps_ if s["how"] in ("joint", "lookup", "total")}
-        out |= {i for i, r in enumerate(self.rules) if r.type in ("format", "null_if_null")}
+        fixed = {i for i, r in enumerate(self.rules) if r.type in ("format", "null_if_null")}
         joints = [set(s["columns"]) for s in self.steps_ if s["how"] == "joint"]
         out |= {
             i
             for i, r in enumerate(self.rules)
             if r.type == "determined_by" and any(set(r.columns()) <= j for j in joints)
         }
-        return out
+        written = {self.rules[i].column for i in fixed}
+        return {i for i in out if not set(self.rules[i].columns()) & written} | fixed
 
     def consumed(self) -> set[str]:
         return {c for s in self.steps_ for c in s["takes"]}

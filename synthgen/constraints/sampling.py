@@ -7,7 +7,7 @@ give the same rows."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ from synthgen.errors import DataError
 MAX_ROUNDS = 12
 MIN_PROBE = 2000  # rows drawn before an acceptance rate of 0 is called hopeless
 MIN_BATCH = 256
+MAX_GIVEN_DRAWS = 200_000  # rows drawn in one round when each is drawn given its context
 CHUNK = 50_000  # rows finished at a time: post.SAMPLE_CHUNK_ROWS, as `synthgen sample`
 
 
@@ -96,12 +97,23 @@ class RuleSampler:
     ) -> pd.DataFrame:
         """``n`` rows obeying every rule: the generator's rows (``draw``: what draws them in
         place of ``gen.sample``), then each block of ``CHUNK`` rows finished as `synthgen
-        sample` finishes its chunks (same rows)."""
+        sample` finishes its chunks (same rows). ``context`` (in ``kw``): one parent row per
+        row, for a model fitted with one; a row drawn again is drawn given its own."""
         model_cond, post = self.split_conditions(conditions)
-        body = (draw or gen.sample)(n, seed=seed, conditions=model_cond, **kw)
+        ctx = kw.pop("context", None)
+        given = {} if ctx is None else {"context": ctx}
+        body = (draw or gen.sample)(n, seed=seed, conditions=model_cond, **given, **kw)
         kw = {k: v for k, v in kw.items() if k != "progress"}
         parts = [
-            self.finish_chunk(gen, body.iloc[i : i + CHUNK], seed, model_cond, post, **kw)
+            self.finish_chunk(
+                gen,
+                body.iloc[i : i + CHUNK],
+                seed,
+                model_cond,
+                post,
+                context=None if ctx is None else ctx.iloc[i : i + CHUNK],
+                **kw,
+            )
             for i in range(0, max(n, 1), CHUNK)
         ]
         return parts[0] if len(parts) == 1 else pd.concat(parts)
@@ -126,11 +138,13 @@ class RuleSampler:
         seed: int,
         model_cond: dict[str, Any] | None,
         post: dict[str, Any],
+        context: pd.DataFrame | None = None,
         **kw: Any,
     ) -> pd.DataFrame:
         """A chunk of the generator's rows (indexed by row number) mapped back, repaired,
         and its rows that still break a rule replaced by rows drawn with seeds of (seed,
-        the chunk's first row, round)."""
+        the chunk's first row, round); ``context``: the chunk's context rows (in order),
+        each replacement drawn given the context of the row it replaces."""
         out, stray = self.enforcer.inverse(body)
         out = self.enforcer.repair(out, seed)
         if not len(out):
@@ -145,14 +159,20 @@ class RuleSampler:
                 raise self._hopeless(out, bad, kept, drawn, post)
             need = int(bad.sum())
             rate = max(kept / drawn, 0.01)
-            m = max(MIN_BATCH, math.ceil(1.25 * need / rate))
-            extra, extra_stray = self.draw(gen, m, round_seed(base, k), model_cond, **kw)
-            ok = ~self.bad(extra, post, extra_stray)
+            if context is None:
+                m = max(MIN_BATCH, math.ceil(1.25 * need / rate))
+                extra, extra_stray = self.draw(gen, m, round_seed(base, k), model_cond, **kw)
+                ok = ~self.bad(extra, post, extra_stray)
+                slots = np.flatnonzero(bad)[: int(ok.sum())]
+                pick = np.flatnonzero(ok)[: len(slots)]
+            else:
+                slots, pick, extra, ok = self._redraw_given(
+                    gen, np.flatnonzero(bad), context, rate, round_seed(base, k), post, **kw
+                )
+                m = len(extra)
             drawn, kept = drawn + m, kept + int(ok.sum())
-            good = extra[ok]
-            slots = np.flatnonzero(bad)[: len(good)]
             if len(slots):
-                fill = good.iloc[: len(slots)].set_axis(out.index[slots])
+                fill = extra.iloc[pick].set_axis(out.index[slots])
                 keep = np.ones(len(out), bool)
                 keep[slots] = False
                 out = _dtypes_like(pd.concat([out[keep], fill]).sort_index(), first)
@@ -163,6 +183,31 @@ class RuleSampler:
                 bad |= self.bad(out, post, only=across)
         self.rounds = max(self.rounds, k)
         return out
+
+    def _redraw_given(
+        self,
+        gen: Any,
+        rows: np.ndarray,
+        context: pd.DataFrame,
+        rate: float,
+        seed: int,
+        post: dict[str, Any],
+        **kw: Any,
+    ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
+        """Each of ``rows`` (positions in the chunk) drawn again ``reps`` times given its own
+        context row; the first draw obeying every rule replaces it. Returns (the rows
+        replaced, the draws replacing them, every draw, which draws obey)."""
+        need = len(rows)
+        reps = max(math.ceil(1.25 / rate), math.ceil(MIN_BATCH / need))
+        reps = max(1, min(reps, MAX_GIVEN_DRAWS // need))
+        take = np.tile(rows, reps)
+        given = context.iloc[take].reset_index(drop=True)
+        extra, stray = self.draw(gen, len(take), seed, None, context=given, **kw)
+        ok = ~self.bad(extra, post, stray)
+        hits = ok.reshape(reps, need)
+        found = hits.any(axis=0)
+        pick = hits.argmax(axis=0)[found] * need + np.flatnonzero(found)
+        return rows[found], pick, extra, ok
 
     def _hopeless(
         self, out: pd.DataFrame, bad: np.ndarray, kept: int, drawn: int, post: dict[str, Any]
@@ -213,8 +258,13 @@ def _num(v: Any) -> float:
     return float(v)
 
 
-def label_rules(rules: list[Any], origins: list[str]) -> list[str]:
+def label_rules(
+    rules: list[Any], origins: list[str], indices: Sequence[int] | None = None
+) -> list[str]:
+    """How reports and messages name each rule; ``indices``: the declared rules' positions
+    in the recipe (default: their positions in ``rules``)."""
+    at = list(indices) if indices is not None else list(range(len(rules)))
     return [
-        describe(i, r) if o == "declared" else f"detected rule ({title(r)})"
+        describe(at[i], r) if o == "declared" else f"detected rule ({title(r)})"
         for i, (r, o) in enumerate(zip(rules, origins, strict=True))
     ]

@@ -14,9 +14,11 @@ def print_rules(out: Console, title: str, found: list[Any]) -> None:
     if not found:
         out.print(f"{escape(title)}: no rule found that every row obeys")
         return
+    table = getattr(found[0].rule, "table", None)  # one of several tables: drop names it
+    drop = f'"{table}: ID"' if table else "ID"
     t = Table(
         title=f"{title}: rules every row obeys",
-        caption="`run` keeps them; leave one out with constraints: {drop: [ID]}",
+        caption=escape(f"`run` keeps them; leave one out with constraints: {{drop: [{drop}]}}"),
     )
     for col in ("id", "type", "rows checked", "exceptions"):
         t.add_column(col, overflow="fold")

@@ -3,6 +3,8 @@
 A recipe gives either a list of rules, or a mapping ``{detect, drop, rules}``: ``detect``
 (default true) keeps the rules the training rows always obey, ``drop`` leaves out detected
 rules by id (as `synthgen inspect` and the report show them) or every one on a column.
+In a multi-table run every rule names its table (``table: Invoice``) and a ``drop`` entry
+may too (``"Invoice: Total"``; without a table it applies to every table).
 """
 
 from __future__ import annotations
@@ -10,7 +12,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 
 def _as_list(v: Any) -> Any:
@@ -19,6 +29,21 @@ def _as_list(v: Any) -> Any:
 
 class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    table: str | None = Field(
+        None,
+        min_length=1,
+        description="the table the rule is about: required when the source holds several "
+        "tables, optional with one",
+    )
+
+    @model_serializer(mode="wrap")
+    def _no_empty_table(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A rule's JSON names its table only when it has one (one-table runs: as before)."""
+        out: dict[str, Any] = handler(self)
+        if out.get("table") is None:
+            out.pop("table", None)
+        return out
 
     def columns(self) -> list[str]:
         """Every column the rule reads."""
@@ -266,7 +291,8 @@ class ConstraintsSpec(BaseModel):
     drop: list[str] = Field(
         default_factory=list,
         description="detected rules to leave out: an id as `synthgen inspect` shows it, or a "
-        "column (every detected rule on it)",
+        "column (every detected rule on it); with several tables 'TABLE: ID' or 'TABLE: "
+        "COLUMN' for one table's only",
     )
     rules: list[Rule] = Field(default_factory=list, description="declared rules, one per entry")
 
@@ -282,9 +308,11 @@ def describe(index: int, rule: _Rule) -> str:
 
 
 def title(rule: _Rule) -> str:
-    """'inequality low <= high'; 'unique visit_id' (the type is not said twice)."""
+    """'inequality low <= high'; 'unique visit_id' (the type is not said twice); with its
+    table first when it names one ('Invoice: range 0 <= Total')."""
     kind, key = str(getattr(rule, "type", "?")), rule.key()
-    return key if key.startswith(kind) else f"{kind} {key}"
+    text = key if key.startswith(kind) else f"{kind} {key}"
+    return f"{rule.table}: {text}" if rule.table else text
 
 
 def rule_from_json(data: dict[str, Any]) -> Any:

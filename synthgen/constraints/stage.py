@@ -36,12 +36,24 @@ LOOKUP_NOTE = (
 
 
 def check_declared(
-    spec: ConstraintsSpec, schema: Schema, table: str, owned: Sequence[str] = ()
+    spec: ConstraintsSpec,
+    schema: Schema,
+    table: str,
+    owned: Sequence[str] = (),
+    tables: bool = False,
 ) -> None:
-    """Every column a declared rule names exists and has a kind the rule can use."""
+    """Every column a declared rule names exists and has a kind the rule can use (``tables``:
+    one table of several, whose kinds a recipe's ``schema:`` does not set)."""
     names = schema.names
     problems = []
+    fix = "use another rule type" if tables else "set schema.{c}.kind or use another rule type"
     for i, r in enumerate(spec.rules):
+        if r.table is not None and r.table != table:
+            problems.append(
+                f"{describe(i, r)}: no table '{r.table}' in this one-table run (its table is "
+                f"'{table}'); write table: {table}, or leave table: out"
+            )
+            continue
         if r.type in ("format", "unique") and set(r.columns()) & set(owned):
             problems.append(
                 f"{describe(i, r)}: pii.consistent gives '{r.columns()[0]}' pseudonyms, "
@@ -55,8 +67,16 @@ def check_declared(
             if c in names and schema[c].kind not in ("numeric", "integer", "datetime"):
                 problems.append(
                     f"{describe(i, r)}: column '{c}' is {schema[c].kind}, not a number or "
-                    f"date; set schema.{c}.kind or use another rule type"
+                    f"date; {fix.format(c=c)}"
                 )
+        if r.type in ("fixed_combinations", "determined_by"):
+            problems += [
+                f"{describe(i, r)}: column '{c}' is {schema[c].kind}: its values are "
+                "written by fakes or generated, not learnt, so no rule can tie them to other "
+                f"columns; {'remove the rule' if tables else fix.format(c=c)}"
+                for c in (r.columns() if r.type == "fixed_combinations" else [r.column])
+                if c in names and schema[c].kind in ("pii", "id", "text")
+            ]
     if problems:
         raise RecipeError("constraints do not fit the data:", problems=problems)
 
@@ -72,17 +92,28 @@ class ConstraintRun:
         table: str = "the source",
         warnings: list[str] | None = None,
         owned: list[str] | tuple[str, ...] = (),
+        hidden: Sequence[str] = (),
+        indices: Sequence[int] | None = None,
+        tables: bool = False,
     ) -> None:
         """``owned``: columns a later step writes whatever the model samples (pseudonymised
-        keys): no detected rule uses them, and a declared format rule on one is refused."""
-        check_declared(spec, schema, table, owned)
-        self.schema, self.private = schema, private
+        keys): no detected rule uses them, and a declared format rule on one is refused.
+        ``hidden``: the model's own columns in ``train`` (a relational model's counts and
+        matches), which no detected rule uses. ``indices``: each declared rule's position in
+        the recipe (default: its position in ``spec``), as messages name it. ``tables``: the
+        source holds several tables, so detected rules name theirs (``table``)."""
+        check_declared(spec, schema, table, owned, tables)
+        self.schema, self.private, self.table = schema, private, table
         self.warnings = warnings if warnings is not None else []  # the run's own list
         declared = list(spec.rules)
         found: list[Found] = []
         self.left_out = 0
         if spec.detect:
-            found = detect_rules(train, schema)
+            found = _detect(train, schema, hidden)
+            if tables:
+                found = [
+                    Found(f.rule.model_copy(update={"table": table}), f.evidence) for f in found
+                ]
             seen = {(r.type, r.key()) for r in declared}
             found = [f for f in found if (f.rule.type, f.rule.key()) not in seen]
             found = [f for f in found if not _dropped(f, [*spec.drop, *owned])]
@@ -93,9 +124,10 @@ class ConstraintRun:
         self.rules = declared + [f.rule for f in found]
         self.origins = ["declared"] * len(declared) + ["detected"] * len(found)
         self.evidence: list[dict[str, Any]] = [{}] * len(declared) + [f.evidence for f in found]
-        self.labels = label_rules(self.rules, self.origins)
+        self.labels = label_rules(self.rules, self.origins, indices)
         self.real: list[dict[str, Any]] = []
         self.sampler: RuleSampler | None = None
+        self.kept_: np.ndarray | None = None  # the training rows the fit kept
 
     def dp_notes(self) -> list[str]:
         """What the privacy ledger must say: declared rules that read the data."""
@@ -126,9 +158,10 @@ class ConstraintRun:
                     f"{'; '.join(_examples(rows, self.schema))}); the fit leaves them out"
                 )
         kept = train[~bad].reset_index(drop=True)
+        self.kept_ = ~bad
         if len(kept) < 2:
             raise DataError(
-                f"only {len(kept)} training row(s) obey every declared rule",
+                f"only {len(kept)} training row(s) of {self.table} obey every declared rule",
                 hint="check the rules against the data (`synthgen inspect`) or drop them",
             )
         self.enforcer = Enforcer(self.rules, self.schema)
@@ -190,11 +223,11 @@ class ConstraintRun:
             "resampled_rows": self.sampler.resampled if self.sampler else 0,
         }
 
-    def save(self, folder: Path) -> None:
-        """The rules and the enforcer's state, for `synthgen sample` (JSON, no code)."""
+    def state(self) -> dict[str, Any] | None:
+        """The rules and the enforcer's state as JSON (None: nothing to keep when sampling)."""
         if self.sampler is None:
-            return
-        state = {
+            return None
+        return {
             "format": STATE_FORMAT,
             "rules": [r.model_dump(mode="json", by_alias=True) for r in self.rules],
             "labels": self.labels,
@@ -202,10 +235,23 @@ class ConstraintRun:
             "enforcer": self.enforcer.to_json(),
             "checker": self.sampler.checker.to_json(),
         }
+
+    def save(self, folder: Path) -> None:
+        """The rules and the enforcer's state, for `synthgen sample` (JSON, no code)."""
+        state = self.state()
+        if state is None:
+            return
         (Path(folder) / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
         from synthgen.io.atomic import write_manifest
 
         write_manifest(Path(folder))  # the folder's list of files includes it
+
+
+def _detect(train: pd.DataFrame, schema: Schema, hidden: Sequence[str]) -> list[Found]:
+    if not hidden:
+        return detect_rules(train, schema)
+    cols = [c for c in schema.columns if c.name not in set(hidden)]
+    return detect_rules(train[[c.name for c in cols]], Schema(columns=cols))
 
 
 def _dropped(f: Found, drop: list[str]) -> bool:
@@ -229,7 +275,6 @@ def load_rules(model_dir: Path) -> RuleSampler | None:
     only; a damaged file is a UsageError naming it."""
     from pydantic import ValidationError
 
-    from synthgen.constraints.spec import rule_from_json
     from synthgen.generators.folder import damaged
     from synthgen.io.jsonfile import BadJson, MiB, read_json
 
@@ -237,16 +282,23 @@ def load_rules(model_dir: Path) -> RuleSampler | None:
     if not p.exists():
         return None
     try:
-        state = read_json(p, max_bytes=1024 * MiB)
-        rules = [rule_from_json(r) for r in state["rules"]]
-        schema = Schema.model_validate(state["schema"])
-        enforcer = Enforcer.restore(rules, schema, state["enforcer"])
-        checker = Checker.restore(rules, schema, state["checker"])
-        labels = [str(x) for x in state["labels"]]
+        return restore_sampler(read_json(p, max_bytes=1024 * MiB))
     except BadJson as err:
         raise damaged(Path(model_dir), [f"{STATE_FILE}: {err.reason}"]) from None
     except (ValidationError, KeyError, TypeError, ValueError) as err:
         raise damaged(Path(model_dir), [f"{STATE_FILE}: {type(err).__name__}"]) from None
+
+
+def restore_sampler(state: dict[str, Any]) -> RuleSampler:
+    """A sampler from :meth:`ConstraintRun.state` (a KeyError, TypeError, ValueError or
+    ValidationError when the state is damaged)."""
+    from synthgen.constraints.spec import rule_from_json
+
+    rules = [rule_from_json(r) for r in state["rules"]]
+    schema = Schema.model_validate(state["schema"])
+    enforcer = Enforcer.restore(rules, schema, state["enforcer"])
+    checker = Checker.restore(rules, schema, state["checker"])
+    labels = [str(x) for x in state["labels"]]
     return RuleSampler(enforcer, checker, labels, set(enforcer.order_))
 
 

@@ -151,3 +151,19 @@ def schema_of(f: pd.DataFrame, seed: int) -> Schema:
     }
     over = {c: {"kind": k} for c in f.columns for p, k in kinds.items() if c.startswith(p)}
     return apply_overrides(schema, over, f) if over else schema
+
+
+def personal_unique(ds: Dataset, seed: int) -> dict[str, set[str]]:
+    """One-column UNIQUE columns (not the primary key) whose values are personal data: an
+    email is faked (uniquely) like any PII column, not numbered like a key."""
+    out: dict[str, set[str]] = {}
+    for t in ds.spec:
+        cols = [
+            u.columns[0]
+            for u in t.unique
+            if len(u.columns) == 1 and u.columns != t.primary_key and u.columns[0] in ds[t.name]
+        ]
+        if cols:
+            kinds = detect(ds[t.name][cols], seed=seed)
+            out[t.name] = {c.name for c in kinds.columns if c.kind == "pii"}
+    return out

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthgen.constraints.stage import ConstraintRun, restore_sampler
 from synthgen.dataset.data import Dataset
 from synthgen.dataset.spec import DatasetSpec, ForeignKey
 from synthgen.errors import DataError, UsageError
@@ -21,9 +22,10 @@ from synthgen.relational import assign
 from synthgen.relational import frames as fr
 from synthgen.relational.keyformat import KeyFormat
 from synthgen.relational.keyformat import learn as learn_format
-from synthgen.relational.learn import context_frame, learn
+from synthgen.relational.learn import context_frame, learn, personal_unique
 from synthgen.relational.plan import Plan, make_plan
 from synthgen.relational.reference import distinct_labels, is_lookup, records, unique_labels
+from synthgen.relational.rules import TableRules, fit_frames, table_run
 
 FORMAT_VERSION = 1
 
@@ -43,9 +45,13 @@ class RelationalSynthesizer:
         seed: int = 0,
         rows: dict[str, int] | None = None,
         say: Callable[[str], None] = lambda _m: None,
+        rules: dict[str, TableRules] | None = None,
+        private: bool = False,
     ) -> RelationalSynthesizer:
         """Learn ``ds``; ``rows``: the source's row counts (default: ``ds``'s), which a
-        synthetic table without a context parent reproduces (times the sample ratio)."""
+        synthetic table without a context parent reproduces (times the sample ratio);
+        ``rules``: each table's rules (``relational.rules.split_rules``), detected ones too
+        unless ``private``."""
         self.warnings_: list[str] = []
         self.spec_ = ds.spec
         self.plan_ = make_plan(ds.spec, personal_unique(ds, seed))
@@ -68,14 +74,25 @@ class RelationalSynthesizer:
         }
         self.models_: dict[str, Generator | None] = {}
         self.exclude_ = {}
+        self.runs_: dict[str, ConstraintRun] = {}  # each table's rules, for the report
         from synthgen.pii.stage import pii_exclusions
 
         for t in self.plan_.order:
             f = lt.features[t]
             self.exclude_[t] = pii_exclusions(lt.frames[t][lt.own[t]], lt.schemas[t])
-            if (
-                f.shape[1] == 0 or len(f) == 0 or t in self.lookups_
-            ):  # keys only, or an empty table: nothing to learn
+            learnt = not (f.shape[1] == 0 or len(f) == 0 or t in self.lookups_)
+            run = table_run(
+                rules,
+                t,
+                f,
+                lt.schemas[t],
+                private=private,
+                modelled=learnt,
+                warnings=self.warnings_,
+            )
+            if run is not None:
+                self.runs_[t] = run
+            if not learnt:  # keys only, an empty table, a reference table: nothing to learn
                 self.models_[t] = None
                 continue
             if len(f) < 2:
@@ -83,14 +100,15 @@ class RelationalSynthesizer:
                     f"table {t} has {len(f)} row(s) to learn from",
                     hint=f"give {t} at least 2 rows, or leave it out (source.tables)",
                 )
-            ctx = lt.contexts.get(t)
             say(f"fitting {t} ({len(f):,} rows x {f.shape[1]} columns)")
+            f, schema, ctx = fit_frames(run, f, lt.contexts.get(t))
             gen = create(self.generator, **self.params)
             if ctx is not None and ctx.shape[1] > 0:
-                gen.fit(f, lt.schemas[t], seed=_sub(seed, t), context=ctx)
+                gen.fit(f, schema or lt.schemas[t], seed=_sub(seed, t), context=ctx)
             else:
-                gen.fit(f, lt.schemas[t], seed=_sub(seed, t))
+                gen.fit(f, schema or lt.schemas[t], seed=_sub(seed, t))
             self.models_[t] = gen
+        self.rules_ = {t: r.sampler for t, r in self.runs_.items() if r.sampler is not None}
         return self
 
     # ---- sample ---------------------------------------------------------------------------
@@ -144,6 +162,7 @@ class RelationalSynthesizer:
             "labels": self.labels_,
             "lookups": self.lookups_,
             "models": {t: g is not None for t, g in self.models_.items()},
+            "rules": {t: r.state() for t, r in self.runs_.items() if r.sampler is not None},
         }
 
     @classmethod
@@ -175,25 +194,20 @@ class RelationalSynthesizer:
         }
         self.exclude_ = {}
         self.warnings_ = []
+        self.runs_ = {}
+        try:
+            self.rules_ = {t: restore_sampler(v) for t, v in (data.get("rules") or {}).items()}
+        except (KeyError, TypeError, ValueError, AttributeError) as err:  # pydantic's too
+            raise UsageError(
+                f"{p / 'relational.json'}: its rules are damaged ({type(err).__name__})"
+            ) from None
         return self
 
 
-def personal_unique(ds: Dataset, seed: int) -> dict[str, set[str]]:
-    """One-column UNIQUE columns (not the primary key) whose values are personal data: an
-    email is faked (uniquely) like any PII column, not numbered like a key."""
-    from synthgen.schema import detect
-
-    out: dict[str, set[str]] = {}
-    for t in ds.spec:
-        cols = [
-            u.columns[0]
-            for u in t.unique
-            if len(u.columns) == 1 and u.columns != t.primary_key and u.columns[0] in ds[t.name]
-        ]
-        if cols:
-            kinds = detect(ds[t.name][cols], seed=seed)
-            out[t.name] = {c.name for c in kinds.columns if c.kind == "pii"}
-    return out
+def _plain(
+    gen: Generator, n: int, seed: int, conditions: None, **kw: Any
+) -> pd.DataFrame:  # a table without rules: the generator's rows as they are
+    return gen.sample(n, seed=seed, **kw)
 
 
 def _sub(seed: int, *parts: str) -> int:
@@ -246,7 +260,8 @@ class _State:
             body = pd.DataFrame(index=range(n))
         else:
             given = ctx if gen.context_ is not None else None
-            body = gen.sample(n, seed=_sub(self.seed, t), context=given, exclude=m.exclude_.get(t))
+            draw = m.rules_[t].sample if t in m.rules_ else _plain
+            body = draw(gen, n, _sub(self.seed, t), None, context=given, exclude=m.exclude_.get(t))
         body = body.reset_index(drop=True)
         for c, labels in m.labels_.get(t, {}).items():
             body[c] = distinct_labels(body[c], labels, self.rng(t, c, "unique"))

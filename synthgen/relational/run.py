@@ -23,7 +23,9 @@ from synthgen.io import write_table
 from synthgen.io.atomic import Staging, write_manifest
 from synthgen.progress import StageClock
 from synthgen.recipe import Recipe
+from synthgen.relational import rules
 from synthgen.relational.model import RelationalSynthesizer
+from synthgen.relational.rules import split_rules
 
 DEFAULT_SUITE = "relational"
 
@@ -55,12 +57,6 @@ def refuse_unsupported(recipe: Recipe, names: list[str]) -> None:
         )
     if recipe.text:
         problems.append("text: language-model text columns are for one-table runs for now")
-    if recipe.constraints.rules:
-        problems.append(
-            "constraints: declared rules are kept in one-table runs only for now (they name "
-            "columns, not tables); remove them, or synthesise one table with source.tables: "
-            "[TABLE]"
-        )
     problems += [
         f"outputs.{i}: a multi-table run writes databases (url:); its CSVs are in the run "
         "folder's synthetic/"
@@ -91,6 +87,7 @@ def run_dataset(
 ) -> tuple[Dataset, dict[str, Any], bool, RelationalSynthesizer]:
     """Fit, sample, validate and write; returns the synthetic dataset and the report."""
     refuse_unsupported(recipe, ds.names)
+    tables_rules = split_rules(recipe.constraints, ds)  # a bad rule: said before any work
     name = recipe.validate_.suite
     suite = validate.apply_overrides(
         validate.load_suite(DEFAULT_SUITE if name == "default" else name, recipe.base_dir),
@@ -110,11 +107,18 @@ def run_dataset(
     model = RelationalSynthesizer(recipe.generator.name, recipe.generator.params)
     rows = sum(len(train[t]) for t in train.names)
     with clock.stage("fit", f"fitting {len(ds.names)} tables ({rows:,} rows)"):
-        model.fit(train, seed=seed, rows={t: len(ds[t]) for t in ds.names}, say=clock.say)
+        model.fit(
+            train,
+            seed=seed,
+            rows={t: len(ds[t]) for t in ds.names},
+            say=clock.say,
+            rules=tables_rules,
+            private=recipe.privacy is not None,
+        )
         warnings += model.warnings_
     with clock.stage("sample", "sampling every table"):
         syn = model.sample(seed=seed, ratio=recipe.sample.ratio or 1.0)
-        syn = _pii_strategies(recipe, train, syn)
+        syn = rules.finish(model.runs_, _pii_strategies(recipe, train, syn), seed)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
             suite,
@@ -123,6 +127,7 @@ def run_dataset(
             pd.DataFrame(),
             _empty_schema(),
             seed=seed,
+            options=rules.options(model.runs_),
             datasets=(train, holdout, syn, ds),
         )
     from synthgen.report.relational import build_dataset_report
@@ -130,6 +135,8 @@ def run_dataset(
     report = build_dataset_report(
         recipe, seed, ds, train, syn, verdict, warnings, clock.timings, entity
     )
+    if model.runs_:
+        report["constraints"] = rules.summary(model.runs_)
     return syn, report, bool(verdict["passed"]), model
 
 

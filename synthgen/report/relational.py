@@ -79,6 +79,7 @@ def _fmt(v: Any) -> str:
 def render(report: dict[str, Any], syn: Dataset) -> str:
     from synthgen.report.gates import gates_section
     from synthgen.report.graph import relationship_graph
+    from synthgen.report.rules_section import rules_section
 
     graph = relationship_graph(syn.spec)
     parts = [
@@ -93,6 +94,7 @@ def render(report: dict[str, Any], syn: Dataset) -> str:
         "<h2>Relationships</h2>",
         f'<img alt="relationship graph" src="data:image/png;base64,{graph}">',
         gates_section(report["gates"]),
+        rules_section(report.get("constraints"), report.get("metrics") or {}),
     ]
     if report["warnings"]:
         items = "".join(f"<li>{html.escape(w)}</li>" for w in report["warnings"])

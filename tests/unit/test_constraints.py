@@ -193,6 +193,18 @@ def test_declared_rules_must_fit_the_data():
     assert "constraints[1] (positive city > 0): column 'city' is categorical" in text
 
 
+def test_a_one_table_run_takes_its_own_table_name_and_refuses_another():
+    df = constraint_table(100)
+    mine = {"type": "positive", "table": "visits", "column": "fare"}
+    run = ConstraintRun(
+        ConstraintsSpec.model_validate([mine]), detect(df), df, private=False, table="visits"
+    )
+    assert run.labels[0] == "constraints[0] (visits: positive fare > 0)"
+    other = ConstraintsSpec.model_validate([{**mine, "table": "trips"}])
+    with pytest.raises(RecipeError, match="no table 'trips' in this one-table run"):
+        ConstraintRun(other, detect(df), df, private=False, table="visits")
+
+
 def test_detection_proposes_what_always_holds_and_nothing_else():
     df = constraint_table(800)
     found = {f.rule.key(): f for f in detect_rules(df, detect(df))}
@@ -241,3 +253,37 @@ def test_pseudonymised_columns_take_no_format_rule():
     with pytest.raises(RecipeError) as err:
         ConstraintRun(spec, schema, df, private=False, owned=["ref"])
     assert "pii.consistent gives 'ref' pseudonyms" in err.value.problems[0]
+
+
+def test_a_repair_that_breaks_a_combination_is_resampled():
+    """Norway's invoices have no state and no postcode; a state is nulled when its postcode
+    is (null_if_null, repaired row by row), which can leave (no state, USA), a combination
+    no real row has: such rows are drawn again, not written."""
+    r = np.random.default_rng(0)
+    n = 600
+    place = r.choice(3, n)
+    df = pd.DataFrame(
+        {
+            "state": np.array(["CA", "ON", None], dtype=object)[place],
+            "country": np.array(["USA", "Canada", "Norway"])[place],
+            "postcode": np.where(place == 2, np.nan, r.integers(1000, 9999, n).astype(float)),
+            "total": np.round(r.gamma(2, 3, n), 2),
+        }
+    )
+    rules = [
+        {"type": "fixed_combinations", "columns": ["state", "country"]},
+        {"type": "null_if_null", "column": "state", "if_null": "postcode"},
+    ]
+    run, schema, syn = _run(df, {"detect": False, "rules": rules}, n=600)
+    assert Checker(run.rules, schema, df).counts(syn) == [0, 0]
+    assert run.sampler is not None and run.sampler.resampled > 0
+
+
+def test_a_combination_with_a_faked_column_is_refused():
+    df = constraint_table(100)
+    df["email"] = [f"user{i}@example.com" for i in range(len(df))]
+    spec = ConstraintsSpec.model_validate(
+        [{"type": "fixed_combinations", "columns": ["email", "state"]}]
+    )
+    with pytest.raises(RecipeError, match="column 'email' is pii.*set schema.email.kind"):
+        ConstraintRun(spec, detect(df), df, private=False)
