@@ -139,6 +139,16 @@ def tv_complement(a: pd.Series, b: pd.Series) -> float:
     )
 
 
+def same_within_invoice(ds: dict, track_ids: pd.Series, column: str) -> float:
+    """The share of pairs of lines of one invoice whose tracks share ``column`` (GenreId,
+    AlbumId): what the lines of one invoice have in common."""
+    line = ds["InvoiceLine"][["InvoiceId"]].assign(TrackId=track_ids.to_numpy())
+    j = line.merge(ds["Track"][["TrackId", column]], on="TrackId")
+    same = j.groupby(["InvoiceId", column]).size()
+    n = j.groupby("InvoiceId").size()
+    return float((same * (same - 1)).sum() / (n * (n - 1)).sum())
+
+
 def genre_share(ds: dict, track_ids: pd.Series) -> pd.Series:
     t = ds["Track"].set_index("TrackId")["GenreId"]
     g = ds["Genre"].set_index("GenreId")["Name"]
@@ -187,6 +197,14 @@ def chinook() -> dict:
             "uniform_genre": tv_complement(
                 genre_share(real, real["InvoiceLine"]["TrackId"]), genre_share(fake, uniform)
             ),
+            "same_within_invoice": {
+                col: {
+                    "real": same_within_invoice(real, real["InvoiceLine"]["TrackId"], col),
+                    "matched": same_within_invoice(fake, fake["InvoiceLine"]["TrackId"], col),
+                    "uniform": same_within_invoice(fake, uniform, col),
+                }
+                for col in ("GenreId", "MediaTypeId", "AlbumId")
+            },
         },
     }
 

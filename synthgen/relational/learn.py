@@ -10,6 +10,7 @@ import pandas as pd
 
 from synthgen.dataset.data import Dataset
 from synthgen.relational import frames as fr
+from synthgen.relational.assign import agreement, label_cells
 from synthgen.relational.plan import Plan, TablePlan, fk_id
 from synthgen.schema import Schema, apply_overrides, detect
 
@@ -64,8 +65,9 @@ def learn(ds: Dataset, plan: Plan, seed: int, warnings: list[str]) -> Learnt:
         if p in referenced:
             out.profiles[p] = fr.choose_profile(plan, p, frames, modelled)
     cells = {p: fr.profile_cells(plan, p, cols, frames) for p, cols in out.profiles.items()}
+    labels = {p: cells[p][label_cells(cols)] for p, cols in out.profiles.items()}
     for t in plan.order:
-        out.features[t] = features(plan, t, frames, own[t], cells)
+        out.features[t] = features(plan, t, frames, own[t], cells, labels)
     for t in plan.order:  # parents first: a context carries the parent's own context
         tp = plan.tables[t]
         if tp.context is not None:
@@ -77,7 +79,7 @@ def learn(ds: Dataset, plan: Plan, seed: int, warnings: list[str]) -> Learnt:
 
 
 def features(
-    plan: Plan, t: str, frames: dict[str, pd.DataFrame], own: list[str], cells: dict
+    plan: Plan, t: str, frames: dict[str, pd.DataFrame], own: list[str], cells: dict, labels: dict
 ) -> pd.DataFrame:
     tp = plan.tables[t]
     df = frames[t]
@@ -85,6 +87,13 @@ def features(
     for child, fk in plan.children(t):
         idx = fr.parent_index(frames[child], fk, df)
         f[f"__n.{child}.{fk_id(fk)}"] = fr.counts(idx, len(df))
+        for other in plan.tables[child].assigned:  # how alike its children's references are
+            if labels[other.ref_table].shape[1] == 0:
+                continue
+            j = fr.parent_index(frames[child], other, frames[other.ref_table])
+            c = labels[other.ref_table].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            asked = pd.Series([c[k] if k >= 0 else "~" for k in j], dtype=object)
+            f[f"__same.{child}.{fk_id(other)}"] = agreement(idx, asked, len(df))
     for child, fk in plan.referrers(t):
         idx = fr.parent_index(frames[child], fk, df)
         f[f"__deg.{child}.{fk_id(fk)}"] = fr.counts(idx, len(df))
@@ -131,7 +140,7 @@ def context_columns(out: Learnt, t: str, kinds: Schema) -> list[str]:
     mine = [
         c
         for c in f.columns
-        if not c.startswith(("__want.", "__has."))
+        if not c.startswith(("__want.", "__has.", "__same."))
         and schema[c].kind in MODELLED
         and not (schema[c].kind == "categorical" and schema[c].cardinality > fr.MAX_LABELS)
     ]
@@ -148,6 +157,7 @@ def schema_of(f: pd.DataFrame, seed: int) -> Schema:
         "__depth.": "integer",
         "__want.": "categorical",
         "__has.": "boolean",
+        "__same.": "numeric",
     }
     over = {c: {"kind": k} for c in f.columns for p, k in kinds.items() if c.startswith(p)}
     return apply_overrides(schema, over, f) if over else schema

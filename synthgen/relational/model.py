@@ -263,6 +263,9 @@ class _State:
             draw = m.rules_[t].sample if t in m.rules_ else _plain
             body = draw(gen, n, _sub(self.seed, t), None, context=given, exclude=m.exclude_.get(t))
         body = body.reset_index(drop=True)
+        if tp.context is not None and pidx is not None:  # siblings ask for alike parents
+            p_feats, r = self.feats[tp.context.ref_table], self.rng(t, "alike")
+            body = assign.siblings_alike(body, t, tp, m.profiles_, p_feats, pidx, r)
         for c, labels in m.labels_.get(t, {}).items():
             body[c] = distinct_labels(body[c], labels, self.rng(t, c, "unique"))
         self.feats[t], self.ctx[t] = body, ctx
@@ -313,9 +316,7 @@ class _State:
             return float("inf")
         return float(np.prod([len(self.rows[fk.ref_table]) for fk in others]))
 
-    def _put(
-        self, rows: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, idx: np.ndarray
-    ) -> None:
+    def _put(self, rows: pd.DataFrame, fk: ForeignKey, parent: pd.DataFrame, idx: Any) -> None:
         for c, rc in zip(fk.columns, fk.ref_columns, strict=True):
             vals = parent[rc].to_numpy(dtype=object)
             rows[c] = pd.Series([vals[i] if i >= 0 else None for i in idx], dtype=object).to_numpy()

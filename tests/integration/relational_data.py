@@ -49,6 +49,30 @@ def two_parents(seed: int = 0) -> Dataset:
     return Dataset(spec, {"customer": cust, "product": prod, "line": line})
 
 
+def baskets(seed: int = 0) -> Dataset:
+    """Orders whose lines share a theme: each order picks one of four categories and 85 % of
+    its lines are products of it, whatever the order's own (uninformative) columns say."""
+    r = np.random.default_rng(seed)
+    orders = pd.DataFrame({"oid": np.arange(1, 301), "channel": r.choice(["web", "shop"], 300)})
+    prod = pd.DataFrame({"pid": np.arange(1, 81), "category": np.repeat(list("ABCD"), 20)})
+    lines = []
+    for oid in orders.oid:
+        theme = r.choice(list("ABCD"))
+        for _ in range(r.integers(2, 7)):
+            cat = theme if r.random() < 0.85 else r.choice(list("ABCD"))
+            lines.append((oid, int(r.choice(prod.pid[prod.category == cat]))))
+    line = pd.DataFrame(lines, columns=["oid", "pid"])
+    line.insert(0, "lid", np.arange(1, len(line) + 1))
+    spec = DatasetSpec(
+        tables=[
+            table("orders", orders, ["oid"]),
+            table("product", prod, ["pid"]),
+            table("line", line, ["lid"], [("oid", "orders", "oid"), ("pid", "product", "pid")]),
+        ]
+    )
+    return Dataset(spec, {"orders": orders, "product": prod, "line": line})
+
+
 def self_reference(seed: int = 0) -> Dataset:
     """A forest of 300 employees, depths 0-3 (10 / 40 / 100 / 150), the title by depth."""
     r = np.random.default_rng(seed)

@@ -75,6 +75,31 @@ def test_two_parents_keep_degree_and_follow_the_joint_structure_better_than_unif
     assert ks_complement(d_real, d_syn) > 0.75
 
 
+def test_lines_of_one_order_are_as_alike_as_in_the_source() -> None:
+    """The lines of one order share a theme the order's columns do not tell: the synthetic
+    lines of one order ask for alike products (not independent draws) and get them."""
+    src = rd.baskets()
+    _m, syn = synth(src)
+    assert_integrity(syn)
+
+    def same_category(ds, pid: pd.Series) -> float:  # type: ignore[no-untyped-def]
+        j = ds["line"].assign(pid=pid.to_numpy()).merge(ds["product"], on="pid")
+        same = j.groupby(["oid", "category"]).size()
+        n = j.groupby("oid").size()
+        return float((same * (same - 1)).sum() / (n * (n - 1)).sum())
+
+    real = same_category(src, src["line"]["pid"])
+    matched = same_category(syn, syn["line"]["pid"])
+    r = np.random.default_rng(0)
+    uniform = same_category(syn, pd.Series(r.choice(syn["product"]["pid"], len(syn["line"]))))
+    assert real > 0.65 and uniform < 0.35, (real, uniform)
+    assert matched > max(uniform + 0.25, real - 0.2), (matched, real, uniform)
+    # every product keeps its degree shape all the same
+    d_real = degree(src["line"], "pid", src["product"], "pid")
+    d_syn = degree(syn["line"], "pid", syn["product"], "pid")
+    assert ks_complement(d_real, d_syn) > 0.7
+
+
 def test_self_reference_is_a_forest_with_the_source_depths() -> None:
     src = rd.self_reference()
     _m, syn = synth(src)
