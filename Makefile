@@ -62,7 +62,7 @@ pg: ## start a throwaway PostgreSQL for the tests (root; PGPORT_TEST=54330 for a
 pg-stop: ## stop the test PostgreSQL and remove its env file
 	bash .ci/postgres.sh stop
 
-bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes, gate calibration (benchmarks/results/*.json; ~3.5 h)
+bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes, gate calibration, rules, sequences, Ray (benchmarks/results/*.json; ~4.5 h)
 	-@bash .ci/postgres.sh >/dev/null  # without it, sql_write.py measures SQLite only
 	$(BIN)/python benchmarks/sql_write.py
 	$(BIN)/python benchmarks/fixtures.py
@@ -73,6 +73,11 @@ bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes,
 	$(BIN)/python benchmarks/privacy.py --epochs 5
 	$(BIN)/python benchmarks/text.py
 	$(BIN)/python benchmarks/gates.py
+	$(BIN)/python benchmarks/small_tables.py
+	$(BIN)/python benchmarks/constraints.py
+	$(BIN)/python benchmarks/constraints.py --chinook
+	$(BIN)/python benchmarks/sequential.py
+	$(BIN)/python benchmarks/scale.py
 
 bench-anchors: ## the anchors' own virtualenv (.bench-venv): TabularARGN and ARF, never synthgen's deps
 	test -x $(ANCHOR_VENV)/bin/python || $(PYTHON) -m venv $(ANCHOR_VENV)
