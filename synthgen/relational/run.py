@@ -81,6 +81,28 @@ def refuse_unsupported(recipe: Recipe, names: list[str]) -> None:
         )
 
 
+def sequence_orders(recipe: Recipe) -> dict[str, str]:
+    """The tables the recipe declares as sequences (``tables.T.sequence``): T -> order."""
+    return {t: d.sequence.order for t, d in recipe.tables.items() if d.sequence is not None}
+
+
+def check_sequences(recipe: Recipe, ds: Dataset) -> None:
+    """Declared sequence tables that cannot be ones, refused before any work (exit 2)."""
+    from synthgen.relational.model import personal_unique
+    from synthgen.relational.plan import make_plan
+    from synthgen.relational.sequence_tables import problems
+
+    orders = sequence_orders(recipe)
+    if not orders:
+        return
+    plan = make_plan(ds.spec, personal_unique(ds, recipe.seed))
+    named = {t: d.sequence.entity for t, d in recipe.tables.items() if d.sequence is not None}
+    columns = {t: [str(c) for c in ds[t].columns] for t in ds.names}
+    bad = problems(plan, columns, orders, recipe.generator.name, named)
+    if bad:
+        raise RecipeError("these tables cannot be learnt as sequences:", problems=bad)
+
+
 def run_dataset(
     recipe: Recipe,
     ds: Dataset,
@@ -91,6 +113,7 @@ def run_dataset(
 ) -> tuple[Dataset, dict[str, Any], bool, RelationalSynthesizer]:
     """Fit, sample, validate and write; returns the synthetic dataset and the report."""
     refuse_unsupported(recipe, ds.names)
+    check_sequences(recipe, ds)
     name = recipe.validate_.suite
     suite = validate.apply_overrides(
         validate.load_suite(DEFAULT_SUITE if name == "default" else name, recipe.base_dir),
@@ -107,7 +130,9 @@ def run_dataset(
                 None,
             )
         train = _scrubbed(recipe, train, warnings)
-    model = RelationalSynthesizer(recipe.generator.name, recipe.generator.params)
+    model = RelationalSynthesizer(
+        recipe.generator.name, recipe.generator.params, sequence_orders(recipe)
+    )
     rows = sum(len(train[t]) for t in train.names)
     with clock.stage("fit", f"fitting {len(ds.names)} tables ({rows:,} rows)"):
         model.fit(train, seed=seed, rows={t: len(ds[t]) for t in ds.names}, say=clock.say)
