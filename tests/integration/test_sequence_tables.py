@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from synthgen import load_recipe
 from synthgen.cli import cli
+from synthgen.dataset import Dataset, DatasetSpec
 from synthgen.relational import RelationalSynthesizer
 from synthgen.relational.frames import parent_index
 from synthgen.source import SourceDataset, read_source
@@ -120,3 +121,63 @@ def test_a_recipe_runs_it_and_a_bad_declaration_is_refused_before_any_work(chino
     ):
         assert part in got.output
     assert "Traceback" not in got.output and not (tmp_path / "bad").exists()
+
+
+def clinical(seed: int = 0) -> tuple[Dataset, dict[str, str]]:
+    """Patients, their admissions (months apart) and each admission's lab readings (hours
+    apart, each value near the one before): two sequence tables, one inside the other."""
+    from tests.integration.relational_data import table
+
+    r = np.random.default_rng(seed)
+    pat = pd.DataFrame({"pid": np.arange(1, 121), "sex": r.choice(["F", "M"], 120)})
+    adm, lab = [], []
+    for pid in pat["pid"]:
+        t = pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(r.integers(0, 300)))
+        for _ in range(int(r.integers(1, 5))):
+            aid = len(adm) + 1
+            adm.append((aid, pid, t, r.choice(["sepsis", "cardiac"])))
+            base = 140.0 if adm[-1][3] == "sepsis" else 100.0
+            value, ct = base + r.normal(0, 5), t
+            for _ in range(int(r.integers(3, 9))):
+                ct = ct + pd.Timedelta(hours=int(r.choice([4, 6, 8])))
+                value = 0.9 * value + 0.1 * base + r.normal(0, 2)
+                lab.append((len(lab) + 1, aid, ct, round(value, 1)))
+            t = t + pd.Timedelta(days=int(r.integers(30, 200)))
+    adm_df = pd.DataFrame(adm, columns=["aid", "pid", "admittime", "diagnosis"])
+    lab_df = pd.DataFrame(lab, columns=["lid", "aid", "charttime", "value"])
+    spec = DatasetSpec(
+        tables=[
+            table("patient", pat, ["pid"]),
+            table("admission", adm_df, ["aid"], [("pid", "patient", "pid")]),
+            table("lab", lab_df, ["lid"], [("aid", "admission", "aid")]),
+        ]
+    )
+    frames = {"patient": pat, "admission": adm_df, "lab": lab_df}
+    return Dataset(spec, frames), {"admission": "admittime", "lab": "charttime"}
+
+
+def lag1(df: pd.DataFrame, entity: str, col: str) -> float:
+    prev = df.groupby(entity)[col].shift(1)
+    ok = prev.notna()
+    return float(np.corrcoef(df.loc[ok, col], prev[ok])[0, 1])
+
+
+def test_a_patients_admissions_and_each_admissions_lab_events_are_sequences():
+    src, orders = clinical()
+    m = RelationalSynthesizer("autoreg", FAST, orders).fit(src, seed=0)
+    syn = m.sample(seed=1)
+    adm, lab = syn["admission"], syn["lab"]
+    assert adm["pid"].isin(syn["patient"]["pid"]).all() and lab["aid"].isin(adm["aid"]).all()
+    for df, entity, order in ((adm, "pid", "admittime"), (lab, "aid", "charttime")):
+        t = pd.to_datetime(df[order])
+        assert (t.groupby(df[entity]).diff().dropna() > pd.Timedelta(0)).all(), order
+    # the labs' gaps are the source's 4, 6 or 8 hours; a value follows the one before it
+    hours = pd.to_datetime(lab["charttime"]).groupby(lab["aid"]).diff().dropna().dt.seconds / 3600
+    assert hours.isin([4, 6, 8]).mean() > 0.9
+    assert lag1(lab, "aid", "value") > 0.7 * lag1(src["lab"], "aid", "value")
+    # events per admission still follow the learnt count model
+    per_real = src["lab"].groupby("aid").size().mean()
+    assert abs(lab.groupby("aid").size().mean() - per_real) < 1.0
+    again = m.sample(seed=1)
+    for t in syn.names:
+        pd.testing.assert_frame_equal(syn[t], again[t])
