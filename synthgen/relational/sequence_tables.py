@@ -75,7 +75,7 @@ def fit(
     data = lt.features[t].reset_index(drop=True).copy()
     data[ENTITY] = idx.astype(str)
     ents = parents(lt.features[p], lt.contexts.get(p), lt.context_columns[p])
-    model = SequenceModel(ENTITY, order, params)
+    model = SequenceModel(ENTITY, order, params, anchor=_anchor(lt, t, p, order, idx, ents))
     return model.fit(data, entities=ents, schema=lt.schemas[t], seed=seed, table=t)
 
 
@@ -102,3 +102,20 @@ def sample(
     got = pd.to_numeric(body[ENTITY]).to_numpy(np.int64)
     assert np.array_equal(got, np.repeat(np.arange(len(n_per)), n_per.astype(np.int64)))
     return body.drop(columns=[ENTITY])
+
+
+def _anchor(
+    lt: Learnt, t: str, p: str, order: str, idx: np.ndarray, ents: pd.DataFrame
+) -> str | None:
+    """The parent's own time column the events start after (an admission's admit time for
+    its lab events), if one lies near the first events (see synthgen.sequences.anchor)."""
+    from synthgen.sequences import anchor
+
+    if lt.schemas[t][order].kind != "datetime":
+        return None
+    times = anchor.seconds(lt.frames[t][order], True)
+    first = np.full(len(ents), np.nan)
+    ok = (idx >= 0) & ~np.isnan(times)
+    np.fmin.at(first, idx[ok], times[ok])
+    cands = [c for c in ents.columns if c in lt.schemas[p] and lt.schemas[p][c].kind == "datetime"]
+    return anchor.choose(ents, cands, first, True)

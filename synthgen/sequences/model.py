@@ -29,25 +29,36 @@ from synthgen.generators.base import Generator
 from synthgen.generators.context import MODELLED_KINDS
 from synthgen.relational.keyformat import learn as learn_key
 from synthgen.schema.spec import ColumnSpec, Schema
+from synthgen.sequences import anchor as anchormod
 from synthgen.sequences import frames as fr
 from synthgen.sequences import state as statemod
 from synthgen.sequences import statics
-from synthgen.sequences.sampling import draw_steps, sub_seed
+from synthgen.sequences.sampling import draw_steps
+from synthgen.sequences.sampling import sub_seed as _sub
 from synthgen.transforms import frame as framemod
 from synthgen.transforms import side as sidemod
-
-_sub = sub_seed
 
 
 class SequenceModel:
     """Constructors store parameters; ``fit`` learns, ``sample`` draws new sequences.
 
-    ``params``: the autoreg generator's parameters (both models)."""
+    ``params``: the autoreg generator's parameters (both models); ``anchor``: a time column
+    of the entities frame the sequences start after (see synthgen.sequences.anchor)."""
 
-    def __init__(self, entity: str, order: str, params: dict[str, Any] | None = None) -> None:
+    anchor_: str | None  # the anchor in use; offset_fill_: its median offset
+    offset_fill_: float
+
+    def __init__(
+        self,
+        entity: str,
+        order: str,
+        params: dict[str, Any] | None = None,
+        anchor: str | None = None,
+    ) -> None:
         self.entity = entity
         self.order = order
         self.params = dict(params or {})
+        self.anchor = anchor
 
     # ---- fit ------------------------------------------------------------------------------
     def fit(
@@ -117,8 +128,9 @@ class SequenceModel:
                 "there is no sequence to learn",
                 hint="check the entity column: most entities should have several events",
             )
+        offsets = anchormod.fit_offsets(self, attrs_raw, start)
         self._fit_entities(
-            length, start, attrs, mf[first], ent_of_first, own_schema, seed, static_raw
+            length, start, attrs, mf[first], ent_of_first, own_schema, seed, static_raw, offsets
         )
         later = ~first
         whole = pd.concat([attrs, statics.as_context(self, static_raw)], axis=1)
@@ -184,17 +196,19 @@ class SequenceModel:
         own_schema: Schema,
         seed: int,
         static_raw: pd.DataFrame,
+        offsets: np.ndarray | None,
     ) -> None:
         """Length, start, own (static) columns and first step of each entity, given its
         attributes."""
-        frame = pd.DataFrame(
-            {fr.LEN: length.astype(np.int64), fr.START: self.order_.restore(start).to_numpy()}
-        )
+        starts = self.order_.restore(start).to_numpy() if offsets is None else offsets
+        frame = pd.DataFrame({fr.LEN: length.astype(np.int64), fr.START: starts})
         specs = [
             ColumnSpec(name=fr.LEN, kind="integer", dtype="int64", reason="sequence length"),
             self.order_.spec.model_copy(
                 update={"name": fr.START, "null_fraction": float(np.isnan(start).mean())}
-            ),
+            )
+            if offsets is None
+            else anchormod.offset_spec(offsets),
         ]
         for c in self.firsts_:
             col = pd.Series([None] * len(length), dtype=object)
@@ -314,8 +328,7 @@ class SequenceModel:
             length = np.clip(np.rint(np.asarray(lengths, float)), 0, None).astype(np.int64)
             if len(length) != m:
                 raise UsageError(f"{len(length)} lengths for {m} entities")
-        start = self.order_.seconds(drawn[fr.START].rename(self.order))
-        start = np.where(np.isnan(start), self.start_fill_, start)
+        start = anchormod.sample_starts(self, drawn, entities)
         static_raw = drawn[self.statics_].reset_index(drop=True)
         whole = pd.concat([attrs, statics.as_context(self, static_raw)], axis=1)
         body, ent_idx, times = draw_steps(self, whole, drawn, length, start, seed, progress)
@@ -376,7 +389,7 @@ class SequenceModel:
         """Read a saved model: JSON and safetensors only, no code runs."""
         p = Path(path)
         state = statemod.read(p / "sequence.json")
-        self = cls(state.entity, state.order, state.params)
+        self = cls(state.entity, state.order, state.params, state.anchor)
         statemod.apply(self, state)
         self.entity_model_ = Generator.load(p / "entities")
         self.step_model_ = Generator.load(p / "steps")

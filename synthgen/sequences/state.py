@@ -51,6 +51,8 @@ class SequenceState(BaseModel):
     bounds: dict[str, tuple[float, float]]
     statics: list[str] = []
     static_schema: Schema | None = None
+    anchor: str | None = None
+    offset_fill: float = 0.0
 
 
 def to_json(m: SequenceModel) -> dict[str, Any]:
@@ -74,6 +76,8 @@ def to_json(m: SequenceModel) -> dict[str, Any]:
         "complete": m.complete_,
         "logged": m.logged_,
         "bounds": m.bounds_,
+        "anchor": m.anchor_,
+        "offset_fill": getattr(m, "offset_fill_", 0.0),
         "statics": m.statics_,
         "static_schema": m.static_schema_.model_dump(mode="json") if m.static_schema_ else None,
     }
@@ -118,6 +122,8 @@ def apply(m: SequenceModel, s: SequenceState) -> None:
     m.deltas_ = list(s.deltas)
     m.complete_ = [c for c in s.complete if c in m.deltas_]
     m.logged_ = [c for c in s.logged if c in m.deltas_]
+    m.anchor_ = s.anchor
+    m.offset_fill_ = s.offset_fill
     m.statics_ = list(s.statics)
     m.static_schema_ = s.static_schema
     m.bounds_ = {c: (float(lo), float(hi)) for c, (lo, hi) in s.bounds.items()}

@@ -175,6 +175,13 @@ def test_a_patients_admissions_and_each_admissions_lab_events_are_sequences():
     hours = pd.to_datetime(lab["charttime"]).groupby(lab["aid"]).diff().dropna().dt.seconds / 3600
     assert hours.isin([4, 6, 8]).mean() > 0.9
     assert lag1(lab, "aid", "value") > 0.7 * lag1(src["lab"], "aid", "value")
+    # each admission's labs start after it as the source's do (4 to 8 hours): the start is
+    # learnt from the admit time (the anchor), not as a date of its own
+    assert m.seq_models_["lab"].anchor_ == "admittime"
+    both = lab.merge(adm, on="aid")
+    after = pd.to_datetime(both["charttime"]) - pd.to_datetime(both["admittime"])
+    first = after.groupby(both["aid"]).min()
+    assert first.between(pd.Timedelta(hours=4), pd.Timedelta(hours=8)).mean() > 0.9
     # events per admission still follow the learnt count model
     per_real = src["lab"].groupby("aid").size().mean()
     assert abs(lab.groupby("aid").size().mean() - per_real) < 1.0
