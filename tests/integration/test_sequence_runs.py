@@ -111,3 +111,11 @@ def test_where_on_a_step_column_is_refused_before_any_fit(tmp_path):
     assert got.exit_code == 2, got.output
     assert "'TEMP': it changes within" in got.output and "time (the first event's)" in got.output
     assert not (tmp_path / "run").exists()
+
+
+def test_a_table_sequence_on_a_one_table_source_points_to_the_top_level_form(tmp_path):
+    path = recipe_file(tmp_path, tables={"beijing_days": {"sequence": {"order": "time"}}})
+    got = run(path, tmp_path)
+    assert got.exit_code == 2, got.output
+    assert "tables.beijing_days.sequence" in got.output and "sequence: {entity" in got.output
+    assert not (tmp_path / "run").exists()
