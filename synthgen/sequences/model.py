@@ -47,6 +47,8 @@ class SequenceModel:
 
     anchor_: str | None  # the anchor in use; offset_fill_: its median offset
     offset_fill_: float
+    statics_: list[str]  # the entity's own columns (synthgen.sequences.statics)
+    static_schema_: Schema | None
 
     def __init__(
         self,
@@ -118,9 +120,7 @@ class SequenceModel:
             if c not in (self.entity, self.order) and c in schema
             and schema[c].kind in MODELLED_KINDS
         ]  # fmt: skip
-        self.statics_ = statics.detect(rows, self.entity, cands)
-        static_raw = statics.first_values(rows, self.statics_, first, ent_of_first, len(length))
-        self.static_schema_ = statics.entity_schema(schema, static_raw) if self.statics_ else None
+        static_raw = statics.fit(self, rows, schema, cands, ent_of_first, len(length))
         own, own_schema, mf, prev = self._step_frames(rows, schema, t, first)
         if int((~first).sum()) < 2:
             raise DataError(

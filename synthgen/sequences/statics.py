@@ -36,14 +36,32 @@ def detect(rows: pd.DataFrame, entity: str, candidates: list[str]) -> list[str]:
     return out
 
 
-def first_values(rows: pd.DataFrame, columns: list[str], first: np.ndarray, where: np.ndarray,
-                 n: int) -> pd.DataFrame:  # fmt: skip
-    """One row per entity (``n``; ``where``: the entity of each first event): the columns'
-    value at the entity's first event, missing for an entity without events."""
+def fit(
+    m: SequenceModel,
+    rows: pd.DataFrame,
+    schema: Schema,
+    candidates: list[str],
+    where: np.ndarray,
+    n: int,
+) -> pd.DataFrame:
+    """Find the model's static columns (``statics_``, ``static_schema_``) among
+    ``candidates`` and return their values, one row per entity."""
+    m.statics_ = detect(rows, m.entity, candidates)
+    raw = first_values(rows, m.entity, m.statics_, where, n)
+    m.static_schema_ = entity_schema(schema, raw) if m.statics_ else None
+    return raw
+
+
+def first_values(
+    rows: pd.DataFrame, entity: str, columns: list[str], where: np.ndarray, n: int
+) -> pd.DataFrame:
+    """One row per entity (``n``; ``where``: each entity's row, in the order the sorted
+    ``rows`` hold them): the columns' one value (missing for an entity without events)."""
+    got = rows[columns].groupby(rows[entity].astype(str), sort=False).first()  # non-missing
     out = {}
     for c in columns:
         col = pd.Series([None] * n, dtype=object)
-        col.iloc[where] = rows.loc[first, c].to_numpy(dtype=object)
+        col.iloc[where] = got[c].to_numpy(dtype=object)
         out[c] = col.where(col.notna(), None)
     return pd.DataFrame(out, index=range(n))
 

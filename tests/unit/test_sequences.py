@@ -133,6 +133,7 @@ def test_bad_input_is_named(days):
 def seasons(days: pd.DataFrame) -> tuple[pd.DataFrame, SequenceModel]:
     """Each day carries its season on every reading: a column of the entity, not the step."""
     df = days.assign(season=np.where(days["time"].dt.month <= 2, "winter", "summer"))
+    df.loc[df["time"].dt.hour == 0, "season"] = None  # left out at midnight: still the day's
     return df, SequenceModel("date", "time", FAST).fit(df, seed=1)
 
 
@@ -142,6 +143,7 @@ def test_a_column_constant_within_every_entity_is_the_entitys(seasons):
     syn = m.sample(40, seed=2)
     assert list(syn.columns) == list(df.columns)
     assert (syn.groupby("date")["season"].nunique() == 1).all()
+    assert syn["season"].notna().all()  # the day's one value, on each of its hours
     assert set(syn["season"]) == {"winter", "summer"}
 
 
