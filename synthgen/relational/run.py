@@ -155,6 +155,15 @@ def run_dataset(
     report = build_dataset_report(
         recipe, seed, ds, train, syn, verdict, warnings, clock.timings, entity
     )
+    for t, order in sequence_orders(recipe).items():  # sequence tables: their own figures
+        from synthgen.metrics.sequential import table_figures
+
+        ctx = model.plan_.tables[t].context
+        assert ctx is not None
+        keys = model.plan_.tables[t].key_columns
+        report["tables"][t]["sequence"] = table_figures(
+            train[t], syn[t], ctx.columns[0], order, keys
+        )
     return syn, report, bool(verdict["passed"]), model
 
 

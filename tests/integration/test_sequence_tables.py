@@ -4,6 +4,7 @@ synthetic customer given the customer, instead of invoices drawn one by one."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,13 @@ def test_a_recipe_runs_it_and_a_bad_declaration_is_refused_before_any_work(chino
         cli, ["run", str(recipe_file(tmp_path)), "--out", str(tmp_path / "run")]
     )
     assert got.exit_code == 0, got.output
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    seq = report["tables"]["Invoice"]["sequence"]  # the table's own sequence figures
+    assert seq["entity"] == "CustomerId" and seq["gap_similarity"] > 0.85
+    assert "Total" in seq["lag1_error"] and "InvoiceId" not in seq["lag1_error"]
+    assert (
+        "sequence per CustomerId by InvoiceDate" in (tmp_path / "run" / "report.html").read_text()
+    )
     inv = pd.read_csv(tmp_path / "run" / "synthetic" / "Invoice.csv")
     assert (
         inv.groupby("CustomerId")["InvoiceDate"].apply(lambda s: s.is_monotonic_increasing)
