@@ -115,14 +115,19 @@ class RelationalSynthesizer:
         return self
 
     # ---- sample ---------------------------------------------------------------------------
-    def sample(self, *, seed: int = 0, ratio: float = 1.0) -> Dataset:
+    def sample(
+        self, *, seed: int = 0, ratio: float = 1.0, conditions: dict[str, Any] | None = None
+    ) -> Dataset:
         """A synthetic dataset: parents first, children drawn per synthetic parent, keys
-        fresh; the same seed gives the same dataset."""
+        fresh; the same seed gives the same dataset. ``conditions`` (``--where``) fix
+        columns of tables drawn on their own (see synthgen.relational.conditions)."""
         if not hasattr(self, "plan_"):
             from synthgen.errors import NotFittedError
 
             raise NotFittedError("fit (or load) the relational model before sampling")
-        st = SamplingPass(self, seed)
+        from synthgen.relational.conditions import by_table
+
+        st = SamplingPass(self, seed, by_table(self.plan_, self.columns_, conditions))
         for t in self.plan_.order:
             st.table(t, ratio)
         for t in self.plan_.order:  # references cut to break a cycle, now every table exists

@@ -39,8 +39,6 @@ def refuse_unsupported(recipe: Recipe, names: list[str]) -> None:
         )
     if recipe.sample.rows is not None:
         problems.append("sample.rows: give sample.ratio (the same ratio for every root table)")
-    if recipe.sample.conditions:
-        problems.append("sample.conditions: not supported across tables yet; remove them")
     if recipe.pii.consistent:
         problems.append(
             "pii.consistent: pseudonymised keys across tables are not supported yet; remove "
@@ -87,17 +85,22 @@ def sequence_orders(recipe: Recipe) -> dict[str, str]:
 
 
 def check_sequences(recipe: Recipe, ds: Dataset) -> None:
-    """Declared sequence tables that cannot be ones, refused before any work (exit 2)."""
+    """Declared sequence tables that cannot be ones and conditions no table can take,
+    refused before any work (exit 2)."""
     from synthgen.relational.model import personal_unique
     from synthgen.relational.plan import make_plan
     from synthgen.relational.sequence_tables import problems
 
     orders = sequence_orders(recipe)
-    if not orders:
+    conditions = recipe.sample.condition_dict()
+    if not orders and not conditions:
         return
+    from synthgen.relational.conditions import by_table
+
     plan = make_plan(ds.spec, personal_unique(ds, recipe.seed))
     named = {t: d.sequence.entity for t, d in recipe.tables.items() if d.sequence is not None}
     columns = {t: [str(c) for c in ds[t].columns] for t in ds.names}
+    by_table(plan, columns, conditions)  # a condition no table can take: refused now
     bad = problems(plan, columns, orders, recipe.generator.name, named)
     if bad:
         raise RecipeError("these tables cannot be learnt as sequences:", problems=bad)
@@ -138,7 +141,11 @@ def run_dataset(
         model.fit(train, seed=seed, rows={t: len(ds[t]) for t in ds.names}, say=clock.say)
         warnings += model.warnings_
     with clock.stage("sample", "sampling every table"):
-        syn = model.sample(seed=seed, ratio=recipe.sample.ratio or 1.0)
+        syn = model.sample(
+            seed=seed,
+            ratio=recipe.sample.ratio or 1.0,
+            conditions=recipe.sample.condition_dict() or None,
+        )
         syn = _pii_strategies(recipe, train, syn)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.dataset.spec import ForeignKey
-from synthgen.errors import DataError
+from synthgen.errors import DataError, UsageError
 from synthgen.fixtures import rng as crng
 from synthgen.relational import assign
 from synthgen.relational import frames as fr
@@ -32,8 +32,11 @@ _sub = sub_seed
 class SamplingPass:
     """One sampling pass of a RelationalSynthesizer: synthetic features, contexts and keyed rows per table so far."""
 
-    def __init__(self, m: RelationalSynthesizer, seed: int) -> None:
+    def __init__(
+        self, m: RelationalSynthesizer, seed: int, conditions: dict[str, dict] | None = None
+    ) -> None:
         self.m, self.seed = m, seed
+        self.conditions = conditions or {}
         self.feats: dict[str, pd.DataFrame] = {}
         self.ctx: dict[str, pd.DataFrame | None] = {}
         self.rows: dict[str, pd.DataFrame] = {}
@@ -64,6 +67,11 @@ class SamplingPass:
         else:
             n = int(max(0, round(ratio * m.rows_[t])))
         gen = m.models_[t]
+        if t in self.conditions and (gen is None or t in m.lookups_):
+            raise UsageError(
+                f"cannot condition on {', '.join(self.conditions[t])}: table {t} is kept as "
+                "it is (a reference table) or has nothing learnt to condition"
+            )
         if t in m.lookups_:
             body = whole.iloc[self.rng(t, "lookup").permutation(n)]
         elif t in m.seq_models_ and tp.context is not None:  # the parents' events, in order
@@ -76,7 +84,10 @@ class SamplingPass:
             body = pd.DataFrame(index=range(n))
         else:
             given = ctx if gen.context_ is not None else None
-            body = gen.sample(n, seed=_sub(self.seed, t), context=given, exclude=m.exclude_.get(t))
+            body = gen.sample(
+                n, seed=_sub(self.seed, t), context=given, exclude=m.exclude_.get(t),
+                conditions=self.conditions.get(t),
+            )  # fmt: skip
         body = body.reset_index(drop=True)
         for c, labels in m.labels_.get(t, {}).items():
             body[c] = distinct_labels(body[c], labels, self.rng(t, c, "unique"))

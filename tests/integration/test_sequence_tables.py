@@ -196,3 +196,46 @@ def test_a_patients_admissions_and_each_admissions_lab_events_are_sequences():
     again = m.sample(seed=1)
     for t in syn.names:
         pd.testing.assert_frame_equal(syn[t], again[t])
+
+
+def test_where_on_the_patient_gives_matching_patients_with_their_whole_sequences(tmp_path):
+    from synthgen.errors import UsageError
+
+    src, orders = clinical()
+    m = RelationalSynthesizer("autoreg", FAST, orders).fit(src, seed=0)
+    syn = m.sample(seed=1, conditions={"sex": "F"})
+    pat, adm, lab = syn["patient"], syn["admission"], syn["lab"]
+    assert len(pat) == len(src["patient"]) and (pat["sex"] == "F").all()
+    assert adm["pid"].isin(pat["pid"]).all() and lab["aid"].isin(adm["aid"]).all()
+    assert len(adm) > len(pat) and len(lab) > len(adm)  # their admissions, their labs
+    again = m.sample(seed=1, conditions={"patient.sex": ["F"]})
+    for t in syn.names:
+        pd.testing.assert_frame_equal(syn[t], again[t])
+    for where, why in (
+        ({"diagnosis": "sepsis"}, "admission's rows are drawn per their patient"),
+        ({"pid": 3}, "it is a key"),
+        ({"nope": 1}, "no table has that column"),
+    ):
+        with pytest.raises(UsageError, match=why) as err:
+            m.sample(seed=1, conditions=where)
+        assert "patient.sex" in str(err.value.hint)
+    # from the command line: a folder of the three tables, keys declared, --where
+    for t in src.names:
+        src[t].to_csv(tmp_path / f"{t}.csv", index=False)
+    fks = {"admission": ("pid", "patient"), "lab": ("aid", "admission")}
+    tables: dict = {
+        t: {"foreign_keys": [{"columns": [c], "ref_table": p, "ref_columns": [c]}]}
+        for t, (c, p) in fks.items()
+    }
+    for t, order in orders.items():
+        tables[t]["sequence"] = {"order": order}
+    path = recipe_file(tmp_path, source={"path": str(tmp_path)}, tables=tables, name="clinic")
+    out = tmp_path / "run"
+    got = CliRunner().invoke(cli, ["run", str(path), "--out", str(out), "--where", "sex=M"])
+    assert got.exit_code in (0, 3), got.output
+    assert (pd.read_csv(out / "synthetic" / "patient.csv")["sex"] == "M").all()
+    got = CliRunner().invoke(
+        cli, ["run", str(path), "--out", str(tmp_path / "r2"), "--where", "value=1"]
+    )
+    assert got.exit_code == 2 and "lab's rows are drawn per their admission" in got.output
+    assert not (tmp_path / "r2").exists()
