@@ -78,7 +78,7 @@ class SamplingPass:
             p = tp.context.ref_table
             body = seqt.sample(
                 m.seq_models_[t], self.feats[p], self.ctx[p], m.context_columns_[p],
-                n_per, _sub(self.seed, t),
+                n_per, _sub(self.seed, t), m.exclude_.get(t),
             )  # fmt: skip
         elif gen is None:
             body = pd.DataFrame(index=range(n))

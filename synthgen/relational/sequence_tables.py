@@ -93,12 +93,13 @@ def sample(
     columns: list[str],
     n_per: np.ndarray,
     seed: int,
+    exclude: dict[str, set[str]] | None = None,
 ) -> pd.DataFrame:
     """The events of every synthetic parent (``n_per[i]`` for parent ``i``), parent by
     parent in order, each parent's in time order: the rows ``np.repeat`` of the parents
     gives. The entity column is left out (the caller fills the foreign key)."""
     ents = parents(feats, ctx, columns)
-    body = model.sample(entities=ents, lengths=n_per, seed=seed)
+    body = model.sample(entities=ents, lengths=n_per, seed=seed, exclude=exclude)
     got = pd.to_numeric(body[ENTITY]).to_numpy(np.int64)
     assert np.array_equal(got, np.repeat(np.arange(len(n_per)), n_per.astype(np.int64)))
     return body.drop(columns=[ENTITY])

@@ -300,13 +300,13 @@ class SequenceModel:
         seed: int = 0,
         locale: str = "en_US",
         progress: bool = False,
+        exclude: dict[str, set[str]] | None = None,
     ) -> pd.DataFrame:
-        """One sequence per entity: ``n`` new entities (default: as many as the source), or
-        one per row of ``entities`` (synthetic entities indexed by their keys, holding the
-        attributes learnt from). ``lengths``: each entity's number of events, when the caller
-        has drawn them (a dataset's child counts); ``conditions`` (``--where``) on the
-        entity's own columns or the order column (the first event's) keep whole sequences of
-        matching entities. Rows sorted by entity, then order; same seed, same rows."""
+        """One sequence per entity: ``n`` new ones (default: as many as the source), or one
+        per row of ``entities`` (keys as index, the attributes learnt from). ``lengths``: the
+        caller's counts (a dataset's); ``conditions`` (``--where``) on the entity's own
+        columns or the order (its first event) keep whole matching sequences; ``exclude``:
+        values PII fakes never take. Sorted by entity, then order; same seed, same rows."""
         if not hasattr(self, "step_model_"):
             raise NotFittedError("fit (or load) the sequence model before sampling")
         wanted = statics.entity_conditions(self, conditions)
@@ -335,7 +335,7 @@ class SequenceModel:
         gen = self.step_model_
         # one shard: every row's side columns are decoded here, at once
         side = sidemod.SideColumns(
-            gen.schema_, gen.side_, len(body), seed, locale, {}, max(1, len(body))
+            gen.schema_, gen.side_, len(body), seed, locale, exclude or {}, max(1, len(body))
         )
         values = gen._decode(body[gen.modelled_], side, 0).reset_index(drop=True)
         own = framemod.from_model_frame(body, self.value_schema_, self.firsts_)

@@ -239,3 +239,15 @@ def test_where_on_the_patient_gives_matching_patients_with_their_whole_sequences
     )
     assert got.exit_code == 2 and "lab's rows are drawn per their admission" in got.output
     assert not (tmp_path / "r2").exists()
+
+
+def test_a_sequence_tables_fakes_avoid_the_values_they_must(model):
+    """PII fakes of a sequence table never take an excluded (source) value, as in any table."""
+    first = model.sample(seed=6)["Invoice"]["BillingAddress"]
+    saved = model.exclude_.get("Invoice")
+    model.exclude_["Invoice"] = {"BillingAddress": set(first.dropna())}
+    try:
+        again = model.sample(seed=6)["Invoice"]["BillingAddress"]
+    finally:
+        model.exclude_["Invoice"] = saved
+    assert not set(again.dropna()) & set(first.dropna())
