@@ -143,6 +143,13 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
             )
         return _run_dataset(recipe, seed, run_dir, read, clock)
     src = read
+    declared = [f"tables.{t}.sequence" for t, d in recipe.tables.items() if d.sequence]
+    if declared:
+        raise RecipeError(
+            f"{', '.join(declared)}: a sequence under tables: is a child table of a dataset "
+            "(its entity the parent); this source is one table",
+            hint="declare sequence: {entity: COLUMN, order: COLUMN} at the top of the recipe",
+        )
     if recipe.sequence is not None:  # per-entity event streams: synthgen.sequences
         from synthgen.sequences.run import run_sequence
 

@@ -79,6 +79,16 @@ class SequenceDecl(_Strict):
     order: str = Field(min_length=1, description="the datetime or number ordering its events")
 
 
+class TableSequenceDecl(_Strict):
+    """A child table of a dataset whose rows are its parent's events, in order."""
+
+    order: str = Field(min_length=1, description="the datetime or number ordering the events")
+    entity: str | None = Field(
+        None,
+        description="the foreign key column to the parent (default: the key every row fills)",
+    )
+
+
 class TableDecl(_Strict):
     """Keys a recipe declares for one table; each given field replaces what the database
     declares or synthgen detects for that table."""
@@ -86,6 +96,9 @@ class TableDecl(_Strict):
     primary_key: list[str] | None = Field(None, description="column(s); [] for none")
     foreign_keys: list[ForeignKeyDecl] | None = None
     unique: list[list[str]] | None = Field(None, description="each entry: column(s)")
+    sequence: TableSequenceDecl | None = Field(
+        None, description="learn the table as each parent's events in order"
+    )
 
     _pk = field_validator("primary_key", mode="before")(_as_list)
 

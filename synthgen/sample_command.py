@@ -73,7 +73,8 @@ def sample_command(
     workers: int | None,
     address: str | None,
 ) -> None:
-    """Sample N rows from a saved model folder (a run's model/).
+    """Sample N rows from a saved model folder (a run's model/); for a sequence model, N
+    entities' whole sequences (--where then names an entity's own columns).
 
     Rows are drawn in shards of 50,000, each from (seed, shard number) alone, decoded, given
     their texts and written shard by shard, so memory stays flat for any N and the rows are
@@ -87,6 +88,17 @@ def sample_command(
 
     check_engine(engine, workers, address)
     where = parse_where(conditions)
+    if (model_dir / "sequence.json").is_file():  # a sequence model: N entities' sequences
+        from synthgen.sequences.run import sample_saved
+
+        if engine != "local" or is_dataset_target(out):
+            raise UsageError(
+                "a sequence model samples to one file (.csv, .parquet or -) on this machine",
+                hint="give --out a file and leave --engine local",
+            )
+        rows = sample_saved(model_dir, n, out, seed=seed, conditions=where)
+        err_console.print(f"wrote {rows:,} events of {n:,} sequences to {out}")
+        return
     if is_dataset_target(out):
         from synthgen.scale.engine import sample_to_dataset
 

@@ -111,6 +111,26 @@ def transition_similarity(real: Events, syn: Events, schema: Schema, c: str) -> 
     return float(total)
 
 
+def table_figures(
+    real: pd.DataFrame, syn: pd.DataFrame, entity: str, order: str, keys: list[str]
+) -> dict[str, Any]:
+    """A dataset's sequence table in figures (for its report): length and gap similarity
+    (1 - KS) and lag-1 autocorrelation error per number column (``keys`` aside)."""
+    from synthgen.schema.detect import detect
+
+    schema = detect(real)
+    r, s = (Events.of(d, entity, order, schema) for d in (real, syn))
+    numbers = [c for c in columns(schema, entity, order, NUMBERS) if c not in keys]
+    lag = lag1_errors(r, s, schema, numbers)
+    return {
+        "entity": entity,
+        "order": order,
+        "length_similarity": round(ks_complement(r.lengths(), s.lengths()), 4),
+        "gap_similarity": round(ks_complement(r.gaps(), s.gaps()), 4),
+        "lag1_error": {c: round(v, 4) for c, v in lag.items()},
+    }
+
+
 def summaries(ev: Events, schema: Schema, numbers: list[str], labels: list[str]) -> pd.DataFrame:
     """One row per sequence: length, mean gap, and per number its mean, spread, first, last
     and mean step change; per label the share of its most common levels."""

@@ -41,8 +41,6 @@ def refuse_unsupported(recipe: Recipe, names: list[str]) -> None:
         )
     if recipe.sample.rows is not None:
         problems.append("sample.rows: give sample.ratio (the same ratio for every root table)")
-    if recipe.sample.conditions:
-        problems.append("sample.conditions: not supported across tables yet; remove them")
     if recipe.pii.consistent:
         problems.append(
             "pii.consistent: pseudonymised keys across tables are not supported yet; remove "
@@ -77,6 +75,33 @@ def refuse_unsupported(recipe: Recipe, names: list[str]) -> None:
         )
 
 
+def sequence_orders(recipe: Recipe) -> dict[str, str]:
+    """The tables the recipe declares as sequences (``tables.T.sequence``): T -> order."""
+    return {t: d.sequence.order for t, d in recipe.tables.items() if d.sequence is not None}
+
+
+def check_sequences(recipe: Recipe, ds: Dataset) -> None:
+    """Declared sequence tables that cannot be ones and conditions no table can take,
+    refused before any work (exit 2)."""
+    from synthgen.relational.model import personal_unique
+    from synthgen.relational.plan import make_plan
+    from synthgen.relational.sequence_tables import problems
+
+    orders = sequence_orders(recipe)
+    conditions = recipe.sample.condition_dict()
+    if not orders and not conditions:
+        return
+    from synthgen.relational.conditions import by_table
+
+    plan = make_plan(ds.spec, personal_unique(ds, recipe.seed))
+    named = {t: d.sequence.entity for t, d in recipe.tables.items() if d.sequence is not None}
+    columns = {t: [str(c) for c in ds[t].columns] for t in ds.names}
+    by_table(plan, columns, conditions)  # a condition no table can take: refused now
+    bad = problems(plan, columns, orders, recipe.generator.name, named)
+    if bad:
+        raise RecipeError("these tables cannot be learnt as sequences:", problems=bad)
+
+
 def run_dataset(
     recipe: Recipe,
     ds: Dataset,
@@ -87,6 +112,7 @@ def run_dataset(
 ) -> tuple[Dataset, dict[str, Any], bool, RelationalSynthesizer]:
     """Fit, sample, validate and write; returns the synthetic dataset and the report."""
     refuse_unsupported(recipe, ds.names)
+    check_sequences(recipe, ds)
     tables_rules = split_rules(recipe.constraints, ds)  # a bad rule: said before any work
     name = recipe.validate_.suite
     suite = validate.apply_overrides(
@@ -104,7 +130,9 @@ def run_dataset(
                 None,
             )
         train = _scrubbed(recipe, train, warnings)
-    model = RelationalSynthesizer(recipe.generator.name, recipe.generator.params)
+    model = RelationalSynthesizer(
+        recipe.generator.name, recipe.generator.params, sequence_orders(recipe)
+    )
     rows = sum(len(train[t]) for t in train.names)
     with clock.stage("fit", f"fitting {len(ds.names)} tables ({rows:,} rows)"):
         model.fit(
@@ -117,7 +145,11 @@ def run_dataset(
         )
         warnings += model.warnings_
     with clock.stage("sample", "sampling every table"):
-        syn = model.sample(seed=seed, ratio=recipe.sample.ratio or 1.0)
+        syn = model.sample(
+            seed=seed,
+            ratio=recipe.sample.ratio or 1.0,
+            conditions=recipe.sample.condition_dict() or None,
+        )
         syn = rules.finish(model.runs_, _pii_strategies(recipe, train, syn), seed)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
@@ -137,6 +169,15 @@ def run_dataset(
     )
     if model.runs_:
         report["constraints"] = rules.summary(model.runs_)
+    for t, order in sequence_orders(recipe).items():  # sequence tables: their own figures
+        from synthgen.metrics.sequential import table_figures
+
+        ctx = model.plan_.tables[t].context
+        assert ctx is not None
+        keys = model.plan_.tables[t].key_columns
+        report["tables"][t]["sequence"] = table_figures(
+            train[t], syn[t], ctx.columns[0], order, keys
+        )
     return syn, report, bool(verdict["passed"]), model
 
 

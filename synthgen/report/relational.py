@@ -116,6 +116,7 @@ def render(report: dict[str, Any], syn: Dataset) -> str:
                 if card
                 else ""
             )
+            + _sequence_line(info.get("sequence"))
             + _cardinality_plots(info.get("children_per_parent") or {})
             + "</section>"
         )
@@ -129,4 +130,16 @@ def _cardinality_plots(hists: dict[str, Any]) -> str:
     return "".join(
         f'<figure><img alt="children per parent, {html.escape(k)}" src="{plot(v, k)}"></figure>'
         for k, v in hists.items()
+    )
+
+
+def _sequence_line(seq: dict[str, Any] | None) -> str:
+    """A sequence table's figures: each parent's events by their order column."""
+    if not seq:
+        return ""
+    lag = ", ".join(f"{html.escape(c)} {_fmt(v)}" for c, v in seq["lag1_error"].items())
+    return (
+        f"<p>sequence per {html.escape(seq['entity'])} by {html.escape(seq['order'])}: length "
+        f"similarity {_fmt(seq['length_similarity'])}, gap similarity "
+        f"{_fmt(seq['gap_similarity'])}; lag-1 autocorrelation error {lag or '-'}</p>"
     )

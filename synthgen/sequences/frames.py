@@ -11,6 +11,7 @@ memory comes from the lag context; time-of-day and weekday habits from the last 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -207,6 +208,26 @@ def undelta(
             value = np.where(np.isnan(value), (lo + hi) / 2, value)
         body[c] = np.clip(value, lo, hi)
     return body
+
+
+def delta_specs(
+    spec: ColumnSpec, own: pd.DataFrame, deltas: list[str], logged: list[str]
+) -> list[ColumnSpec]:
+    """A column's spec in the step model: a number learnt as a change has two (itself, where
+    there is nothing to change from, and its change ``__d.``)."""
+    if spec.name not in deltas:
+        return [spec]
+    out = []
+    for name in (spec.name, DELTA + spec.name):
+        s = own[name]
+        update: dict[str, Any] = {
+            "name": name, "dtype": spec.dtype if name == spec.name else "float64",
+            "null_fraction": float(s.isna().mean()), "cardinality": int(s.nunique()),
+        }  # fmt: skip
+        if name != spec.name and spec.name in logged:  # a ratio: no rounding
+            update |= {"kind": "numeric", "decimals": None}
+        out.append(spec.model_copy(update=update))
+    return out
 
 
 FIRST = "__first."

@@ -29,24 +29,38 @@ from synthgen.generators.base import Generator
 from synthgen.generators.context import MODELLED_KINDS
 from synthgen.relational.keyformat import learn as learn_key
 from synthgen.schema.spec import ColumnSpec, Schema
+from synthgen.sequences import anchor as anchormod
 from synthgen.sequences import frames as fr
 from synthgen.sequences import state as statemod
-from synthgen.sequences.sampling import draw_steps, sub_seed
+from synthgen.sequences import statics
+from synthgen.sequences.sampling import draw_steps
+from synthgen.sequences.sampling import sub_seed as _sub
 from synthgen.transforms import frame as framemod
 from synthgen.transforms import side as sidemod
-
-_sub = sub_seed
 
 
 class SequenceModel:
     """Constructors store parameters; ``fit`` learns, ``sample`` draws new sequences.
 
-    ``params``: the autoreg generator's parameters (both models)."""
+    ``params``: the autoreg generator's parameters (both models); ``anchor``: a time column
+    of the entities frame the sequences start after (see synthgen.sequences.anchor)."""
 
-    def __init__(self, entity: str, order: str, params: dict[str, Any] | None = None) -> None:
+    anchor_: str | None  # the anchor in use; offset_fill_: its median offset
+    offset_fill_: float
+    statics_: list[str]  # the entity's own columns (synthgen.sequences.statics)
+    static_schema_: Schema | None
+
+    def __init__(
+        self,
+        entity: str,
+        order: str,
+        params: dict[str, Any] | None = None,
+        anchor: str | None = None,
+    ) -> None:
         self.entity = entity
         self.order = order
         self.params = dict(params or {})
+        self.anchor = anchor
 
     # ---- fit ------------------------------------------------------------------------------
     def fit(
@@ -100,6 +114,13 @@ class SequenceModel:
         self.max_length_ = int(length.max())
         self.start_fill_ = float(np.nanmedian(start))
         attrs = self._fit_attrs(attrs_raw, len(length), seed)
+        ent_of_first = where if attrs_raw is not None else np.arange(len(keys))
+        cands = [
+            c for c in self.columns_
+            if c not in (self.entity, self.order) and c in schema
+            and schema[c].kind in MODELLED_KINDS
+        ]  # fmt: skip
+        static_raw = statics.fit(self, rows, schema, cands, ent_of_first, len(length))
         own, own_schema, mf, prev = self._step_frames(rows, schema, t, first)
         if int((~first).sum()) < 2:
             raise DataError(
@@ -107,11 +128,14 @@ class SequenceModel:
                 "there is no sequence to learn",
                 hint="check the entity column: most entities should have several events",
             )
-        ent_of_first = where if attrs_raw is not None else np.arange(len(keys))
-        self._fit_entities(length, start, attrs, mf[first], ent_of_first, own_schema, seed)
+        offsets = anchormod.fit_offsets(self, attrs_raw, start)
+        self._fit_entities(
+            length, start, attrs, mf[first], ent_of_first, own_schema, seed, static_raw, offsets
+        )
         later = ~first
+        whole = pd.concat([attrs, statics.as_context(self, static_raw)], axis=1)
         ctx = fr.step_context(
-            attrs.iloc[row_entity[later]].reset_index(drop=True), length[row_entity[later]],
+            whole.iloc[row_entity[later]].reset_index(drop=True), length[row_entity[later]],
             start[row_entity[later]], step[later], prev[later].reset_index(drop=True),
             np.roll(t, 1)[later], self.order_,
         )  # fmt: skip
@@ -171,22 +195,30 @@ class SequenceModel:
         where: np.ndarray,
         own_schema: Schema,
         seed: int,
+        static_raw: pd.DataFrame,
+        offsets: np.ndarray | None,
     ) -> None:
-        """Length, start and first step of each entity, given its attributes."""
-        frame = pd.DataFrame(
-            {fr.LEN: length.astype(np.int64), fr.START: self.order_.restore(start).to_numpy()}
-        )
+        """Length, start, own (static) columns and first step of each entity, given its
+        attributes."""
+        starts = self.order_.restore(start).to_numpy() if offsets is None else offsets
+        frame = pd.DataFrame({fr.LEN: length.astype(np.int64), fr.START: starts})
         specs = [
             ColumnSpec(name=fr.LEN, kind="integer", dtype="int64", reason="sequence length"),
             self.order_.spec.model_copy(
                 update={"name": fr.START, "null_fraction": float(np.isnan(start).mean())}
-            ),
+            )
+            if offsets is None
+            else anchormod.offset_spec(offsets),
         ]
         for c in self.firsts_:
             col = pd.Series([None] * len(length), dtype=object)
             col.iloc[where] = firsts[c].to_numpy(dtype=object)
             frame[fr.FIRST + c] = col.to_numpy()
             specs.append(fr.first_spec(fr.FIRST + c, own_schema[c], col))
+        for c in self.statics_:
+            assert self.static_schema_ is not None
+            frame[c] = static_raw[c].to_numpy()
+            specs.append(self.static_schema_[c])
         for c, sp in zip(frame.columns, specs, strict=True):
             if sp.kind in ("numeric", "integer"):
                 frame[c] = pd.to_numeric(frame[c], errors="coerce")
@@ -218,7 +250,7 @@ class SequenceModel:
     ) -> tuple[pd.DataFrame, Schema, pd.DataFrame, pd.DataFrame]:
         """The step model's own frame (gap, values, changes) and schema, the values' model
         frame, and its lag (the previous step's model frame)."""
-        values = [c for c in self.columns_ if c not in (self.entity, self.order)]
+        values = [c for c in self.columns_ if c not in (self.entity, self.order, *self.statics_)]
         gap = fr.gaps(t, first, self.order_.unit)
         kind = "integer" if self.order_.unit else "numeric"
         gap_spec = ColumnSpec(name=fr.GAP, kind=kind, dtype="float64", reason="sequence gap")
@@ -236,7 +268,8 @@ class SequenceModel:
         self.logged_ = [c for c in self.deltas_ if fr.multiplicative(mf[c])]
         own = fr.with_deltas(own, first, self.deltas_, self.logged_)
         own_schema = Schema(columns=[
-            s for c in own_schema.columns for s in self._delta_specs(c, own[~first])
+            s for c in own_schema.columns
+            for s in fr.delta_specs(c, own[~first], self.deltas_, self.logged_)
         ])  # fmt: skip
         return own, own_schema, mf, prev
 
@@ -250,24 +283,11 @@ class SequenceModel:
                 cols.append(fr.context_spec(c, own_schema[name], ctx[c]))
             elif self.attr_schema_ is not None and c in self.attr_schema_:
                 cols.append(fr.context_spec(c, self.attr_schema_[c], ctx[c]))
+            elif c.startswith(statics.CTX):
+                cols.append(statics.context_spec(self, c, ctx[c]))
             else:
                 cols.append(ColumnSpec(name=c, kind="numeric", dtype="float64", reason="step"))
         return Schema(columns=cols)
-
-    def _delta_specs(self, spec: ColumnSpec, own: pd.DataFrame) -> list[ColumnSpec]:
-        if spec.name not in self.deltas_:
-            return [spec]
-        out = []
-        for name in (spec.name, fr.DELTA + spec.name):
-            s = own[name]
-            update: dict[str, Any] = {
-                "name": name, "dtype": spec.dtype if name == spec.name else "float64",
-                "null_fraction": float(s.isna().mean()), "cardinality": int(s.nunique()),
-            }  # fmt: skip
-            if name != spec.name and spec.name in self.logged_:  # a ratio: no rounding
-                update |= {"kind": "numeric", "decimals": None}
-            out.append(spec.model_copy(update=update))
-        return out
 
     # ---- sample ---------------------------------------------------------------------------
     def sample(
@@ -275,34 +295,54 @@ class SequenceModel:
         n: int | None = None,
         *,
         entities: pd.DataFrame | None = None,
+        lengths: np.ndarray | None = None,
+        conditions: dict[str, Any] | None = None,
         seed: int = 0,
         locale: str = "en_US",
         progress: bool = False,
+        exclude: dict[str, set[str]] | None = None,
     ) -> pd.DataFrame:
-        """One sequence per entity: ``n`` new entities (default: as many as the source), or
-        one per row of ``entities`` (synthetic entities indexed by their keys, holding the
-        attributes learnt from). Rows sorted by entity, then order; same seed, same rows."""
+        """One sequence per entity: ``n`` new ones (default: as many as the source), or one
+        per row of ``entities`` (keys as index, the attributes learnt from). ``lengths``: the
+        caller's counts (a dataset's); ``conditions`` (``--where``) on the entity's own
+        columns or the order (its first event) keep whole matching sequences; ``exclude``:
+        values PII fakes never take. Sorted by entity, then order; same seed, same rows."""
         if not hasattr(self, "step_model_"):
             raise NotFittedError("fit (or load) the sequence model before sampling")
+        wanted = statics.entity_conditions(self, conditions)
         attrs, keys = self._sample_entities(n, entities, seed)
+        if wanted and attrs.shape[1]:
+            raise UsageError(
+                "conditions on sequences drawn for given entities apply to those entities",
+                hint="condition the entities (the parent table) instead",
+            )
         m = len(keys)
         drawn = self.entity_model_.sample(
-            m, seed=_sub(seed, "entities"), context=attrs if attrs.shape[1] else None
-        )
-        length = drawn[fr.LEN].to_numpy(float)
-        length = np.clip(np.nan_to_num(np.rint(length)), 0, self.max_length_).astype(np.int64)
-        start = self.order_.seconds(drawn[fr.START].rename(self.order))
-        start = np.where(np.isnan(start), self.start_fill_, start)
-        body, ent_idx, times = draw_steps(self, attrs, drawn, length, start, seed, progress)
+            m, seed=_sub(seed, "entities"), context=attrs if attrs.shape[1] else None,
+            conditions=wanted or None,
+        )  # fmt: skip
+        if lengths is None:
+            length = np.nan_to_num(np.rint(drawn[fr.LEN].to_numpy(float)))
+            length = np.clip(length, 0, self.max_length_).astype(np.int64)
+        else:  # counts the caller drew (a dataset's child-count model) are kept
+            length = np.clip(np.rint(np.asarray(lengths, float)), 0, None).astype(np.int64)
+            if len(length) != m:
+                raise UsageError(f"{len(length)} lengths for {m} entities")
+        start = anchormod.sample_starts(self, drawn, entities)
+        static_raw = drawn[self.statics_].reset_index(drop=True)
+        whole = pd.concat([attrs, statics.as_context(self, static_raw)], axis=1)
+        body, ent_idx, times = draw_steps(self, whole, drawn, length, start, seed, progress)
         gen = self.step_model_
         # one shard: every row's side columns are decoded here, at once
         side = sidemod.SideColumns(
-            gen.schema_, gen.side_, len(body), seed, locale, {}, max(1, len(body))
+            gen.schema_, gen.side_, len(body), seed, locale, exclude or {}, max(1, len(body))
         )
         values = gen._decode(body[gen.modelled_], side, 0).reset_index(drop=True)
         own = framemod.from_model_frame(body, self.value_schema_, self.firsts_)
         for c in self.firsts_:  # a value the step model never draws itself (only changes)
             values[c] = own[c].to_numpy()
+        for c in self.statics_:  # the entity's own columns, repeated on its every step
+            values[c] = static_raw[c].to_numpy()[ent_idx] if len(ent_idx) else []
         values[self.entity] = keys.to_numpy()[ent_idx] if len(ent_idx) else []
         values[self.order] = self.order_.restore(times).to_numpy()
         return values[self.columns_]
@@ -349,7 +389,7 @@ class SequenceModel:
         """Read a saved model: JSON and safetensors only, no code runs."""
         p = Path(path)
         state = statemod.read(p / "sequence.json")
-        self = cls(state.entity, state.order, state.params)
+        self = cls(state.entity, state.order, state.params, state.anchor)
         statemod.apply(self, state)
         self.entity_model_ = Generator.load(p / "entities")
         self.step_model_ = Generator.load(p / "steps")

@@ -40,11 +40,6 @@ def unsupported(recipe: Recipe) -> list[str]:
         out.append("constraints.rules: rules are not enforced on sequence tables yet")
     if recipe.sample.rows is not None:
         out.append("sample.rows: a sequence table samples entities; use sample.ratio")
-    if recipe.sample.condition_dict():
-        out.append(
-            "sample.conditions (--where): conditions apply to an entity's attributes, and a "
-            "one-table sequence's entity is only its key, so there is nothing to condition on"
-        )
     return out
 
 
@@ -58,6 +53,24 @@ def as_key(schema: Schema, entity: str) -> Schema:
         for c in schema.columns
     ]
     return schema.model_copy(update={"columns": cols})
+
+
+def check_conditions(
+    conditions: dict[str, Any] | None, df: pd.DataFrame, schema: Schema, entity: str, order: str
+) -> None:
+    """A condition names an entity's own column (or the order column, for the first event):
+    refused before any fit otherwise, with the columns it may name."""
+    if not conditions:
+        return
+    from synthgen.generators.context import MODELLED_KINDS
+    from synthgen.sequences import statics
+
+    cands = [
+        c.name for c in schema.columns
+        if c.name not in (entity, order) and c.kind in MODELLED_KINDS and c.name in df
+    ]  # fmt: skip
+    static = statics.detect(df, entity, cands)
+    statics.split_conditions(conditions, static, entity, order, [str(c) for c in df.columns])
 
 
 def split_entities(
@@ -102,6 +115,8 @@ def run_sequence(
                     problems=[f"its columns: {', '.join(map(str, df.columns))}"],
                 )
         schema = as_key(schema, entity)
+        conditions = recipe.sample.condition_dict() or None
+        check_conditions(conditions, df, schema, entity, order)
         train, holdout = split_entities(df, entity, recipe.holdout, seed)
     model = SequenceModel(entity, order, recipe.generator.params)
     n_ent = int(train[entity].nunique())
@@ -109,7 +124,9 @@ def run_sequence(
         model.fit(train, schema=schema, seed=seed, table=src.name)
     n = max(1, int(np.rint((recipe.sample.ratio or 1.0) * df[entity].nunique())))
     with clock.stage("sample", f"sampling {n:,} sequences"):
-        syn = model.sample(n, seed=seed, locale=recipe.pii.locale, progress=True)
+        syn = model.sample(
+            n, seed=seed, conditions=conditions, locale=recipe.pii.locale, progress=True
+        )
     options: dict[str, dict[str, Any]] = {"sequence": {"entity": entity, "order": order}}
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
@@ -133,3 +150,21 @@ def run_sequence(
         write_manifest(folder / "model")
         write_report_files(folder, report, train, syn, schema)
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
+
+
+def sample_saved(
+    model_dir: Path, n: int, out: Path, *, seed: int = 0, conditions: dict[str, Any] | None = None
+) -> int:
+    """`synthgen sample` on a sequence model folder: ``n`` entities' sequences into ``out``
+    (a CSV or Parquet file, or ``-`` for CSV on standard output); returns the events."""
+    import sys
+
+    from synthgen.io.sources import infer_format
+
+    model = SequenceModel.load(model_dir)
+    syn = model.sample(n, seed=seed, conditions=conditions or None, progress=True)
+    if str(out) == "-":
+        syn.to_csv(sys.stdout, index=False)
+    else:
+        write_table(syn, out, infer_format(out, None, "output"))
+    return len(syn)

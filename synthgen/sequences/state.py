@@ -49,6 +49,10 @@ class SequenceState(BaseModel):
     complete: list[str]
     logged: list[str]
     bounds: dict[str, tuple[float, float]]
+    statics: list[str] = []
+    static_schema: Schema | None = None
+    anchor: str | None = None
+    offset_fill: float = 0.0
 
 
 def to_json(m: SequenceModel) -> dict[str, Any]:
@@ -72,6 +76,10 @@ def to_json(m: SequenceModel) -> dict[str, Any]:
         "complete": m.complete_,
         "logged": m.logged_,
         "bounds": m.bounds_,
+        "anchor": m.anchor_,
+        "offset_fill": getattr(m, "offset_fill_", 0.0),
+        "statics": m.statics_,
+        "static_schema": m.static_schema_.model_dump(mode="json") if m.static_schema_ else None,
     }
 
 
@@ -93,6 +101,8 @@ def read(path: Path) -> SequenceState:
         bad += [c for c in state.attr_columns if c not in state.attr_schema.names]
     bad += [c for c in state.deltas if c not in state.firsts or c not in state.bounds]
     bad += [c for c in state.firsts if c not in names or c not in state.value_schema.names]
+    static_names = state.static_schema.names if state.static_schema is not None else []
+    bad += [c for c in state.statics if c not in names or c not in static_names]
     if bad or state.order_spec.name != state.order:
         raise UsageError(f"{path}: damaged sequence model (columns {bad or [state.order]})")
     return state
@@ -112,4 +122,8 @@ def apply(m: SequenceModel, s: SequenceState) -> None:
     m.deltas_ = list(s.deltas)
     m.complete_ = [c for c in s.complete if c in m.deltas_]
     m.logged_ = [c for c in s.logged if c in m.deltas_]
+    m.anchor_ = s.anchor
+    m.offset_fill_ = s.offset_fill
+    m.statics_ = list(s.statics)
+    m.static_schema_ = s.static_schema
     m.bounds_ = {c: (float(lo), float(hi)) for c, (lo, hi) in s.bounds.items()}

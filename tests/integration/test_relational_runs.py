@@ -53,6 +53,10 @@ def test_chinook_recipe_writes_a_database_whose_keys_all_hold(tmp_path: Path) ->
             assert syn and not real & syn, t
             rows = con.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
             assert 0.7 < rows / len(real) < 1.4, t
+        # invoices drawn as each customer's sequence (tables.Invoice.sequence): in date order
+        inv = pd.read_sql('SELECT "CustomerId", "InvoiceDate" FROM "Invoice"', con)
+    ordered = inv.groupby("CustomerId")["InvoiceDate"].apply(lambda s: s.is_monotonic_increasing)
+    assert ordered.all()
     # the model folder: JSON and safetensors only
     files = [p for p in (tmp_path / "run" / "model").rglob("*") if p.is_file()]
     assert {p.suffix for p in files if p.name != ".synthgen"} <= {".json", ".safetensors"}

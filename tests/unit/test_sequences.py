@@ -127,3 +127,47 @@ def test_bad_input_is_named(days):
     partial = pd.DataFrame({"x": [1]}, index=["2010-01-01"])
     with pytest.raises(DataError, match="no entity's key"):
         SequenceModel("date", "time").fit(days, entities=partial)
+
+
+@pytest.fixture(scope="module")
+def seasons(days: pd.DataFrame) -> tuple[pd.DataFrame, SequenceModel]:
+    """Each day carries its season on every reading: a column of the entity, not the step."""
+    df = days.assign(season=np.where(days["time"].dt.month <= 2, "winter", "summer"))
+    df.loc[df["time"].dt.hour == 0, "season"] = None  # left out at midnight: still the day's
+    return df, SequenceModel("date", "time", FAST).fit(df, seed=1)
+
+
+def test_a_column_constant_within_every_entity_is_the_entitys(seasons):
+    df, m = seasons
+    assert m.statics_ == ["season"]
+    syn = m.sample(40, seed=2)
+    assert list(syn.columns) == list(df.columns)
+    assert (syn.groupby("date")["season"].nunique() == 1).all()
+    assert syn["season"].notna().all()  # the day's one value, on each of its hours
+    assert set(syn["season"]) == {"winter", "summer"}
+
+
+def test_a_condition_on_the_entity_keeps_whole_matching_sequences(seasons):
+    _, m = seasons
+    winter = m.sample(30, seed=3, conditions={"season": "winter"})
+    summer = m.sample(30, seed=3, conditions={"season": "summer"})
+    assert winter["date"].nunique() == 30 and (winter["season"] == "winter").all()
+    assert (winter.groupby("date").size() == 24).all()  # whole days, every hour
+    # the steps follow the entity's condition: a winter day is a cold day
+    assert winter["TEMP"].mean() < summer["TEMP"].mean() - 15
+    pd.testing.assert_frame_equal(winter, m.sample(30, seed=3, conditions={"season": "winter"}))
+    july = m.sample(20, seed=3, conditions={"time": {"min": "2010-07-01", "max": "2010-07-31"}})
+    first = july.groupby("date")["time"].min()
+    assert first.between(pd.Timestamp("2010-07-01"), pd.Timestamp("2010-07-31")).all()
+
+
+def test_a_condition_on_a_step_or_unknown_column_is_refused_with_what_may_be_named(seasons):
+    _, m = seasons
+    with pytest.raises(UsageError, match="'TEMP': it changes within") as err:
+        m.sample(5, conditions={"TEMP": 1})
+    assert "season, time" in str(err.value.hint)
+    with pytest.raises(UsageError, match="'nope': no such column") as err:
+        m.sample(5, conditions={"nope": 1})
+    assert "season, time" in str(err.value.hint)
+    with pytest.raises(UsageError, match="entity key"):
+        m.sample(5, conditions={"date": "2010-01-01"})
