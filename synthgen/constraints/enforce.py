@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.constraints import regexgen
-from synthgen.constraints.check import key_of
+from synthgen.constraints.check import NULL_PART, PART_SEP, key_of
 from synthgen.generators.context import MODELLED_KINDS
 from synthgen.schema.spec import ColumnSpec, Schema
 from synthgen.transforms import frame as framemod
@@ -189,7 +189,7 @@ class Enforcer:
         while name in frame.columns:
             name += "_"
         keys = key_of(frame, cols)
-        labels = keys.str.replace("\x1f", " | ", regex=False).str.replace("\x00", "<NA>")
+        labels = keys.str.replace(PART_SEP, " | ", regex=False).str.replace(NULL_PART, "<NA>")
         if labels.nunique() != keys.nunique():  # a value held ' | ': numbered labels
             codes = pd.factorize(keys, sort=True)[0]
             labels = pd.Series([f"combination {c}" for c in codes])
