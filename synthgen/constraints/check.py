@@ -13,7 +13,13 @@ import pandas as pd
 from synthgen.constraints import expr
 from synthgen.schema.spec import Schema
 
-_SEP, _NULL = "\x1f", "\x00"
+# A key is text: each part's value, parts joined by _SEP, a missing part written _NULL. No
+# key may hold a NUL character: pandas' hash tables (factorize, nunique, groupby, isin,
+# map) compare object strings as C strings, so "\x00|France" and "\x00|Germany" would be
+# one key (every combination with a missing part collapsed onto the first one seen).
+_SEP, _NULL = "\x1f", "\x1e"
+PART_SEP, NULL_PART = _SEP, _NULL
+LEGACY_NULL = "\x00"  # what states before constraints.json format 2 wrote for _NULL
 REL_TOL = 1e-9  # sums: float rounding, relative to the total's size
 
 
@@ -57,7 +63,7 @@ def _text(v: Any) -> str:
     if isinstance(v, int | float | np.integer | np.floating):
         x = float(v)
         return str(int(x)) if x == np.floor(x) and abs(x) < 2**53 else str(x)
-    return str(v)
+    return str(v).replace("\x00", "\ufffd")  # no NUL in a key (see _NULL)
 
 
 def present(df: pd.DataFrame, cols: list[str]) -> np.ndarray:

@@ -10,10 +10,11 @@ samples can only obey them, and sampled rows are mapped back.
 * ``null_if_null`` and ``format``: repaired row by row after sampling (values that miss the
   format are generated from the regex, each from (seed, row number)).
 
-Equalities (lookups, sums, combinations) are reparametrised first, then inequalities; a
-rule is reparametrised only when no earlier reparametrisation took one of its columns;
-every other rule, and any sampled row the reparametrised model still gets wrong (a negative
-gap), is left to resampling (:mod:`synthgen.constraints.sampling`).
+Equalities are reparametrised first (lookups, then sums, then combinations), then
+inequalities; a rule is reparametrised only when no earlier reparametrisation took one of its
+columns; every other rule, and any sampled row the reparametrised model still gets wrong (a
+negative gap), is left to resampling (:mod:`synthgen.constraints.sampling`). A combination
+whose columns are all looked up from one key (or are that key) holds by those lookups.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen.constraints import regexgen
-from synthgen.constraints.check import key_of
+from synthgen.constraints.check import NULL_PART, PART_SEP, key_of
 from synthgen.generators.context import MODELLED_KINDS
 from synthgen.schema.spec import ColumnSpec, Schema
 from synthgen.transforms import frame as framemod
@@ -47,9 +48,13 @@ class Enforcer:
         frame = train.copy()
         specs = {c.name: c for c in self.schema.columns}
         order = list(train.columns)
-        # equalities first: resampling cannot meet them, an inequality it can
-        first = ("determined_by", "sum", "fixed_combinations")
-        ranked = sorted(enumerate(self.rules), key=lambda p: (p[1].type not in first, p[0]))
+        # equalities first: resampling cannot meet them, an inequality it can. Lookups
+        # before joint labels: a joint label taking a determined column would leave its
+        # rule to resampling, which keeps the draws whose modelled key happens to match
+        # the sampled value, favouring the commonest values (on Chinook's invoices,
+        # CustomerId -> BillingCountry resampled 371 of 412 rows: Canada 150 for 56 real)
+        rank = {"determined_by": 0, "sum": 1, "fixed_combinations": 2}
+        ranked = sorted(enumerate(self.rules), key=lambda p: (rank.get(p[1].type, 3), p[0]))
         for i, r in ranked:
             cols = set(r.columns())
             if cols & taken or not self._can_build(r):
@@ -189,7 +194,7 @@ class Enforcer:
         while name in frame.columns:
             name += "_"
         keys = key_of(frame, cols)
-        labels = keys.str.replace("\x1f", " | ", regex=False).str.replace("\x00", "<NA>")
+        labels = keys.str.replace(PART_SEP, " | ", regex=False).str.replace(NULL_PART, "<NA>")
         if labels.nunique() != keys.nunique():  # a value held ' | ': numbered labels
             codes = pd.factorize(keys, sort=True)[0]
             labels = pd.Series([f"combination {c}" for c in codes])
@@ -331,9 +336,20 @@ class Enforcer:
                     "total": "by construction: the total is derived from its parts",
                 }[s["how"]]
         t = self.rules[index].type
+        if t == "fixed_combinations" and self._looked_up(self.rules[index].columns()):
+            return "by construction: its columns derived from one key by lookups"
         if t in ("null_if_null", "format"):
             return "repaired row by row after sampling"
         return "violating rows resampled"
+
+    def _looked_up(self, cols: list[str]) -> bool:
+        """Every column of ``cols`` either looked up from one same key or part of it."""
+        by = {tuple(s["by"]) for s in self.steps_ if s["how"] == "lookup" and s["column"] in cols}
+        if len(by) != 1:
+            return False
+        key = set(next(iter(by)))
+        derived = {s["column"] for s in self.steps_ if s["how"] == "lookup" and s["column"] in cols}
+        return set(cols) <= key | derived
 
 
 def _bound(frame: pd.DataFrame, bound: Any, schema: Schema | None = None) -> np.ndarray:

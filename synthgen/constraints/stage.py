@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.constraints.check import Checker
+from synthgen.constraints.check import LEGACY_NULL, NULL_PART, Checker
 from synthgen.constraints.detect import Found, detect_rules
 from synthgen.constraints.enforce import Enforcer
 from synthgen.constraints.sampling import RuleSampler, label_rules
@@ -23,7 +23,7 @@ from synthgen.schema.spec import Schema
 
 EXAMPLES = 3
 STATE_FILE = "constraints.json"
-STATE_FORMAT = 1
+STATE_FORMAT = 2  # 2: a key's missing part is check.NULL_PART (1 wrote a NUL)
 PRIVATE_NOTE = (
     "constraints: {n} rule(s) the training rows obey were not kept, because finding them "
     "reads the data outside the privacy budget; declare the ones you know under "
@@ -296,10 +296,30 @@ def restore_sampler(state: dict[str, Any]) -> RuleSampler:
 
     rules = [rule_from_json(r) for r in state["rules"]]
     schema = Schema.model_validate(state["schema"])
+    if int(state.get("format", 1)) < 2:
+        state = _keys_from_format_1(state)
     enforcer = Enforcer.restore(rules, schema, state["enforcer"])
     checker = Checker.restore(rules, schema, state["checker"])
     labels = [str(x) for x in state["labels"]]
     return RuleSampler(enforcer, checker, labels, set(enforcer.order_))
+
+
+def _keys_from_format_1(state: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 state's keys (the combinations seen, a lookup's keys) with the missing
+    part written as format 2 writes it; the rest as it is."""
+
+    def fix(v: Any) -> Any:
+        return v.replace(LEGACY_NULL, NULL_PART) if isinstance(v, str) else v
+
+    checker = {
+        i: [fix(k) for k in v] if isinstance(v, list) else {fix(k): fix(x) for k, x in v.items()}
+        for i, v in state["checker"].items()
+    }
+    steps = [
+        {**s, "keys": [fix(k) for k in s["keys"]]} if s.get("how") == "lookup" else s
+        for s in state["enforcer"]["steps"]
+    ]
+    return {**state, "checker": checker, "enforcer": {**state["enforcer"], "steps": steps}}
 
 
 def saved_options(model_dir: Path) -> dict[str, dict[str, Any]]:
