@@ -4,6 +4,7 @@ The verbs (the same functions the CLI calls)::
 
     import synthgen
     result = synthgen.run("recipes/adult.yaml")           # read, fit, sample, validate, write
+    result = synthgen.synthesize(df, generator="copula")  # the same stages on a DataFrame
     model = synthgen.load("runs/adult/model")             # JSON + safetensors, runs no code
     verdict = synthgen.evaluate(real_df, synthetic_df, holdout=holdout_df)
     found = synthgen.inspect("data/shop/")                # a file, a folder or a database URL
@@ -28,11 +29,12 @@ from synthgen.errors import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
-    from synthgen.api import create, inspect, load, load_recipe, run
+    from synthgen.api import create, inspect, load, load_recipe, run, synthesize
     from synthgen.evaluation import evaluate, validate_files
 
 _LAZY = {
     "run": ("synthgen.api", "run"),
+    "synthesize": ("synthgen.api", "synthesize"),
     "load_recipe": ("synthgen.api", "load_recipe"),
     "create": ("synthgen.api", "create"),
     "load": ("synthgen.api", "load"),
@@ -67,5 +69,6 @@ __all__ = [
     "load",
     "load_recipe",
     "run",
+    "synthesize",
     "validate_files",
 ]

@@ -123,9 +123,9 @@ def run(
 
     if not quiet:
         print_outcome(err_console, result.report)
-        err_console.print(
-            f"run folder: {result.run_dir}  (report: {result.run_dir / 'report.html'})"
-        )
+        folder = result.run_dir
+        assert folder is not None  # the command always writes one
+        err_console.print(f"run folder: {folder}  (report: {folder / 'report.html'})")
         for p in result.outputs:
             err_console.print(f"wrote {p}")
     if not result.passed:

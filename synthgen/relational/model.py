@@ -86,10 +86,11 @@ class RelationalSynthesizer:
             ctx = lt.contexts.get(t)
             say(f"fitting {t} ({len(f):,} rows x {f.shape[1]} columns)")
             gen = create(self.generator, **self.params)
+            # a run scrubbed PII inside values before (relational.run), as pii.embedded says
             if ctx is not None and ctx.shape[1] > 0:
-                gen.fit(f, lt.schemas[t], seed=_sub(seed, t), context=ctx)
+                gen.fit(f, lt.schemas[t], seed=_sub(seed, t), context=ctx, embedded_pii="keep")
             else:
-                gen.fit(f, lt.schemas[t], seed=_sub(seed, t))
+                gen.fit(f, lt.schemas[t], seed=_sub(seed, t), embedded_pii="keep")
             self.models_[t] = gen
         return self
 
