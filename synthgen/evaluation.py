@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from synthgen import validate
+from synthgen import logs, validate
 from synthgen.errors import DataError
 from synthgen.io import atomic_dir, read_table
 from synthgen.io.atomic import check_replaceable, exclusive
@@ -64,7 +64,7 @@ def validate_files(
     sensitive: list[str] | None = None,
     out: Path = Path("validation"),
     seed: int = 0,
-    say: Callable[[str], None] = lambda _m: None,
+    say: Callable[[str], None] = logs.say,
 ) -> dict[str, Any]:
     """Validate any synthetic table (ours, SDV's, anyone's) against the real one it imitates;
     two folders of tables or two database URLs: a whole dataset (synthgen.evaluation_dataset)."""
@@ -195,7 +195,7 @@ def validate_run(
     *,
     suite: str | None = None,
     out: Path = Path("validation"),
-    say: Callable[[str], None] = lambda _m: None,
+    say: Callable[[str], None] = logs.say,
 ) -> dict[str, Any]:
     """Judge a run folder again (after a suite or a threshold changed, or to check a copied
     folder): its recipe's source read again and split exactly as the run split it
@@ -281,3 +281,4 @@ def _like(syn: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
         elif pd.api.types.is_object_dtype(kind) and pd.api.types.is_numeric_dtype(out[c].dtype):
             out[c] = out[c].astype(object).where(out[c].isna(), out[c].astype(str))
     return out
+

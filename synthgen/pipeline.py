@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen import interrupt, validate
+from synthgen import interrupt, logs, validate
 from synthgen.constraints.stage import ConstraintRun
 from synthgen.errors import DataError, RecipeError, UsageError
 from synthgen.generators import create
@@ -103,7 +103,7 @@ def run(
     *,
     seed: int | None = None,
     out: Path | None = None,
-    say: Callable[[str], None] = lambda _m: None,
+    say: Callable[[str], None] = logs.say,
     data: pd.DataFrame | None = None,
     write: bool = True,
 ) -> RunResult:
@@ -180,6 +180,10 @@ def _run(
         warnings = src.warnings + warnings
         train, holdout = split_holdout(df, recipe.holdout, seed, src.where)
         sample_rows(recipe, len(df), schema)  # too many rows for memory: say so before the fit
+        logs.LOGGER.debug(
+            "schema: %s", ", ".join(f"{c.name} {c.pii_type or c.kind}" for c in schema.columns)
+        )
+        logs.LOGGER.debug("split: %d train rows, %d holdout rows", len(train), len(holdout))
     gen = create(recipe.generator.name, **recipe.generator.params)
     draw = _draw(recipe, gen)  # Ray missing or a bad address: said before the fit
     plan = dp_plan(recipe, len(train))

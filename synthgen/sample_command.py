@@ -7,12 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
+from synthgen import logs
+from synthgen.logs import verbosity_options
 from synthgen.transforms.where import parse_where
-
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @click.command(name="sample")
@@ -60,6 +58,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
     metavar="A",
     help="Ray cluster: auto (the one on this machine) or ray://host:10001; default: start one",
 )
+@verbosity_options
 def sample_command(
     model_dir: Path,
     n: int,
@@ -106,10 +105,10 @@ def sample_command(
             engine=engine,
             workers=workers,
             address=address,
-            say=lambda m: err_console.print(escape(m)),
+            say=logs.say,
         )
         parts = len(manifest["parts"])
-        err_console.print(f"wrote {n:,} rows to {out} ({parts} part file(s) and _manifest.json)")
+        logs.say(f"wrote {n:,} rows to {out} ({parts} part file(s) and _manifest.json)")
         return
     if engine != "local":
         raise UsageError(
@@ -127,6 +126,6 @@ def sample_command(
         conditions=where,
         remote=remote,
         no_text=no_text,
-        say=lambda m: err_console.print(escape(m)),
+        say=logs.say,
     )
-    err_console.print(f"wrote {rows:,} rows to {'standard output' if str(out) == '-' else out}")
+    logs.say(f"wrote {rows:,} rows to {'standard output' if str(out) == '-' else out}")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthgen import logs
 from synthgen.dataset.data import Dataset
 from synthgen.dataset.spec import DatasetSpec, ForeignKey
 from synthgen.errors import DataError, UsageError
@@ -42,7 +43,7 @@ class RelationalSynthesizer:
         *,
         seed: int = 0,
         rows: dict[str, int] | None = None,
-        say: Callable[[str], None] = lambda _m: None,
+        say: Callable[[str], None] = logs.say,
     ) -> RelationalSynthesizer:
         """Learn ``ds``; ``rows``: the source's row counts (default: ``ds``'s), which a
         synthetic table without a context parent reproduces (times the sample ratio)."""
