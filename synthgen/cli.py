@@ -161,6 +161,8 @@ def run(
     "--out", type=click.Path(path_type=Path), default=Path("validation"), show_default=True
 )
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--na-values", multiple=True, help="extra string read as missing (repeatable)")
+@click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
 @verbosity_options
 def validate(
     run_dir: Path | None,
@@ -173,6 +175,8 @@ def validate(
     schema_path: Path | None,
     out: Path,
     seed: int,
+    na_values: tuple[str, ...],
+    strip_whitespace: bool,
 ) -> None:
     """Validate a synthetic table from any generator (--real, --synthetic, --holdout), or
     RUN_DIR, a folder `synthgen run` wrote, again on its own split. Exit 3 if a gate fails,
@@ -183,6 +187,7 @@ def validate(
     if run_dir is not None:
         named: dict[str, object] = {"--real": real, "--synthetic": synthetic, "--holdout": holdout}
         named |= {"--schema": schema_path, "--target": target, "--sensitive": sensitive}
+        named |= {"--na-values": na_values, "--strip-whitespace": strip_whitespace}
         if given := [o for o, v in named.items() if v]:
             raise UsageError(
                 "a run folder brings its own tables, schema and columns: leave out "
@@ -205,6 +210,8 @@ def validate(
             out=out,
             seed=seed,
             say=say,
+            na_values=list(na_values),
+            strip_whitespace=strip_whitespace,
         )
     from synthgen.report.terminal import print_outcome, raise_for_gates
 

@@ -126,3 +126,11 @@ def test_synthesize_with_out_writes_a_run_folder_whose_model_loads(tmp_path: Pat
     with pytest.raises(synthgen.RecipeError) as err:
         synthgen.synthesize(df, generator="copulaa", holdout=2)
     assert "holdout" in str(err.value) and "copula" in str(err.value)
+
+
+def test_evaluate_warns_when_real_and_synthetic_share_no_label() -> None:
+    real = pd.read_csv(ROOT / "data" / "insurance.csv")
+    other = real.iloc[600:1200].assign(sex=lambda d: d["sex"].str.upper())
+    verdict = synthgen.evaluate(real.iloc[:600], other)
+    assert [w for w in verdict["warnings"] if w.startswith("column 'sex': no synthetic label")]
+    assert not synthgen.evaluate(real.iloc[:600], real.iloc[600:1200])["warnings"]
