@@ -215,5 +215,13 @@ def sample_model(
         check_disk(n, job.gen.schema_, Path(out).parent)
     for column in job.texts:
         say(f"writing text column '{column}'")
+    logs.LOGGER.debug(
+        "model: generator %s, %d columns; %d shard(s) of up to %d rows, seed %d",
+        job.gen.name,
+        len(job.gen.schema_.columns),
+        -(-n // SHARD_ROWS),
+        SHARD_ROWS,
+        seed,
+    )
     starts = chunk_progress(range(0, n, SHARD_ROWS), n, SHARD_ROWS, True)
     return write_table_chunks((job.rows(s // SHARD_ROWS) for s in starts), out, fmt)
