@@ -96,6 +96,34 @@ def load(model_dir: str | Path) -> Generator:
     return Generator.load(Path(model_dir))
 
 
+def sample(
+    model_dir: str | Path,
+    n: int,
+    *,
+    seed: int = 0,
+    conditions: dict[str, Any] | None = None,
+    no_text: bool = False,
+) -> pd.DataFrame:
+    """``n`` finished rows of a run's model folder, the rows `synthgen sample` writes for
+    the same seed: the run's rules, PII strategies (``null`` / ``drop``), pseudonymised
+    keys and text columns applied (``load(dir).sample`` gives the model's rows only).
+    ``conditions`` as ``--where``: ``{"sex": "Female", "age": {"min": 30, "max": 40}}``."""
+    import pandas as pd
+
+    from synthgen.generators.memory import check_rows
+    from synthgen.generators.shards import SHARD_ROWS
+    from synthgen.scale.sampler import ShardSampler
+
+    from synthgen.errors import UsageError
+
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise UsageError(f"n must be a whole number of rows >= 1, got {n!r}")
+    job = ShardSampler(Path(model_dir), n, seed=seed, conditions=conditions, no_text=no_text)
+    check_rows(float(n), job.gen.schema_, job.gen.side_, what="rows to sample")
+    parts = [job.rows(k) for k in range(max(1, -(-int(n) // SHARD_ROWS)))]
+    return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+
 def inspect(
     source: str | Path, *, tables: list[str] | None = None, schema: str | None = None
 ) -> DatasetInspection:

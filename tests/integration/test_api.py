@@ -134,3 +134,27 @@ def test_evaluate_warns_when_real_and_synthetic_share_no_label() -> None:
     verdict = synthgen.evaluate(real.iloc[:600], other)
     assert [w for w in verdict["warnings"] if w.startswith("column 'sex': no synthetic label")]
     assert not synthgen.evaluate(real.iloc[:600], real.iloc[600:1200])["warnings"]
+
+
+def test_sample_from_python_gives_the_rows_synthgen_sample_writes(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from synthgen.cli import cli
+    from synthgen.io import write_table
+
+    df = _patients(300)
+    synthgen.synthesize(
+        df, generator="copula", pii={"strategies": {"email": "drop"}}, out=tmp_path / "r"
+    )
+    rows = synthgen.sample(tmp_path / "r" / "model", 80, seed=4)
+    assert "email" not in rows.columns and len(rows) == 80  # the run's PII strategy applies
+    assert "email" in synthgen.load(tmp_path / "r" / "model").sample(5).columns  # bare model
+    out = tmp_path / "cli.csv"
+    args = ["sample", str(tmp_path / "r" / "model"), "-n", "80", "--seed", "4", "--out", str(out)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    write_table(rows, tmp_path / "py.csv", "csv")
+    assert (tmp_path / "py.csv").read_bytes() == out.read_bytes()
+    young = synthgen.sample(tmp_path / "r" / "model", 30, conditions={"age": {"max": 30}})
+    assert young["age"].max() <= 30
+    with pytest.raises(synthgen.UsageError):
+        synthgen.sample(tmp_path / "r" / "model", 0)
