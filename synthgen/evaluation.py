@@ -242,7 +242,14 @@ def validate_run(
     from synthgen.source import SourceTable, read_source
 
     record = read_split(run_dir)
-    if record["recipe"] is None or not Path(record["recipe"]).is_file():
+    if record["recipe"] is None:
+        raise DataError(
+            f"{run_dir} was made from a DataFrame (synthgen.synthesize), not a recipe file: "
+            "there is no source to read again",
+            hint="judge it from Python with synthgen.evaluate(train, synthetic, holdout=...), "
+            "or validate files with --real / --synthetic / --holdout",
+        )
+    if not Path(record["recipe"]).is_file():
         raise DataError(
             f"the recipe {run_dir} was made from is not at {record['recipe']} any more",
             hint="put it back, or validate files with --real / --synthetic / --holdout",

@@ -123,6 +123,10 @@ def test_synthesize_with_out_writes_a_run_folder_whose_model_loads(tmp_path: Pat
     pd.testing.assert_frame_equal(written, res.synthetic.reset_index(drop=True))
     model = synthgen.load(tmp_path / "r" / "model")
     assert list(model.sample(10, seed=2).columns) == list(df.columns)
+    from synthgen.evaluation import validate_run  # `synthgen validate RUN_FOLDER`
+
+    with pytest.raises(synthgen.DataError, match="made from a DataFrame"):
+        validate_run(tmp_path / "r", out=tmp_path / "v")
     with pytest.raises(synthgen.RecipeError) as err:
         synthgen.synthesize(df, generator="copulaa", holdout=2)
     assert "holdout" in str(err.value) and "copula" in str(err.value)
