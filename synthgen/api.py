@@ -110,11 +110,10 @@ def sample(
     ``conditions`` as ``--where``: ``{"sex": "Female", "age": {"min": 30, "max": 40}}``."""
     import pandas as pd
 
+    from synthgen.errors import UsageError
     from synthgen.generators.memory import check_rows
     from synthgen.generators.shards import SHARD_ROWS
     from synthgen.scale.sampler import ShardSampler
-
-    from synthgen.errors import UsageError
 
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise UsageError(f"n must be a whole number of rows >= 1, got {n!r}")
