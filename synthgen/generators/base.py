@@ -243,7 +243,7 @@ class Generator(ABC):
     def _decode(self, body: pd.DataFrame, side: sidemod.SideColumns, start: int) -> pd.DataFrame:
         """A model chunk in the source's dtypes, side columns added, indexed by row number."""
         out = framemod.from_model_frame(body.reset_index(drop=True), self.schema_, self.modelled_)
-        out = side.add(out, start)[self.schema_.names]
+        out = framemod.with_text_dtypes(side.add(out, start)[self.schema_.names], self.schema_)
         out.index = pd.RangeIndex(start, start + len(out))
         return out
 

@@ -158,7 +158,7 @@ def scan_output(
     found: dict[str, dict[str, int]] = {}
     for c in syn.columns:
         s = syn[c]
-        if c in skip or s.dtype != object:
+        if c in skip or not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
             continue
         counts: Counter[str] = Counter()
         for v in s.dropna().astype(str).unique():

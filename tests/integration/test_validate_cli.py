@@ -208,7 +208,7 @@ def test_raw_spaced_labels_are_warned_about_and_read_like_inspect(
     """Raw Adult writes ' Male' and '?': validated against clean synthetic labels, no label
     matches (warned, by column); --strip-whitespace / --na-values read it as inspect does."""
     raw = pd.read_csv(tables["train"]).iloc[:1500]
-    text = [c for c in raw.columns if raw[c].dtype == object]
+    text = [c for c in raw.columns if not pd.api.types.is_numeric_dtype(raw[c])]
     for c in text:
         raw[c] = (" " + raw[c].astype(str)).where(raw[c].notna(), " ?")
     raw.to_csv(tmp_path / "raw.csv", index=False)
