@@ -27,7 +27,8 @@ def infer_str():
 def test_str_columns_are_stripped_and_come_back_as_str(infer_str, tmp_path: Path) -> None:
     p = tmp_path / "t.csv"
     rng = np.random.default_rng(0)
-    rows = [f"{a}, {c} ,x" for a, c in zip(rng.integers(0, 90, 300), rng.choice(["A", "B"], 300))]
+    ages, groups = rng.integers(0, 90, 300), rng.choice(["A", "B"], 300)
+    rows = [f"{a}, {c} ,x" for a, c in zip(ages, groups, strict=True)]
     p.write_text("age,group,pad\n" + "\n".join(rows) + "\n", encoding="utf-8")
     df = read_table(p, strip_whitespace=True)
     assert str(df["group"].dtype) == "str" and set(df["group"]) == {"A", "B"}
