@@ -70,3 +70,20 @@ def test_the_readme_python_snippets_run_as_written(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "runs" / "ins-df" / "model" / "config.json").is_file()
+
+
+def test_every_bundled_recipe_is_listed_with_how_long_it_takes():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    part = text[text.index("## Bundled recipes") : text.index("## What a run does")]
+    rows = {
+        m.group(1): m.group(2).strip()
+        for m in re.finditer(r"^\| `([^`]+)` \|[^|]*\|([^|]*)\|$", part, flags=re.M)
+    }
+    recipes = {
+        p.relative_to(ROOT / "recipes").as_posix()
+        for p in (ROOT / "recipes").rglob("*.yaml")
+        if re.search(r"^name: ", p.read_text(encoding="utf-8"), flags=re.M)
+    }
+    assert recipes and recipes == set(rows), recipes ^ set(rows)
+    for name, took in rows.items():
+        assert re.search(r"\d+ (s|min)\b|not timed here", took), (name, took)
