@@ -117,7 +117,8 @@ def run(
     if not write:
         if recipe.outputs:
             raise UsageError(
-                "the recipe has outputs: to write them, give a run folder (out=...) too"
+                "the recipe has outputs, which are written with a run folder",
+                hint="give out=FOLDER to write both, or outputs=[] to leave the outputs out",
             )
         return _run(recipe, recipe.seed if seed is None else seed, None, say, data)
     run_dir = Path(out) if out is not None else Path("runs") / recipe.name

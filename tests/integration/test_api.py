@@ -127,6 +127,9 @@ def test_synthesize_with_out_writes_a_run_folder_whose_model_loads(tmp_path: Pat
 
     with pytest.raises(synthgen.DataError, match="made from a DataFrame"):
         validate_run(tmp_path / "r", out=tmp_path / "v")
+    recipe = ROOT / "recipes" / "insurance.yaml"  # has outputs: written only with a run folder
+    with pytest.raises(synthgen.UsageError, match="outputs=\\[\\]"):
+        synthgen.synthesize(df, recipe)
     with pytest.raises(synthgen.RecipeError) as err:
         synthgen.synthesize(df, generator="copulaa", holdout=2)
     assert "holdout" in str(err.value) and "copula" in str(err.value)
