@@ -27,6 +27,9 @@ YAML
 cd "$WORK/elsewhere"
 BIN="$WORK/venv/bin"
 "$BIN/python" -c 'import synthgen, sys; assert "site-packages" in synthgen.__file__, synthgen.__file__'
+# one version: the wheel's metadata is synthgen.__version__, and so is `synthgen --version`
+"$BIN/python" -c 'import importlib.metadata as m, synthgen; assert m.version("synthgen") == synthgen.__version__'
+"$BIN/synthgen" --version | grep -q "$("$BIN/python" -c 'import synthgen; print(synthgen.__version__)')"
 "$BIN/synthgen" list | grep -q healthcare-release
 "$BIN/synthgen" run recipe.yaml --out run -q || test $? -eq 3  # a gate may fail; it must run
 test -s run/synthetic.csv && test -s run/report.html

@@ -4,7 +4,9 @@ The verbs (the same functions the CLI calls)::
 
     import synthgen
     result = synthgen.run("recipes/adult.yaml")           # read, fit, sample, validate, write
+    result = synthgen.synthesize(df, generator="copula")  # the same stages on a DataFrame
     model = synthgen.load("runs/adult/model")             # JSON + safetensors, runs no code
+    rows = synthgen.sample("runs/adult/model", 1000)      # the rows `synthgen sample` writes
     verdict = synthgen.evaluate(real_df, synthetic_df, holdout=holdout_df)
     found = synthgen.inspect("data/shop/")                # a file, a folder or a database URL
     synthgen.validate_files("real.csv", "synthetic.csv", out="validation")  # `synthgen validate`
@@ -28,11 +30,13 @@ from synthgen.errors import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
-    from synthgen.api import create, inspect, load, load_recipe, run
+    from synthgen.api import create, inspect, load, load_recipe, run, sample, synthesize
     from synthgen.evaluation import evaluate, validate_files
 
 _LAZY = {
     "run": ("synthgen.api", "run"),
+    "synthesize": ("synthgen.api", "synthesize"),
+    "sample": ("synthgen.api", "sample"),
     "load_recipe": ("synthgen.api", "load_recipe"),
     "create": ("synthgen.api", "create"),
     "load": ("synthgen.api", "load"),
@@ -67,5 +71,7 @@ __all__ = [
     "load",
     "load_recipe",
     "run",
+    "sample",
+    "synthesize",
     "validate_files",
 ]

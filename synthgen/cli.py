@@ -10,11 +10,12 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from synthgen import __version__, progress
+from synthgen import __version__, logs
 from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
 from synthgen.fixtures.command import fixtures_command
+from synthgen.logs import verbosity_options
 from synthgen.sample_command import sample_command
-from synthgen.starter import init_command, recipe_schema_command
+from synthgen.starter import completion_command, init_command, recipe_schema_command
 from synthgen.transforms.where import parse_where
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -47,6 +48,7 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="synthgen")
+@verbosity_options
 def cli() -> None:
     """synthgen: turn a sensitive table into a synthetic one that is useful and safe to share."""
     from synthgen import interrupt
@@ -78,7 +80,7 @@ def cli() -> None:
 )
 @click.option("--workers", type=click.IntRange(min=1), help="Ray workers")
 @click.option("--address", metavar="A", help="Ray cluster: auto or ray://host:10001")
-@click.option("-q", "--quiet", is_flag=True, help="print only errors")
+@verbosity_options
 def run(
     recipe: Path,
     seed: int | None,
@@ -88,7 +90,6 @@ def run(
     engine: str | None,
     workers: int | None,
     address: str | None,
-    quiet: bool,
 ) -> None:
     """Run RECIPE end to end: fit, sample, validate, write. Exit 3 if a gate fails, 4 if
     none fails but one cannot decide on this sample (outputs are then not written)."""
@@ -99,7 +100,7 @@ def run(
     if is_fixtures_recipe(read_recipe_file(recipe)[0]):
         from synthgen.fixtures.command import run_fixtures_recipe
 
-        run_fixtures_recipe(recipe, seed, out, conditions, quiet)
+        run_fixtures_recipe(recipe, seed, out, conditions, not logs.shows_info())
         return
     rec = load_recipe(recipe)
     rec.sample.conditions.update(parse_where(conditions))
@@ -111,23 +112,22 @@ def run(
         from synthgen.io.sql.url import mask_url
 
         shown = ", ".join(o.path or mask_url(o.url or "") for o in rec.outputs)
-        err_console.print(
-            f"note: --seed / --where make this a trial run: the recipe's outputs ({shown}) "
-            "are not written; add --write-outputs to replace them"
+        logs.LOGGER.warning(
+            "--seed / --where make this a trial run: the recipe's outputs (%s) are not "
+            "written; add --write-outputs to replace them",
+            shown,
         )
         rec = rec.model_copy(update={"outputs": []})
-    say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {escape(m)}"))
-    with progress.quiet(quiet):
-        result = run_recipe(rec, seed=seed, out=out, say=say)
+    result = run_recipe(rec, seed=seed, out=out, say=logs.say)
     from synthgen.report.terminal import print_outcome, raise_for_gates
 
-    if not quiet:
+    if logs.shows_info():
         print_outcome(err_console, result.report)
-        err_console.print(
-            f"run folder: {result.run_dir}  (report: {result.run_dir / 'report.html'})"
-        )
+        folder = result.run_dir
+        assert folder is not None  # the command always writes one
+        err_console.print(f"run folder: {folder}  (report: {folder / 'report.html'})")
         for p in result.outputs:
-            err_console.print(f"wrote {p}")
+            logs.say(f"wrote {p}")
     if not result.passed:
         raise_for_gates(err_console, result.report, "; outputs not written")
 
@@ -161,7 +161,9 @@ def run(
     "--out", type=click.Path(path_type=Path), default=Path("validation"), show_default=True
 )
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
-@click.option("-q", "--quiet", is_flag=True, help="print only errors")
+@click.option("--na-values", multiple=True, help="extra string read as missing (repeatable)")
+@click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
+@verbosity_options
 def validate(
     run_dir: Path | None,
     real: str | None,
@@ -173,45 +175,47 @@ def validate(
     schema_path: Path | None,
     out: Path,
     seed: int,
-    quiet: bool,
+    na_values: tuple[str, ...],
+    strip_whitespace: bool,
 ) -> None:
     """Validate a synthetic table from any generator (--real, --synthetic, --holdout), or
     RUN_DIR, a folder `synthgen run` wrote, again on its own split. Exit 3 if a gate fails,
     4 if none fails but one cannot decide on this sample."""
     from synthgen.evaluation import validate_files, validate_run
 
-    say = (lambda _m: None) if quiet else (lambda m: err_console.print(f"[dim]·[/] {escape(m)}"))
+    say = logs.say
     if run_dir is not None:
         named: dict[str, object] = {"--real": real, "--synthetic": synthetic, "--holdout": holdout}
         named |= {"--schema": schema_path, "--target": target, "--sensitive": sensitive}
+        named |= {"--na-values": na_values, "--strip-whitespace": strip_whitespace}
         if given := [o for o, v in named.items() if v]:
             raise UsageError(
                 "a run folder brings its own tables, schema and columns: leave out "
                 + ", ".join(given)
             )
-        with progress.quiet(quiet):
-            report = validate_run(run_dir, suite=suite, out=out, say=say)
+        report = validate_run(run_dir, suite=suite, out=out, say=say)
     elif real is None or synthetic is None:
         raise UsageError(
             "give a run folder (synthgen validate runs/NAME) or --real and --synthetic"
         )
     else:
-        with progress.quiet(quiet):
-            report = validate_files(
-                real if "://" in real else Path(real),
-                synthetic if "://" in synthetic else Path(synthetic),
-                holdout=holdout if holdout is None or "://" in holdout else Path(holdout),
-                suite=suite or "default",
-                target=target,
-                schema_path=schema_path,
-                sensitive=list(sensitive),
-                out=out,
-                seed=seed,
-                say=say,
-            )
+        report = validate_files(
+            real if "://" in real else Path(real),
+            synthetic if "://" in synthetic else Path(synthetic),
+            holdout=holdout if holdout is None or "://" in holdout else Path(holdout),
+            suite=suite or "default",
+            target=target,
+            schema_path=schema_path,
+            sensitive=list(sensitive),
+            out=out,
+            seed=seed,
+            say=say,
+            na_values=list(na_values),
+            strip_whitespace=strip_whitespace,
+        )
     from synthgen.report.terminal import print_outcome, raise_for_gates
 
-    if not quiet:
+    if logs.shows_info():
         print_outcome(err_console, report)
         err_console.print(f"report: {out / 'report.html'}")
     if not report["passed"]:
@@ -244,6 +248,7 @@ def validate(
     help="for a database URL: a table to read (repeatable; default: all of them)",
 )
 @click.option("--db-schema", help="for a PostgreSQL URL: the schema to read (default: public)")
+@verbosity_options
 def inspect(
     path: str,
     json_out: Path | None,
@@ -316,11 +321,12 @@ def inspect(
     print_file_rules(Console(highlight=False), df, schema, Path(path).name, rules_out)
     if json_out is not None:
         write_text(json_out, schema.to_json())
-        err_console.print(f"wrote {json_out}")
+        logs.say(f"wrote {json_out}")
 
 
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="print JSON (for scripts) instead of tables")
+@verbosity_options
 def list_(as_json: bool) -> None:
     """Show the registered generators, text backends and validation suites."""
     from synthgen.report.terminal import print_registry, registry_json
@@ -336,6 +342,7 @@ def list_(as_json: bool) -> None:
 cli.add_command(fixtures_command)  # its options and its work live in synthgen/fixtures
 cli.add_command(init_command)  # synthgen/starter.py
 cli.add_command(recipe_schema_command)
+cli.add_command(completion_command)  # shell completion scripts (click's own)
 cli.add_command(sample_command)  # synthgen/sample_command.py: to a file, a folder, or on Ray
 
 

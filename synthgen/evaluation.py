@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from synthgen import validate
-from synthgen.errors import DataError
+from synthgen import logs, validate
+from synthgen.errors import DataError, UsageError
 from synthgen.io import atomic_dir, read_table
 from synthgen.io.atomic import check_replaceable, exclusive
 from synthgen.io.destinations import check_writable
@@ -33,7 +33,8 @@ def evaluate(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Judge a synthetic DataFrame against the real one with a suite: the verdict
-    (``passed``, ``gates``) and every metric, as `synthgen validate` computes them. Without
+    (``passed``, ``gates``), every metric, as `synthgen validate` computes them, and
+    ``warnings`` (label columns the two frames spell differently). Without
     ``holdout`` (real rows the generator never saw) the privacy gates that need one are
     skipped, and say so."""
     the_suite = validate.load_suite(suite, Path.cwd(), given_by="suite")
@@ -48,9 +49,11 @@ def evaluate(
         sensitive or [],
     )
     schema = schema if schema is not None else detect(real, seed=seed)
-    return validate.run(
+    verdict = validate.run(
         the_suite, real, hold, synthetic, schema, target=target, seed=seed, sensitive=sensitive
     )
+    verdict["warnings"] = label_overlap_warnings(real, synthetic, schema)
+    return verdict
 
 
 def validate_files(
@@ -64,13 +67,22 @@ def validate_files(
     sensitive: list[str] | None = None,
     out: Path = Path("validation"),
     seed: int = 0,
-    say: Callable[[str], None] = lambda _m: None,
+    say: Callable[[str], None] = logs.say,
+    na_values: list[str] | None = None,
+    strip_whitespace: bool = False,
 ) -> dict[str, Any]:
     """Validate any synthetic table (ours, SDV's, anyone's) against the real one it imitates;
-    two folders of tables or two database URLs: a whole dataset (synthgen.evaluation_dataset)."""
+    two folders of tables or two database URLs: a whole dataset (synthgen.evaluation_dataset).
+    ``na_values`` / ``strip_whitespace`` read the three files as `inspect` and a recipe's
+    source do (raw Adult's ' Male' is 'Male' once stripped)."""
     from synthgen.evaluation_dataset import is_dataset, validate_datasets
 
     if is_dataset(real) or is_dataset(synthetic):
+        if na_values or strip_whitespace:
+            raise UsageError(
+                "--na-values and --strip-whitespace read single files; a dataset's tables are "
+                "compared as they are"
+            )
         return validate_datasets(
             real, synthetic, holdout=holdout, suite=suite, out=out, seed=seed, say=say
         )
@@ -80,11 +92,12 @@ def validate_files(
     check_replaceable(out, "validation folder")
     check_writable([out])
     clock = StageClock(say)
+    reading: dict[str, Any] = {"na_values": na_values or [], "strip_whitespace": strip_whitespace}
     with clock.stage("read", "reading tables"):
-        train = read_table(real, origin=option("--real"))
-        syn = read_table(synthetic, origin=option("--synthetic"))
+        train = read_table(real, origin=option("--real"), **reading)
+        syn = read_table(synthetic, origin=option("--synthetic"), **reading)
         hold = (
-            read_table(holdout, origin=option("--holdout"))
+            read_table(holdout, origin=option("--holdout"), **reading)
             if holdout is not None
             else train.iloc[:0]
         )
@@ -117,7 +130,7 @@ def validate_files(
         seed,
         schema,
         verdict,
-        [] if holdout else [no_holdout],
+        ([] if holdout else [no_holdout]) + label_overlap_warnings(train, syn, schema),
         clock.timings,
         {
             "source": len(train) + len(hold),
@@ -134,6 +147,27 @@ def validate_files(
     with exclusive([out]), atomic_dir(out, "validation folder") as tmp:
         write_report_files(tmp, report, train, syn, schema)
     return report
+
+
+def label_overlap_warnings(real: pd.DataFrame, syn: pd.DataFrame, schema: Schema) -> list[str]:
+    """Label columns whose real and synthetic values share not one label: the two files
+    were most likely written differently (spaces around values, codes against names, '?'
+    for missing), and every metric of that column compares nothing with nothing."""
+    out = []
+    for c in schema.of_kind("categorical", "boolean"):
+        if c.name not in syn.columns:
+            continue
+        a = set(real[c.name].dropna().astype(str))
+        b = set(syn[c.name].dropna().astype(str))
+        if a and b and not a & b:
+            seen = ", ".join(repr(v) for v in sorted(a)[:3])
+            made = ", ".join(repr(v) for v in sorted(b)[:3])
+            out.append(
+                f"column '{c.name}': no synthetic label is a real one (real {seen}...; "
+                f"synthetic {made}...): spaces around values or other spellings? read both "
+                "with --strip-whitespace / --na-values"
+            )
+    return out
 
 
 def _check_schema_fits(schema: Schema, path: Path, df: pd.DataFrame, real: Path) -> None:
@@ -195,7 +229,7 @@ def validate_run(
     *,
     suite: str | None = None,
     out: Path = Path("validation"),
-    say: Callable[[str], None] = lambda _m: None,
+    say: Callable[[str], None] = logs.say,
 ) -> dict[str, Any]:
     """Judge a run folder again (after a suite or a threshold changed, or to check a copied
     folder): its recipe's source read again and split exactly as the run split it
@@ -208,7 +242,14 @@ def validate_run(
     from synthgen.source import SourceTable, read_source
 
     record = read_split(run_dir)
-    if record["recipe"] is None or not Path(record["recipe"]).is_file():
+    if record["recipe"] is None:
+        raise DataError(
+            f"{run_dir} was made from a DataFrame (synthgen.synthesize), not a recipe file: "
+            "there is no source to read again",
+            hint="judge it from Python with synthgen.evaluate(train, synthetic, holdout=...), "
+            "or validate files with --real / --synthetic / --holdout",
+        )
+    if not Path(record["recipe"]).is_file():
         raise DataError(
             f"the recipe {run_dir} was made from is not at {record['recipe']} any more",
             hint="put it back, or validate files with --real / --synthetic / --holdout",
@@ -278,6 +319,11 @@ def _like(syn: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
             out[c] = pd.to_datetime(out[c], errors="coerce")
         elif pd.api.types.is_numeric_dtype(kind) and not pd.api.types.is_bool_dtype(kind):
             out[c] = pd.to_numeric(out[c], errors="coerce")
-        elif pd.api.types.is_object_dtype(kind) and pd.api.types.is_numeric_dtype(out[c].dtype):
+        elif _is_text(kind) and pd.api.types.is_numeric_dtype(out[c].dtype):
             out[c] = out[c].astype(object).where(out[c].isna(), out[c].astype(str))
     return out
+
+
+def _is_text(dtype: object) -> bool:
+    """Strings: object (pandas 2) or the str dtype (pandas 3's default)."""
+    return pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype)

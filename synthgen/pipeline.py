@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen import interrupt, validate
+from synthgen import interrupt, logs, validate
 from synthgen.constraints.stage import ConstraintRun
-from synthgen.errors import DataError, RecipeError
+from synthgen.errors import DataError, RecipeError, UsageError
 from synthgen.generators import create
 from synthgen.generators.memory import check_rows
 from synthgen.io import write_table
@@ -37,6 +37,7 @@ from synthgen.schema import Schema, apply_overrides, detect
 from synthgen.source import (
     SourceDataset,
     SourceTable,
+    frame_source,
     read_source,
     source_paths,
     write_database,
@@ -48,7 +49,7 @@ MIN_TRAIN_ROWS = 2
 
 @dataclass
 class RunResult:
-    run_dir: Path
+    run_dir: Path | None  # None: a run of a DataFrame that was asked to write nothing
     synthetic: pd.DataFrame
     report: dict[str, Any]
     passed: bool
@@ -102,12 +103,24 @@ def run(
     *,
     seed: int | None = None,
     out: Path | None = None,
-    say: Callable[[str], None] = lambda _m: None,
+    say: Callable[[str], None] = logs.say,
+    data: pd.DataFrame | None = None,
+    write: bool = True,
 ) -> RunResult:
     """Run a recipe end to end and write its run folder; see the module docstring.
 
     Every destination is checked (and locked against other synthgen processes) before any
-    work; the run folder and then the outputs are put in place together at the end."""
+    work; the run folder and then the outputs are put in place together at the end.
+    ``data``: a DataFrame that stands for the recipe's source (``synthgen.synthesize``);
+    with ``write=False`` nothing is written (no run folder, no outputs): every other stage
+    runs as ever and the result holds the table and the report."""
+    if not write:
+        if recipe.outputs:
+            raise UsageError(
+                "the recipe has outputs, which are written with a run folder",
+                hint="give out=FOLDER to write both, or outputs=[] to leave the outputs out",
+            )
+        return _run(recipe, recipe.seed if seed is None else seed, None, say, data)
     run_dir = Path(out) if out is not None else Path("runs") / recipe.name
     outputs = [(recipe.resolve(o.path), o.format) for o in recipe.outputs if o.path is not None]
     check_destinations(
@@ -116,19 +129,26 @@ def run(
         protected=source_paths(recipe) + ([recipe.file] if recipe.file else []),
     )
     with exclusive([run_dir] + [p for p, _ in outputs]):
-        return _run(recipe, recipe.seed if seed is None else seed, run_dir, say)
+        return _run(recipe, recipe.seed if seed is None else seed, run_dir, say, data)
 
 
-def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -> RunResult:
+def _run(
+    recipe: Recipe,
+    seed: int,
+    run_dir: Path | None,
+    say: Callable[[str], None],
+    data: pd.DataFrame | None = None,
+) -> RunResult:
     suite = validate.apply_overrides(
         validate.load_suite(recipe.validate_.suite, recipe.base_dir), recipe.validate_.gates
     )
     clock = StageClock(say)
     with clock.stage("read", "reading source"):
-        read = read_source(recipe, many=True)
+        read = read_source(recipe, many=True) if data is None else frame_source(recipe, data)
         if isinstance(read, SourceTable):
             check_recipe_against_data(recipe, read.df, read.file.name if read.file else read.name)
     if isinstance(read, SourceDataset):  # several tables: every one learnt and written
+        assert run_dir is not None  # a DataFrame (the only source that writes nothing) is one
         if recipe.execution.engine != "local":
             raise RecipeError(
                 "execution: engine ray samples single tables for now; this source has "
@@ -153,6 +173,8 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
     if recipe.sequence is not None:  # per-entity event streams: synthgen.sequences
         from synthgen.sequences.run import run_sequence
 
+        if run_dir is None:
+            raise UsageError("a sequence run writes its model as it goes: give out=FOLDER")
         if recipe.execution.engine != "local":
             raise RecipeError(
                 "execution: engine ray does not draw sequences yet",
@@ -166,6 +188,10 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         warnings = src.warnings + warnings
         train, holdout = split_holdout(df, recipe.holdout, seed, src.where)
         sample_rows(recipe, len(df), schema)  # too many rows for memory: say so before the fit
+        logs.LOGGER.debug(
+            "schema: %s", ", ".join(f"{c.name} {c.pii_type or c.kind}" for c in schema.columns)
+        )
+        logs.LOGGER.debug("split: %d train rows, %d holdout rows", len(train), len(holdout))
     gen = create(recipe.generator.name, **recipe.generator.params)
     draw = _draw(recipe, gen)  # Ray missing or a bad address: said before the fit
     plan = dp_plan(recipe, len(train))
@@ -202,7 +228,8 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         with clock.stage("fit_text", f"learning {len(texts.specs)} text column(s)"):
             texts.fit(clean, seed, say)
     with clock.stage("fit", f"fitting {recipe.generator.name} on {len(train):,} rows"):
-        gen.fit(*rules.fit_frame(clean), seed=seed, privacy=plan)
+        # the labels were scrubbed above as pii.embedded says (or kept, if it says so)
+        gen.fit(*rules.fit_frame(clean), seed=seed, privacy=plan, embedded_pii="keep")
     # under DP the row count is not public: scale the DP estimate of the training rows
     n_source = len(df) if plan is None else round(gen.n_rows_ / (1 - recipe.holdout))
     n = sample_rows(recipe, n_source, schema)
@@ -256,6 +283,8 @@ def _run(recipe: Recipe, seed: int, run_dir: Path, say: Callable[[str], None]) -
         constraints=rules.summary(),
     )
     interrupt.check()
+    if run_dir is None:  # asked to write nothing
+        return RunResult(None, syn, report, verdict["passed"], [])
     with clock.stage("write", f"writing {run_dir}"), Staging() as stage:
         folder = stage.folder(run_dir, "run folder")  # put in place first, the outputs after
         outputs = _write_outputs(recipe, syn, report, stage, src) if verdict["passed"] else []
@@ -326,6 +355,8 @@ def _write_run_dir(
     if src.file is not None:  # a one-file source: synthetic.csv / .parquet, as ever
         fmt = "parquet" if src.file.suffix.lower() in (".parquet", ".pq") else "csv"
         write_table(syn, run_dir / f"synthetic.{fmt}", fmt)
+    elif src.in_memory:  # a DataFrame: Parquet keeps its dtypes
+        write_table(syn, run_dir / "synthetic.parquet", "parquet")
     else:  # a dataset: one file per table under synthetic/
         (run_dir / "synthetic").mkdir()
         write_table(syn, run_dir / "synthetic" / f"{src.name}.csv", "csv")

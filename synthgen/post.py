@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from synthgen import logs
 from synthgen.generators.shards import SHARD_ROWS
 from synthgen.pii.pseudonym import Pseudonymiser
 from synthgen.pii.stage import apply_pii_strategies, pseudonym_for
@@ -193,7 +194,7 @@ def sample_model(
     conditions: dict[str, Any] | None = None,
     remote: Any = None,
     no_text: bool = False,
-    say: Callable[[str], None] = lambda _m: None,
+    say: Callable[[str], None] = logs.say,
 ) -> int:
     """`synthgen sample`: ``n`` rows of a saved model folder, through the run's own
     post-sampling path (PII strategies, pseudonymised keys, texts), into ``out`` (a CSV or
@@ -214,5 +215,13 @@ def sample_model(
         check_disk(n, job.gen.schema_, Path(out).parent)
     for column in job.texts:
         say(f"writing text column '{column}'")
+    logs.LOGGER.debug(
+        "model: generator %s, %d columns; %d shard(s) of up to %d rows, seed %d",
+        job.gen.name,
+        len(job.gen.schema_.columns),
+        -(-n // SHARD_ROWS),
+        SHARD_ROWS,
+        seed,
+    )
     starts = chunk_progress(range(0, n, SHARD_ROWS), n, SHARD_ROWS, True)
     return write_table_chunks((job.rows(s // SHARD_ROWS) for s in starts), out, fmt)

@@ -38,6 +38,16 @@ def quiet(on: bool = True) -> Iterator[None]:
         _QUIET.reset(token)
 
 
+def set_quiet(on: bool) -> Any:
+    """Progress off (on=True) until :func:`reset_quiet` with the returned token (the
+    CLI's -q, for the whole command)."""
+    return _QUIET.set(on)
+
+
+def reset_quiet(token: Any) -> None:
+    _QUIET.reset(token)
+
+
 def duration(seconds: float) -> str:
     """4s, 1m04s, 2h05m."""
     s = int(round(max(seconds, 0.0)))
@@ -146,6 +156,9 @@ class StageClock:
         t0 = time.perf_counter()
         yield
         self.timings[name] = round(time.perf_counter() - t0, 4)
+        from synthgen.logs import LOGGER
+
+        LOGGER.debug("stage %s done in %.2f s", name, self.timings[name])
         interrupt.check()
 
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
+from synthgen import logs
+from synthgen.logs import verbosity_options
 from synthgen.transforms.where import parse_where
-
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 @click.command(name="sample")
@@ -60,6 +58,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
     metavar="A",
     help="Ray cluster: auto (the one on this machine) or ray://host:10001; default: start one",
 )
+@verbosity_options
 def sample_command(
     model_dir: Path,
     n: int,
@@ -97,7 +96,7 @@ def sample_command(
                 hint="give --out a file and leave --engine local",
             )
         rows = sample_saved(model_dir, n, out, seed=seed, conditions=where)
-        err_console.print(f"wrote {rows:,} events of {n:,} sequences to {out}")
+        logs.say(f"wrote {rows:,} events of {n:,} sequences to {out}")
         return
     if is_dataset_target(out):
         from synthgen.scale.engine import sample_to_dataset
@@ -118,10 +117,10 @@ def sample_command(
             engine=engine,
             workers=workers,
             address=address,
-            say=lambda m: err_console.print(escape(m)),
+            say=logs.say,
         )
         parts = len(manifest["parts"])
-        err_console.print(f"wrote {n:,} rows to {out} ({parts} part file(s) and _manifest.json)")
+        logs.say(f"wrote {n:,} rows to {out} ({parts} part file(s) and _manifest.json)")
         return
     if engine != "local":
         raise UsageError(
@@ -139,6 +138,6 @@ def sample_command(
         conditions=where,
         remote=remote,
         no_text=no_text,
-        say=lambda m: err_console.print(escape(m)),
+        say=logs.say,
     )
-    err_console.print(f"wrote {rows:,} rows to {'standard output' if str(out) == '-' else out}")
+    logs.say(f"wrote {rows:,} rows to {'standard output' if str(out) == '-' else out}")

@@ -11,7 +11,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from synthgen.dataset import Dataset, DatasetSpec, TableSpec
-from synthgen.errors import RecipeError
+from synthgen.errors import DataError, RecipeError, UsageError
 from synthgen.recipe import Recipe
 
 
@@ -25,6 +25,7 @@ class SourceTable:
     dataset: DatasetSpec  # every table that was read, with their keys
     protected: list[Path] = field(default_factory=list)  # what no output may replace
     warnings: list[str] = field(default_factory=list)
+    in_memory: bool = False  # a DataFrame given from Python (synthgen.synthesize)
 
     @property
     def is_file(self) -> bool:
@@ -73,6 +74,24 @@ def read_source(recipe: Recipe, *, many: bool = False) -> SourceTable | SourceDa
             ds = detect_keys(ds)
         return SourceDataset(apply_declared(ds, recipe, where), where, protected)
     return _one(recipe, ds, where, file, protected)
+
+
+def frame_source(recipe: Recipe, df: pd.DataFrame) -> SourceTable:
+    """A DataFrame given from Python as the recipe's source: one table named after the
+    recipe, its keys detected (or declared under ``tables:``) as for a file."""
+    if not isinstance(df, pd.DataFrame):
+        raise UsageError(f"data must be a pandas DataFrame, got {type(df).__name__}")
+    bad = [repr(c) for c in df.columns if not isinstance(c, str)]
+    if bad:
+        raise DataError(
+            f"the DataFrame's column names must be text; these are not: {', '.join(bad[:5])}",
+            hint="rename them, e.g. df.columns = df.columns.map(str)",
+        )
+    frame = df.reset_index(drop=True)
+    ds = Dataset.of_frames({recipe.name: frame})
+    src = _one(recipe, ds, "the DataFrame", None, [])
+    src.in_memory = True
+    return src
 
 
 def read_table_source(recipe: Recipe) -> SourceTable:

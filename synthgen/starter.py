@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
+from synthgen import logs
 from synthgen.errors import UsageError
+from synthgen.logs import verbosity_options
 
 
 def starter_recipe(table: Path, recipe_path: Path) -> str:
@@ -86,6 +88,7 @@ def _guess_target(schema: object) -> str | None:
     help="the recipe file to write  [default: recipes/<table>.yaml]",
 )
 @click.option("--force", is_flag=True, help="replace an existing recipe file")
+@verbosity_options
 def init_command(table: Path, out: Path | None, force: bool) -> None:
     """Write a starter recipe for TABLE (CSV or Parquet) with its detected schema as comments."""
     from synthgen.io.atomic import write_text
@@ -96,7 +99,7 @@ def init_command(table: Path, out: Path | None, force: bool) -> None:
     text = starter_recipe(table, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_text(out, text)
-    click.echo(f"wrote {out}: review the schema comments, then `synthgen run {out}`", err=True)
+    logs.say(f"wrote {out}: review the schema comments, then `synthgen run {out}`")
 
 
 def recipe_json_schema() -> dict:
@@ -110,6 +113,7 @@ def recipe_json_schema() -> dict:
 
 @click.command(name="recipe-schema")
 @click.option("--out", type=click.Path(path_type=Path), help="write it to a file, not stdout")
+@verbosity_options
 def recipe_schema_command(out: Path | None) -> None:
     """Print the recipe's JSON Schema, for editors (e.g. a yaml-language-server
     `# yaml-language-server: $schema=recipe.schema.json` line atop a recipe)."""
@@ -120,4 +124,19 @@ def recipe_schema_command(out: Path | None) -> None:
     from synthgen.io.atomic import write_text
 
     write_text(out, text)
-    click.echo(f"wrote {out}", err=True)
+    logs.say(f"wrote {out}")
+
+
+@click.command(name="completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+@verbosity_options
+def completion_command(shell: str) -> None:
+    """Print the shell completion script for SHELL (commands, options, choices, paths):
+    add `eval "$(synthgen completion bash)"` to ~/.bashrc (zsh: ~/.zshrc), or for fish
+    `synthgen completion fish > ~/.config/fish/completions/synthgen.fish`."""
+    from click.shell_completion import get_completion_class
+
+    root = click.get_current_context().find_root()
+    klass = get_completion_class(shell)
+    assert klass is not None  # the three shells click ships
+    click.echo(klass(root.command, {}, "synthgen", "_SYNTHGEN_COMPLETE").source())

@@ -192,6 +192,9 @@ def _compute(
     t0 = time.perf_counter()
     result = m.compute(ctx)
     timings[name] = round(time.perf_counter() - t0, 4)
+    from synthgen.logs import LOGGER
+
+    LOGGER.debug("metric %s: %s (%.2f s)", name, result.value, timings[name])
     group = metrics.setdefault(m.group, {})
     group[name] = result.value
     for key, val in result.details.items():

@@ -235,7 +235,7 @@ def _formats(df: pd.DataFrame, schema: Schema) -> list[Found]:
             # PII columns get fakes in their own format (never a real value): no rule there
             continue
         s = df[c.name].dropna()
-        if s.dtype != object or len(s) < MIN_ROWS:
+        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)) or len(s) < MIN_ROWS:
             continue
         uniq = pd.unique(s.astype(str))
         if len(uniq) < MIN_FORMAT_DISTINCT or max(len(u) for u in uniq) > 40:

@@ -101,7 +101,7 @@ class Enforcer:
             table = pd.DataFrame({"k": keys, "v": vals})
             table = table[frame[r.by].notna().all(axis=1).to_numpy()]
             first = table.groupby("k", sort=True)["v"].agg(_mode)
-            frame.drop(columns=[r.column], inplace=True)
+            del frame[r.column]  # in place (pandas 3 deprecates drop(inplace=True))
             return {
                 "how": "lookup",
                 "rule": i,
@@ -112,7 +112,7 @@ class Enforcer:
                 "takes": [r.column],
             }
         if r.type == "sum":
-            frame.drop(columns=[r.equals], inplace=True)
+            del frame[r.equals]
             return {
                 "how": "total",
                 "rule": i,
@@ -201,7 +201,8 @@ class Enforcer:
         model = framemod.to_model_frame(frame, self.schema, cols).reset_index(drop=True)
         table = pd.concat([labels.rename("__label"), model], axis=1).drop_duplicates("__label")
         frame.insert(frame.columns.get_loc(cols[0]), name, labels.to_numpy())
-        frame.drop(columns=cols, inplace=True)
+        for c in cols:
+            del frame[c]
         order.insert(order.index(cols[0]), name)
         specs[name] = ColumnSpec(
             name=name,

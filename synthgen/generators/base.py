@@ -16,7 +16,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -81,8 +81,13 @@ class Generator(ABC):
         privacy: DPPlan | None = None,
         context: pd.DataFrame | None = None,
         context_schema: Schema | None = None,
+        embedded_pii: Literal["refuse", "keep"] = "refuse",
     ) -> Generator:
         """Learn the table. ``schema`` defaults to ``synthgen.schema.detect(data)``.
+
+        A model learns label values as they are: a categorical column with personal data
+        inside its labels is refused (a DataError naming it) unless ``embedded_pii='keep'``
+        (a run scrubs them first, ``synthgen.synthesize`` on a DataFrame too).
 
         With ``privacy`` every read of ``data`` goes through the plan's budget (refused when
         a part cannot); column names, kinds and dtypes count as public metadata.
@@ -99,6 +104,10 @@ class Generator(ABC):
         missing = [c for c in schema.names if c not in data.columns]
         if missing:
             raise SchemaError(f"schema names columns the data lacks: {', '.join(missing)}")
+        if embedded_pii != "keep":
+            from synthgen.pii.stage import refuse_embedded_pii
+
+            refuse_embedded_pii(data, schema, self.name)
         self.schema_ = with_decimals(schema, data)
         self.n_rows_ = len(data)
         self.modelled_ = [
@@ -234,7 +243,7 @@ class Generator(ABC):
     def _decode(self, body: pd.DataFrame, side: sidemod.SideColumns, start: int) -> pd.DataFrame:
         """A model chunk in the source's dtypes, side columns added, indexed by row number."""
         out = framemod.from_model_frame(body.reset_index(drop=True), self.schema_, self.modelled_)
-        out = side.add(out, start)[self.schema_.names]
+        out = framemod.with_text_dtypes(side.add(out, start)[self.schema_.names], self.schema_)
         out.index = pd.RangeIndex(start, start + len(out))
         return out
 

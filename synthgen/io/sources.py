@@ -301,7 +301,7 @@ def _strip(df: pd.DataFrame, na_values: list[str]) -> pd.DataFrame:
     df = df.rename(columns=lambda c: c.strip() if isinstance(c, str) else c)
     nas = {v.strip() for v in na_values}
     for c in df.columns:
-        if df[c].dtype == object:
+        if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype):  # pandas 3: str
             s = df[c].map(lambda v: v.strip() if isinstance(v, str) else v)
             df[c] = s.where(~s.isin(nas), None) if nas else s
     return df

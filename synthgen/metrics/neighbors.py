@@ -53,7 +53,7 @@ def canonical_labels(s: pd.Series, kind: str = "categorical") -> pd.Series:
     obj = s.astype(object)
     present = obj.notna()
     mapping = {v: _canon(v, kind) for v in pd.unique(obj[present])}
-    return obj.map(mapping).where(present, None)
+    return obj.map(mapping).astype(object).where(present, None)  # pandas 3 would infer str
 
 
 @dataclass
@@ -110,7 +110,7 @@ class RowEncoder:
             else:
                 top, has_other, has_na = self.levels[c]
                 labels = canonical_labels(df[c], self.kinds[c])
-                codes = pd.Categorical(labels, categories=top).codes.astype(np.int64)
+                codes = pd.Index(top).get_indexer(labels).astype(np.int64)  # -1: not in top
                 miss = labels.isna().to_numpy()
                 codes[(codes < 0) & ~miss] = len(top) if has_other else -1
                 codes[miss] = len(top) + has_other if has_na else -1

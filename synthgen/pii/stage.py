@@ -7,6 +7,7 @@ this module handles PII *inside* other columns and consistent keys.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,8 @@ def scrub_frame(
     schema: Schema,
     known: dict[str, str],
     how: str,
-    pseudo: Pseudonymiser,
+    pseudo: Pseudonymiser | None,
+    kinds: tuple[str, ...] = SCANNED_KINDS,
 ) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
     """Find PII inside text, label and id values; with ``how == 'replace'`` swap each found
     span for a consistent fake (the same real value, the same fake). Returns counts by
@@ -49,7 +51,7 @@ def scrub_frame(
     exclude = set(known)
     found: dict[str, dict[str, int]] = {}
     out = df
-    for c in schema.of_kind(*SCANNED_KINDS):
+    for c in schema.of_kind(*kinds):
         s = df[c.name]
         if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
             continue
@@ -62,13 +64,38 @@ def scrub_frame(
             for k in {f.kind for f in hits}:
                 counts[k] += 1
             if how == "replace":
-                mapping[v] = scrub(v, hits, lambda f: _fake_for(f, known, pseudo, exclude))
+                assert pseudo is not None
+                mapping[v] = scrub(
+                    v,
+                    hits,
+                    functools.partial(_fake_for, known=known, pseudo=pseudo, exclude=exclude),
+                )
         if counts:
             found[c.name] = dict(counts)
         if mapping:
             out = out.copy() if out is df else out
             out[c.name] = s.map(lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else v)
     return out, found
+
+
+def refuse_embedded_pii(df: pd.DataFrame, schema: Schema, model: str) -> None:
+    """A bare generator copies label values into its samples as they are: refuse a table
+    whose labels hold personal data (e-mails, phone numbers, the values of its PII
+    columns...), naming the columns and the ways out."""
+    _, found = scrub_frame(df, schema, source_pii(df, schema), "flag", None, ("categorical",))
+    if not found:
+        return
+    from synthgen.errors import DataError
+
+    shown = "; ".join(f"'{c}' ({', '.join(sorted(k))})" for c, k in found.items())
+    raise DataError(
+        f"generator '{model}' would copy personal data found inside label values into its "
+        f"samples: {shown}",
+        hint="synthgen.synthesize(df, generator=...) replaces it first, as `synthgen run` does "
+        "(and fakes PII columns, writes text columns, judges the gates); or mark the column "
+        "{kind: pii} in the schema; or fit(..., embedded_pii='keep') to learn the labels as "
+        "they are",
+    )
 
 
 def _fake_for(f: Finding, known: dict[str, str], pseudo: Pseudonymiser, exclude: set[str]) -> str:
@@ -131,7 +158,7 @@ def scan_output(
     found: dict[str, dict[str, int]] = {}
     for c in syn.columns:
         s = syn[c]
-        if c in skip or s.dtype != object:
+        if c in skip or not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
             continue
         counts: Counter[str] = Counter()
         for v in s.dropna().astype(str).unique():

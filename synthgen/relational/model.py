@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthgen import logs
 from synthgen.constraints.stage import ConstraintRun, restore_sampler
 from synthgen.dataset.data import Dataset
 from synthgen.dataset.spec import DatasetSpec
@@ -53,7 +54,7 @@ class RelationalSynthesizer:
         *,
         seed: int = 0,
         rows: dict[str, int] | None = None,
-        say: Callable[[str], None] = lambda _m: None,
+        say: Callable[[str], None] = logs.say,
         rules: dict[str, TableRules] | None = None,
         private: bool = False,
     ) -> RelationalSynthesizer:
@@ -124,10 +125,14 @@ class RelationalSynthesizer:
             say(f"fitting {t} ({len(f):,} rows x {f.shape[1]} columns)")
             f, schema, ctx = fit_frames(run, f, lt.contexts.get(t))
             gen = create(self.generator, **self.params)
+            # a run scrubbed PII inside values before (relational.run), as pii.embedded says
             if ctx is not None and ctx.shape[1] > 0:
-                gen.fit(f, schema or lt.schemas[t], seed=_sub(seed, t), context=ctx)
+                gen.fit(
+                    f, schema or lt.schemas[t], seed=_sub(seed, t), context=ctx,
+                    embedded_pii="keep",
+                )  # fmt: skip
             else:
-                gen.fit(f, schema or lt.schemas[t], seed=_sub(seed, t))
+                gen.fit(f, schema or lt.schemas[t], seed=_sub(seed, t), embedded_pii="keep")
             self.models_[t] = gen
         self.rules_ = {t: r.sampler for t, r in self.runs_.items() if r.sampler is not None}
         return self

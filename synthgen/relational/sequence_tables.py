@@ -76,7 +76,9 @@ def fit(
     data[ENTITY] = idx.astype(str)
     ents = parents(lt.features[p], lt.contexts.get(p), lt.context_columns[p])
     model = SequenceModel(ENTITY, order, params, anchor=_anchor(lt, t, p, order, idx, ents))
-    return model.fit(data, entities=ents, schema=lt.schemas[t], seed=seed, table=t)
+    return model.fit(  # as every table of a relational model: a run scrubs labels first
+        data, entities=ents, schema=lt.schemas[t], seed=seed, table=t, embedded_pii="keep"
+    )
 
 
 def parents(feats: pd.DataFrame, ctx: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:

@@ -161,6 +161,7 @@ def show_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> No
 
     from synthgen.constraints.show import print_rules
     from synthgen.io import write_text
+    from synthgen.logs import say
 
     if json_out is not None and str(json_out) == "-":
         click.echo(found.to_json())
@@ -171,8 +172,8 @@ def show_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> No
         print_rules(out, name, rules)
     if json_out is not None:
         write_text(json_out, found.to_json())
-        click.echo(f"wrote {json_out}", err=True)
+        say(f"wrote {json_out}")
     if html_out is not None:
         page = render_dataset_html(found.dataset.spec, found.profile, found.schemas, found.name)
         write_text(html_out, page)
-        click.echo(f"wrote {html_out}", err=True)
+        say(f"wrote {html_out}")

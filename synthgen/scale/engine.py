@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from synthgen import logs
 from synthgen.errors import UsageError
 from synthgen.generators.shards import SHARD_ROWS, shard_count
 
@@ -35,7 +36,7 @@ def sample_to_dataset(
     engine: str = "local",
     workers: int | None = None,
     address: str | None = None,
-    say: Callable[[str], None] = lambda _m: None,
+    say: Callable[[str], None] = logs.say,
     stats: dict[str, Any] | None = None,
     shard_rows: int = SHARD_ROWS,
 ) -> dict[str, Any]:

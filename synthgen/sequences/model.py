@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -71,10 +71,13 @@ class SequenceModel:
         schema: Schema | None = None,
         seed: int = 0,
         table: str = "table",
+        embedded_pii: Literal["refuse", "keep"] = "refuse",
     ) -> SequenceModel:
         """Learn the events ``data`` (one row per event). ``entities``: one row per entity,
         indexed by its key, holding the attributes the sequences are learnt given (an entity
-        without events has length 0); without it the entities are the keys in ``data``."""
+        without events has length 0); without it the entities are the keys in ``data``.
+        ``embedded_pii``: as ``Generator.fit`` (a run scrubs the labels first, then keeps)."""
+        self.embedded_pii_ = embedded_pii
         from synthgen.schema.detect import detect
 
         for c in (self.entity, self.order):
@@ -143,6 +146,7 @@ class SequenceModel:
         self.step_model_ = create("autoreg", **self.params)
         self.step_model_.fit(
             own, own_schema, seed=_sub(seed, "steps"), context=ctx,
+            embedded_pii=self.embedded_pii_,
             context_schema=self._step_context_schema(ctx, own_schema, prev),
         )  # fmt: skip
         return self
@@ -227,10 +231,13 @@ class SequenceModel:
         if attrs.shape[1]:
             self.entity_model_.fit(
                 frame, schema, seed=_sub(seed, "entities"), context=attrs,
+                embedded_pii=self.embedded_pii_,
                 context_schema=self._attr_context_schema(attrs),
             )  # fmt: skip
         else:
-            self.entity_model_.fit(frame, schema, seed=_sub(seed, "entities"))
+            self.entity_model_.fit(
+                frame, schema, seed=_sub(seed, "entities"), embedded_pii=self.embedded_pii_
+            )
 
     def _entity_params(self, n: int) -> dict[str, Any]:
         """The entity model trains its whole default schedule on every entity: one row per

@@ -40,6 +40,8 @@ def unsupported(recipe: Recipe) -> list[str]:
         out.append("constraints.rules: rules are not enforced on sequence tables yet")
     if recipe.sample.rows is not None:
         out.append("sample.rows: a sequence table samples entities; use sample.ratio")
+    if recipe.pii.consistent:
+        out.append("pii.consistent: pseudonymised keys are not kept in sequence tables yet")
     return out
 
 
@@ -118,15 +120,20 @@ def run_sequence(
         conditions = recipe.sample.condition_dict() or None
         check_conditions(conditions, df, schema, entity, order)
         train, holdout = split_entities(df, entity, recipe.holdout, seed)
+    from synthgen.pii.stage import PiiRun
+
+    pii = PiiRun(recipe.pii, schema, df, seed)
+    clean = pii.scrub(train, warnings)  # PII inside labels, as pii.embedded says
     model = SequenceModel(entity, order, recipe.generator.params)
     n_ent = int(train[entity].nunique())
     with clock.stage("fit", f"fitting sequences of {n_ent:,} entities ({len(train):,} events)"):
-        model.fit(train, schema=schema, seed=seed, table=src.name)
+        model.fit(clean, schema=schema, seed=seed, table=src.name, embedded_pii="keep")
     n = max(1, int(np.rint((recipe.sample.ratio or 1.0) * df[entity].nunique())))
     with clock.stage("sample", f"sampling {n:,} sequences"):
         syn = model.sample(
             n, seed=seed, conditions=conditions, locale=recipe.pii.locale, progress=True
         )
+        pii.check_output(syn, warnings)
     options: dict[str, dict[str, Any]] = {"sequence": {"entity": entity, "order": order}}
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
@@ -139,7 +146,7 @@ def run_sequence(
         recipe.name, seed, schema, verdict, warnings, clock.timings, rows=rows,
         generator={"name": "autoreg", "params": recipe.generator.params,
                    "sequence": {"entity": entity, "order": order}},
-        outputs=[_output_entry(o) for o in recipe.outputs],
+        outputs=[_output_entry(o) for o in recipe.outputs], pii=pii.summary(),
     )  # fmt: skip
     interrupt.check()
     with clock.stage("write", f"writing {run_dir}"), Staging() as stage:

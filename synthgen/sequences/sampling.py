@@ -48,7 +48,7 @@ def draw_steps(
     last = _empty(gen, len(length), labels)
     for c in m.firsts_:  # step 0: the entity model's first-step values
         col = drawn[fr.FIRST + c]
-        last[c] = col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+        last[c] = col.astype(object).where(col.notna(), None).to_numpy(dtype=object, copy=True)
         if c not in labels:
             last[c] = last[c].astype(float)
     last[fr.GAP] = np.zeros(len(length))

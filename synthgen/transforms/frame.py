@@ -217,3 +217,22 @@ def _fewest_decimals(x: np.ndarray) -> int | None:
             if np.allclose(np.round(x, d), x, rtol=0, atol=1e-9):
                 return d
     return None
+
+
+def with_text_dtypes(df: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Columns the source held as pandas 3's ``str`` dtype, given it back (decoding and
+    the side columns make text as ``object``). Under pandas 2 nothing is recorded as
+    ``str``, and a model saved under pandas 3 keeps ``object`` there."""
+    target = _str_dtype()
+    if target is None:
+        return df
+    names = [c.name for c in schema.columns if c.dtype == "str" and c.name in df.columns]
+    for name in names:
+        if df[name].dtype != target:
+            df[name] = df[name].astype(target)
+    return df
+
+
+def _str_dtype() -> Any:
+    dtype = pd.api.types.pandas_dtype("str")
+    return dtype if isinstance(dtype, pd.StringDtype) else None

@@ -163,6 +163,8 @@ class TableEncoder:
                 enc = self.discrete_[span.column]
                 decode = enc.decode_categorical if categorical else enc.decode_codes
                 cols[span.column] = decode(code, rng)
+                if isinstance(cols[span.column], np.ndarray):  # labels stay objects (pandas 3
+                    cols[span.column] = pd.Series(cols[span.column], dtype=object)  # infers str)
         return pd.DataFrame({c["name"]: cols[c["name"]] for c in self.columns_}, copy=False)
 
     def to_json(self) -> dict[str, Any]:

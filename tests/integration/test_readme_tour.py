@@ -47,3 +47,43 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path):
     assert (repo / "runs" / "insurance" / "report.html").is_file()  # what the README opens next
     assert (repo / "adult-100k.parquet").is_file() and (repo / "women.csv").is_file()
     assert (repo / "my-insurance.yaml").is_file() and (repo / "chinook.html").is_file()
+
+
+def readme_python() -> str:
+    """The README's Python blocks of the tour, in order, as one program."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    tour = text[text.index("## A five-minute tour") : text.index("## What a run does")]
+    blocks = re.findall(r"```python\n(.*?)```", tour, flags=re.S)
+    assert len(blocks) >= 2
+    return "\n".join(blocks)
+
+
+@pytest.mark.slow
+def test_the_readme_python_snippets_run_as_written(tmp_path: Path):
+    for folder in ("data", "recipes"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    code = readme_python()
+    assert "synthgen.synthesize(df" in code and "synthgen.load(" in code
+    env = os.environ | {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (tmp_path / "runs" / "ins-df" / "model" / "config.json").is_file()
+
+
+def test_every_bundled_recipe_is_listed_with_how_long_it_takes():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    part = text[text.index("## Bundled recipes") : text.index("## What a run does")]
+    rows = {
+        m.group(1): m.group(2).strip()
+        for m in re.finditer(r"^\| `([^`]+)` \|[^|]*\|([^|]*)\|$", part, flags=re.M)
+    }
+    recipes = {
+        p.relative_to(ROOT / "recipes").as_posix()
+        for p in (ROOT / "recipes").rglob("*.yaml")
+        if re.search(r"^name: ", p.read_text(encoding="utf-8"), flags=re.M)
+    }
+    assert recipes and recipes == set(rows), recipes ^ set(rows)
+    for name, took in rows.items():
+        assert re.search(r"\d+ (s|min)\b|not timed here", took), (name, took)

@@ -119,3 +119,28 @@ def test_a_table_sequence_on_a_one_table_source_points_to_the_top_level_form(tmp
     assert got.exit_code == 2, got.output
     assert "tables.beijing_days.sequence" in got.output and "sequence: {entity" in got.output
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_pii_inside_a_sequence_tables_labels_is_replaced_before_the_fit(tmp_path):
+    import re
+
+    import numpy as np
+    import pandas as pd
+
+    df = pd.read_csv(ROOT / "data" / "beijing_days.csv")
+    observers = ["read by li.wei@station.example.cn", "read by wang.fang@station.example.cn"]
+    df["observer"] = np.random.default_rng(0).choice(observers, len(df))
+    df.to_csv(tmp_path / "days.csv", index=False)
+    path = recipe_file(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["source"]["path"] = str(tmp_path / "days.csv")
+    data["validate"] = {"suite": "sequential", "gates": {}}
+    path.write_text(yaml.safe_dump(data))
+    got = run(path, tmp_path)
+    assert got.exit_code in (0, 3, 4), got.output
+    syn = pd.read_csv(tmp_path / "run" / "synthetic.csv")
+    emails = set(re.findall(r"[\w.]+@[\w.]+", " ".join(syn["observer"].dropna())))
+    assert emails and not emails & {o.split()[-1] for o in observers}
+    report = yaml.safe_load((tmp_path / "run" / "report.json").read_text())
+    assert report["pii"]["found_in_source"]["observer"] == {"email": 2}

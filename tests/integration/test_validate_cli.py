@@ -200,3 +200,34 @@ def test_a_table_too_small_to_tell_is_exit_4(tmp_path: Path):
     assert membership["status"] == "inconclusive" and membership["rows_to_decide"] > 2
     html = (tmp_path / "v" / "report.html").read_text()
     assert "INCONCLUSIVE" in html
+
+
+def test_raw_spaced_labels_are_warned_about_and_read_like_inspect(
+    tables: dict[str, Path], tmp_path: Path
+):
+    """Raw Adult writes ' Male' and '?': validated against clean synthetic labels, no label
+    matches (warned, by column); --strip-whitespace / --na-values read it as inspect does."""
+    raw = pd.read_csv(tables["train"]).iloc[:1500]
+    text = [c for c in raw.columns if not pd.api.types.is_numeric_dtype(raw[c])]
+    for c in text:
+        raw[c] = (" " + raw[c].astype(str)).where(raw[c].notna(), " ?")
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    args = ["--real", tmp_path / "raw.csv", "--synthetic", tables["copula"]]
+    args += ["--target", "income", "-q"]
+    plain = CliRunner().invoke(cli, ["validate", *map(str, args), "--out", str(tmp_path / "a")])
+    warned = json.loads((tmp_path / "a" / "report.json").read_text())["warnings"]
+    assert any(w.startswith("column 'sex': no synthetic label is a real one") for w in warned)
+    assert any("--strip-whitespace" in w for w in warned)
+    fixed = CliRunner().invoke(
+        cli,
+        ["validate", *map(str, args), "--out", str(tmp_path / "b"), "--strip-whitespace"]
+        + ["--na-values", "?"],
+    )
+    assert fixed.exit_code in (0, 3, 4), fixed.output
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert not any("no synthetic label" in w for w in report["warnings"])
+    first = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert report["metrics"]["fidelity"]["quality"] > first["metrics"]["fidelity"]["quality"] + 0.2
+    assert plain.exit_code in (0, 3, 4)
+    run_dir = CliRunner().invoke(cli, ["validate", str(tmp_path), "--strip-whitespace"])
+    assert run_dir.exit_code == 2 and "leave out --strip-whitespace" in run_dir.output

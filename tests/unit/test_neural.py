@@ -77,7 +77,8 @@ def test_table_encoder_round_trip_on_adult(adult: pd.DataFrame):
     enc = TableEncoder().fit(frame, schema, rng)
     back = enc.inverse(enc.transform(frame, rng), rng)
     for c in frame.columns:
-        same = (frame[c].astype(str) == back[c].astype(str)).mean()
+        both_missing = frame[c].isna() & back[c].isna()  # pandas 3: str(None) stays missing
+        same = ((frame[c].astype(str) == back[c].astype(str)) | both_missing).mean()
         assert same > 0.999, c
     again = TableEncoder.from_json(json.loads(json.dumps(enc.to_json())))
     assert again.width_ == enc.width_

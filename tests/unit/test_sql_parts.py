@@ -149,7 +149,7 @@ def test_values_read_back_with_sensible_dtypes():
     assert to_series([1, 2], "int", False, "t.c").dtype == np.int64
     assert str(to_series([Decimal("1.25"), None], "decimal", True, "t.c").dtype) == "float64"
     dates = to_series(["2020-01-02", None], "date", True, "t.c")
-    assert str(dates.dtype) == "datetime64[ns]"
+    assert str(dates.dtype) in ("datetime64[ns]", "datetime64[us]")  # pandas 3 infers us
     far = to_series([dt.date(9999, 12, 31)], "date", True, "t.c")  # beyond nanoseconds
     assert far.iloc[0].year == 9999
     assert to_series([1, 0, None], "bool", True, "t.c").tolist()[:2] == [True, False]

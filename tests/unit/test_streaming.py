@@ -187,7 +187,8 @@ def test_streamed_files_equal_the_one_shot_write(gen, tmp_path: Path):
 def test_parquet_chunks_with_a_column_empty_at_first(tmp_path: Path):
     chunks = [pd.DataFrame({"a": [1, 2], "t": [None, None]}), pd.DataFrame({"a": [3], "t": ["x"]})]
     write_table_chunks(iter(chunks), tmp_path / "o.parquet")
-    assert pd.read_parquet(tmp_path / "o.parquet")["t"].tolist() == [None, None, "x"]
+    back = pd.read_parquet(tmp_path / "o.parquet")["t"]  # pandas 3 reads a str column: NaN
+    assert back.isna().tolist() == [True, True, False] and back[2] == "x"
 
 
 def test_a_failed_stream_leaves_no_file(tmp_path: Path):
