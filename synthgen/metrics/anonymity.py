@@ -141,7 +141,7 @@ def _targets(real: np.ndarray, n: int | None, rng: np.random.Generator) -> np.nd
 def _secret_values(ctx: Context, frame: pd.DataFrame, col: str) -> np.ndarray:
     if ctx.schema[col].kind in NUMERIC_KINDS:
         return to_model_frame(frame, ctx.schema, [col])[col].to_numpy(float)
-    return canonical_labels(frame[col], ctx.schema[col].kind).fillna("\0NA").to_numpy()
+    return canonical_labels(frame[col], ctx.schema[col].kind).fillna("\x1eNA").to_numpy()
 
 
 def _hits(truth: np.ndarray, guess: np.ndarray, numeric: bool, tol: float) -> int:

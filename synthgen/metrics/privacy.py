@@ -44,7 +44,7 @@ def row_hashes(df: pd.DataFrame, ctx: Context, cols: list[str]) -> np.ndarray:
             c: (
                 _round9(frame[c])
                 if ctx.schema[c].kind in NUMERIC_KINDS
-                else canonical_labels(df[c], ctx.schema[c].kind).fillna("\0NA")
+                else canonical_labels(df[c], ctx.schema[c].kind).fillna("\x1eNA")
             )
             for c in cols
         },
@@ -288,8 +288,8 @@ def _guess_correct(ctx: Context, col: str, truth: pd.Series, guess: pd.Series) -
         span = float(np.nanmax(real) - np.nanmin(real)) if np.isfinite(real).any() else 0.0
         both_na = np.isnan(t) & np.isnan(g)
         return both_na | (np.abs(t - g) <= 0.05 * span)
-    a = canonical_labels(truth, kind).fillna("\0NA").to_numpy()
-    b = canonical_labels(guess, kind).fillna("\0NA").to_numpy()
+    a = canonical_labels(truth, kind).fillna("\x1eNA").to_numpy()
+    b = canonical_labels(guess, kind).fillna("\x1eNA").to_numpy()
     return np.asarray(a == b)
 
 

@@ -192,3 +192,15 @@ def test_distance_symmetric_and_zero_on_identical_rows(rows: list):
     first, second = same_x["label"].iloc[0], same_x["label"].iloc[1]
     alike = first == second or (pd.isna(first) and pd.isna(second))  # pandas 3: NaN, not None
     assert d == pytest.approx(0.0 if alike else 1.0)
+
+
+def test_a_missing_label_is_not_an_empty_one_when_rows_are_compared():
+    """Missing and empty labels are different values: a synthetic row with a missing label
+    is not a copy of a training row whose label is an empty string."""
+    train = pd.DataFrame({"a": ["", "x", "y"] * 20, "n": np.arange(60) % 7})
+    syn = train.copy()
+    syn["a"] = syn["a"].replace("", None)
+    schema = detect(train, seed=0)
+    ctx = Context(train, train.head(0), syn, schema, seed=0)
+    copied = REGISTRY["exact_copy_rate"].compute(ctx).value
+    assert copied == pytest.approx(2 / 3)  # the rows whose label was "" are not copies
