@@ -16,7 +16,8 @@ from synthgen.report.sections import esc, fmt_value, img, is_scalar, note, secti
 if TYPE_CHECKING:
     from synthgen.schema.spec import Schema
 
-LOWER_IS_BETTER = ("error", "risk", "loss", "divergence", "copy", "leak", "gap")
+LOWER_IS_BETTER = ("error", "risk", "loss", "divergence", "copy", "leak", "gap", "violation")
+COUNTS = ("_rows", "_counts", "_sizes")  # counts, not scores: no "worst" to sort by
 MAX_METRIC_BARS = 30
 
 CSS = """
@@ -239,7 +240,9 @@ def _metric_group(title: str, data: Mapping[str, Any], level: int) -> str:
     for key, value in data.items():
         if not isinstance(value, Mapping) or not value:
             continue
-        if all(is_scalar(v) for v in value.values()):
+        if all(is_scalar(v) for v in value.values()) and str(key).endswith(COUNTS):
+            out.append(_matrix_block(str(key), {"count": value}, level + 1))
+        elif all(is_scalar(v) for v in value.values()):
             out.append(_per_column_block(str(key), value, level + 1))
         elif all(
             isinstance(v, Mapping) and all(map(is_scalar, v.values())) for v in value.values()

@@ -215,6 +215,19 @@ def test_metrics_tolerate_unknown_keys_and_nesting(report: dict) -> None:
     assert table.index(">visits<") < table.index(">colour<") < table.index(">age<")
 
 
+def test_counts_are_not_sorted_as_scores_and_violations_are_lower_better(report: dict) -> None:
+    report["metrics"]["utility"] = {
+        "tstr_f1_rows": {"train": 800, "holdout": 200},
+        "constraint_violations_per_rule": {"rule a": 0, "rule b": 3},
+    }
+    metrics = _section(render_html(report), "metrics")
+    rows = metrics[metrics.index("tstr_f1_rows") : metrics.index("constraint_violations")]
+    assert "worst" not in rows and ">800<" in rows
+    rules = metrics[metrics.index("constraint_violations_per_rule") :]
+    assert "assuming lower is better" in rules
+    assert rules.index(">rule b<") < rules.index(">rule a<")
+
+
 def test_without_frames_has_no_distributions(report: dict) -> None:
     doc = render_html(report, real=None, synthetic=None)
     assert 'id="distributions"' not in doc
