@@ -137,8 +137,10 @@ class TextSynthesizer:
         texts: list[str | None] = _printable(self.backend_.generate(prompts, seed=seeds[0]))
         stats = self._guard(prompts, texts, seeds)
         out = pd.Series(np.nan, index=synth_df.index, dtype=object, name=self.column_)
-        out.iloc[present] = [np.nan if t is None else t for t in texts]
-        stats["missing"] = int(len(synth_df) - len(present))
+        out.iloc[present] = [np.nan if t is None or not t.strip() else t for t in texts]
+        # every empty cell counted (the source's null rate, and texts dropped or left empty)
+        stats["missing"] = int(out.isna().sum())
+        stats["missing_at_source_rate"] = int(len(synth_df) - len(present))
         return out, stats
 
     def _guard(

@@ -170,3 +170,20 @@ def test_generated_texts_carry_no_control_characters(fake, monkeypatch):
     ts = TextSynthesizer().fit(df, "note", {"backend": "fake", "condition_on": ["site"]})
     out, _ = ts.generate(df, seed=1)
     assert out.str.fullmatch(r"abcd\te\nf\d+").all()
+
+
+def test_empty_texts_are_missing_and_counted(fake, monkeypatch):
+    """A text the backend leaves empty is a missing cell, and the count says so (a report
+    said "missing 0" next to empty cells)."""
+    df = table(200, null_share=0.0)
+    ts = TextSynthesizer().fit(df, "note", {"backend": "fake", "condition_on": ["site"]})
+    real_generate = ts.backend_.generate
+
+    def some_empty(prompts, **kw):  # type: ignore[no-untyped-def]
+        return ["" if i % 4 == 0 else t for i, t in enumerate(real_generate(prompts, **kw))]
+
+    monkeypatch.setattr(ts.backend_, "generate", some_empty)
+    out, stats = ts.generate(df, seed=1)
+    assert out.isna().sum() >= 40 and stats["missing"] == int(out.isna().sum())
+    assert stats["missing_at_source_rate"] == 0
+    assert not (out.dropna().str.strip() == "").any()
