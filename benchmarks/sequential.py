@@ -155,13 +155,55 @@ def shuffled_baseline(real: pd.DataFrame) -> dict[str, Any]:
     return scores(real, out)
 
 
+def memory_child(days: int) -> None:
+    """In a fresh process: fit ours on the first ``days`` days; print the peak RSS before
+    the fit (imports and data) and after it."""
+    from synthgen.sequences import SequenceModel
+
+    real = beijing_days()
+    keep = real["date"].drop_duplicates().iloc[:days]
+    part = real[real["date"].isin(set(keep))].reset_index(drop=True)
+    before = peak_mb()
+    SequenceModel("date", "time").fit(part, seed=0)
+    print(json.dumps({"days": days, "rows": len(part), "before_mb": before, "peak_mb": peak_mb()}))
+
+
+def memory_scaling(total_days: int) -> dict[str, Any]:
+    """Peak memory of a fit on a quarter, a half and all of the days, each in its own
+    process: what the fit adds over the process before it, per 1,000 rows."""
+    import subprocess
+
+    runs = []
+    for days in (total_days // 4, total_days // 2, total_days):
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(days)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+        got["fit_adds_mb"] = round(got["peak_mb"] - got["before_mb"], 1)
+        runs.append(got)
+    per = [r["fit_adds_mb"] / r["rows"] * 1000 for r in runs]
+    return {"runs": runs, "fit_adds_mb_per_1000_rows": [round(x, 2) for x in per]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--par-epochs", default="1,4", help="PAR epochs to run, comma-separated")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--only-memory", action="store_true", help="add the memory part to the JSON")
     args = ap.parse_args()
     one_thread()
+    if args.memory_child:
+        memory_child(args.memory_child)
+        return
     real = beijing_days()
+    if args.only_memory:
+        doc = json.loads(OUT.read_text())
+        doc["synthgen_memory"] = memory_scaling(int(real["date"].nunique()))
+        OUT.write_text(json.dumps(doc, indent=2) + "\n")
+        print(json.dumps(doc["synthgen_memory"], indent=2))
+        return
     result: dict[str, Any] = {
         "data": "beijing_pm25_hourly.csv as daily sequences (entity: date, order: time)",
         "rows": len(real),
@@ -171,6 +213,7 @@ def main() -> None:
         "shuffled_hours_baseline": shuffled_baseline(real),
         "real_halves_noise_floor": real_halves(real, args.repeats),
         "synthgen": ours(real, args.repeats),
+        "synthgen_memory": memory_scaling(int(real["date"].nunique())),
         "par": [],
     }
     OUT.write_text(json.dumps(result, indent=2) + "\n")
