@@ -120,3 +120,37 @@ def test_a_model_saved_before_the_key_change_still_reads_its_combinations() -> N
     sampler = restore_sampler(old)
     assert sampler.checker.counts(df) == [0] * len(run.rules)
     assert sampler.enforcer.to_json() == restore_sampler(state).enforcer.to_json()
+
+
+def firms(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Chinook's customers: a fax on 20 % of rows, and a company only next to a fax (on
+    70 % of those), so the company is missing wherever the fax is (null_if_null)."""
+    r = np.random.default_rng(seed)
+    fax = r.random(n) < 0.2
+    firm = fax & (r.random(n) < 0.7)
+    names = np.array([f"Firm {k}" for k in range(8)], dtype=object)[r.integers(0, 8, n)]
+    return pd.DataFrame(
+        {
+            "fax": np.where(fax, r.integers(1000, 9999, n).astype(float), np.nan),
+            "company": pd.Series(np.where(firm, names, None), dtype=object),
+            "total": np.round(r.gamma(2, 3, n), 2),
+        }
+    )
+
+
+def test_a_null_rule_keeps_the_share_of_rows_that_have_a_value() -> None:
+    """Blanking the company wherever the model drew one next to a missing fax kept only the
+    companies drawn next to a fax: 5 % of rows had one, for 12.5 % real (Chinook's Company
+    shape score fell from 0.86 to 0.63). The model learns the company as it is where the
+    fax is present, so the blanked rows are the ones the rule wants blank."""
+    df = firms()
+    rule = {"type": "null_if_null", "column": "company", "if_null": "fax"}
+    run, syn = sampled(df, {"detect": False, "rules": [rule]}, n=3000)
+    assert Checker(run.rules, run.schema, df).counts(syn) == [0]
+    real = df["company"].notna().mean()
+    share = syn["company"].notna().mean()
+    assert abs(share - real) < 0.04, (share, real)
+    assert abs(syn["fax"].notna().mean() - df["fax"].notna().mean()) < 0.04
+    filled = syn["company"].dropna()
+    assert tv_complement(df["company"].dropna(), filled) > 0.9
+    assert run.enforcer.how(0).startswith("by construction"), run.enforcer.how(0)
