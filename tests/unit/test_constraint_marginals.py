@@ -154,3 +154,21 @@ def test_a_null_rule_keeps_the_share_of_rows_that_have_a_value() -> None:
     filled = syn["company"].dropna()
     assert tv_complement(df["company"].dropna(), filled) > 0.9
     assert run.enforcer.how(0).startswith("by construction"), run.enforcer.how(0)
+
+
+def test_a_chain_of_null_rules_holds_in_any_order() -> None:
+    """The heart-disease table's rules: ca missing if trestbps is, trestbps if thalch is;
+    a row missing thalch ends with neither, whatever order the rules come in."""
+    from synthgen.constraints.nulls import blank
+
+    rules = ConstraintsSpec.model_validate(
+        [
+            {"type": "null_if_null", "column": "ca", "if_null": "trestbps"},
+            {"type": "null_if_null", "column": "trestbps", "if_null": "thalch"},
+        ]
+    ).rules
+    df = pd.DataFrame({"thalch": [None, 150.0], "trestbps": [120.0, 130.0], "ca": [1.0, 2.0]})
+    out = blank(rules, df)
+    assert out["trestbps"].isna().tolist() == [True, False]
+    assert out["ca"].isna().tolist() == [True, False]
+    assert df["ca"].notna().all()  # the caller's frame is left as it was
