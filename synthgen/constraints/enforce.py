@@ -335,6 +335,10 @@ class Enforcer:
         written = {self.rules[i].column for i in fixed}
         return {i for i in out if not set(self.rules[i].columns()) & written} | fixed
 
+    def blanked(self) -> set[str]:
+        """Columns the model learns with values a null rule blanks after sampling."""
+        return {s["column"] for s in self.steps_ if s["how"] == "given"}
+
     def consumed(self) -> set[str]:
         return {c for s in self.steps_ for c in s["takes"]}
 

@@ -172,3 +172,20 @@ def test_a_chain_of_null_rules_holds_in_any_order() -> None:
     assert out["trestbps"].isna().tolist() == [True, False]
     assert out["ca"].isna().tolist() == [True, False]
     assert df["ca"].notna().all()  # the caller's frame is left as it was
+
+
+def test_a_condition_on_a_null_rules_column_is_met() -> None:
+    """The model learns a company beside a missing fax too (blanked after sampling): rows
+    drawn for `company: Firm 1` must still have it, so they come with a fax (the condition
+    is checked on the finished rows as well, and rows that lost it drawn again)."""
+    df = firms()
+    rule = {"type": "null_if_null", "column": "company", "if_null": "fax"}
+    schema = detect(df)
+    run = ConstraintRun(ConstraintsSpec.model_validate([rule]), schema, df, private=False)
+    frame, fit_schema = run.fit_frame(df)
+    assert run.sampler is not None
+    assert run.sampler.split_conditions({"company": "Firm 1"})[1] == {"company": "Firm 1"}
+    g = create("autoreg").fit(frame, fit_schema, seed=0)
+    syn = run.sample(g, 200, seed=3, conditions={"company": "Firm 1"})
+    assert (syn["company"] == "Firm 1").all(), syn["company"].value_counts(dropna=False)
+    assert syn["fax"].notna().all()
