@@ -7,8 +7,10 @@ samples can only obey them, and sampled rows are mapped back.
 * ``determined_by``: the column is not learnt; it is looked up from its key after sampling
   (the table learnt from the training rows).
 * ``sum``: the total is not learnt; it is the sum of its parts after sampling.
-* ``null_if_null`` and ``format``: repaired row by row after sampling (values that miss the
-  format are generated from the regex, each from (seed, row number)).
+* ``null_if_null``: the column is learnt given its condition and blanked after sampling
+  (:mod:`synthgen.constraints.nulls`).
+* ``format``: repaired row by row after sampling (values that miss the format are generated
+  from the regex, each from (seed, row number)).
 
 Equalities are reparametrised first (lookups, then sums, then combinations), then
 inequalities; a rule is reparametrised only when no earlier reparametrisation took one of its
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from synthgen.constraints import regexgen
+from synthgen.constraints import nulls, regexgen
 from synthgen.constraints.check import NULL_PART, PART_SEP, key_of
 from synthgen.generators.context import MODELLED_KINDS
 from synthgen.schema.spec import ColumnSpec, Schema
@@ -32,6 +34,15 @@ from synthgen.transforms import frame as framemod
 
 NUMBER_KINDS = ("numeric", "integer")
 STATE_FORMAT = 1
+HOW = {  # what the report says of each step
+    "gap": "by construction: the gap to the bound is learnt, the column derived",
+    "share": "by construction: the share of the way between the bounds is learnt",
+    "joint": "by construction: one joint label",
+    "lookup": "by construction: derived from a lookup learnt from the data",
+    "total": "by construction: the total is derived from its parts",
+    "given": "by construction: learnt where its condition's column has a "
+    "value, blanked where it is missing",
+}
 
 
 class Enforcer:
@@ -63,6 +74,12 @@ class Enforcer:
             if step is not None:
                 self.steps_.append(step)
                 taken |= set(step["takes"])
+        other = {c for r in self.rules if r.type != "null_if_null" for c in r.columns()}
+        for i, r in enumerate(self.rules):  # a column no other rule reads or rewrites
+            if r.type == "null_if_null" and r.column not in taken | other:
+                step = nulls.fill_given(self.rules, i, frame, train, self.steps_)
+                if step is not None:
+                    self.steps_.append(step)
         self.order_ = [c for c in order if c in frame.columns]
         schema = Schema(columns=[specs[c] for c in self.order_])
         return frame[self.order_], schema
@@ -276,16 +293,11 @@ class Enforcer:
     def repair(self, frame: pd.DataFrame, seed: int, attempt: int = 0) -> pd.DataFrame:
         """``null_if_null`` and ``format`` rules fixed in place, row by row (a rule on a
         column the PII step dropped does not apply)."""
-        out = frame
+        out = nulls.blank(self.rules, frame)
         for r in self.rules:
             if not set(r.columns()) <= set(out.columns):
                 continue
-            if r.type == "null_if_null":
-                gone = out[r.if_null].isna() & out[r.column].notna()
-                if gone.any():
-                    out = out.copy() if out is frame else out
-                    out[r.column] = out[r.column].mask(gone)
-            elif r.type == "format":
+            if r.type == "format":
                 s = out[r.column]
                 miss = s.notna() & ~s.astype(str).str.fullmatch(r.regex).fillna(False)
                 if miss.any():
@@ -323,22 +335,25 @@ class Enforcer:
         written = {self.rules[i].column for i in fixed}
         return {i for i in out if not set(self.rules[i].columns()) & written} | fixed
 
+    def blanked(self) -> set[str]:
+        """Columns the model learns with values a null rule blanks after sampling."""
+        return {s["column"] for s in self.steps_ if s["how"] == "given"}
+
     def consumed(self) -> set[str]:
         return {c for s in self.steps_ for c in s["takes"]}
 
     def how(self, index: int) -> str:
         for s in self.steps_:
             if s["rule"] == index:
-                return {
-                    "gap": "by construction: the gap to the bound is learnt, the column derived",
-                    "share": "by construction: the share of the way between the bounds is learnt",
-                    "joint": "by construction: one joint label",
-                    "lookup": "by construction: derived from a lookup learnt from the data",
-                    "total": "by construction: the total is derived from its parts",
-                }[s["how"]]
+                return HOW[s["how"]]
+
         t = self.rules[index].type
         if t == "fixed_combinations" and self._looked_up(self.rules[index].columns()):
             return "by construction: its columns derived from one key by lookups"
+        if t == "null_if_null":  # one fill serves every null rule on its column
+            col = self.rules[index].column
+            if any(s["how"] == "given" and s["column"] == col for s in self.steps_):
+                return HOW["given"]
         if t in ("null_if_null", "format"):
             return "repaired row by row after sampling"
         return "violating rows resampled"

@@ -50,7 +50,9 @@ class RuleSampler:
             return None, {}
         gone = self.enforcer.consumed() | {c for c in conditions if c not in self.modelled}
         model = {k: v for k, v in conditions.items() if k not in gone}
-        return (model or None), {k: v for k, v in conditions.items() if k in gone}
+        # a column blanked after sampling (a null rule's) may lose the value asked for
+        blanked = self.enforcer.blanked() | gone
+        return (model or None), {k: v for k, v in conditions.items() if k in blanked}
 
     def draw(
         self, gen: Any, n: int, seed: int, model_cond: Any, **kw: Any

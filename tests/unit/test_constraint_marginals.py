@@ -120,3 +120,72 @@ def test_a_model_saved_before_the_key_change_still_reads_its_combinations() -> N
     sampler = restore_sampler(old)
     assert sampler.checker.counts(df) == [0] * len(run.rules)
     assert sampler.enforcer.to_json() == restore_sampler(state).enforcer.to_json()
+
+
+def firms(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Chinook's customers: a fax on 20 % of rows, and a company only next to a fax (on
+    70 % of those), so the company is missing wherever the fax is (null_if_null)."""
+    r = np.random.default_rng(seed)
+    fax = r.random(n) < 0.2
+    firm = fax & (r.random(n) < 0.7)
+    names = np.array([f"Firm {k}" for k in range(8)], dtype=object)[r.integers(0, 8, n)]
+    return pd.DataFrame(
+        {
+            "fax": np.where(fax, r.integers(1000, 9999, n).astype(float), np.nan),
+            "company": pd.Series(np.where(firm, names, None), dtype=object),
+            "total": np.round(r.gamma(2, 3, n), 2),
+        }
+    )
+
+
+def test_a_null_rule_keeps_the_share_of_rows_that_have_a_value() -> None:
+    """Blanking the company wherever the model drew one next to a missing fax kept only the
+    companies drawn next to a fax: 5 % of rows had one, for 12.5 % real (Chinook's Company
+    shape score fell from 0.86 to 0.63). The model learns the company as it is where the
+    fax is present, so the blanked rows are the ones the rule wants blank."""
+    df = firms()
+    rule = {"type": "null_if_null", "column": "company", "if_null": "fax"}
+    run, syn = sampled(df, {"detect": False, "rules": [rule]}, n=3000)
+    assert Checker(run.rules, run.schema, df).counts(syn) == [0]
+    real = df["company"].notna().mean()
+    share = syn["company"].notna().mean()
+    assert abs(share - real) < 0.04, (share, real)
+    assert abs(syn["fax"].notna().mean() - df["fax"].notna().mean()) < 0.04
+    filled = syn["company"].dropna()
+    assert tv_complement(df["company"].dropna(), filled) > 0.9
+    assert run.enforcer.how(0).startswith("by construction"), run.enforcer.how(0)
+
+
+def test_a_chain_of_null_rules_holds_in_any_order() -> None:
+    """The heart-disease table's rules: ca missing if trestbps is, trestbps if thalch is;
+    a row missing thalch ends with neither, whatever order the rules come in."""
+    from synthgen.constraints.nulls import blank
+
+    rules = ConstraintsSpec.model_validate(
+        [
+            {"type": "null_if_null", "column": "ca", "if_null": "trestbps"},
+            {"type": "null_if_null", "column": "trestbps", "if_null": "thalch"},
+        ]
+    ).rules
+    df = pd.DataFrame({"thalch": [None, 150.0], "trestbps": [120.0, 130.0], "ca": [1.0, 2.0]})
+    out = blank(rules, df)
+    assert out["trestbps"].isna().tolist() == [True, False]
+    assert out["ca"].isna().tolist() == [True, False]
+    assert df["ca"].notna().all()  # the caller's frame is left as it was
+
+
+def test_a_condition_on_a_null_rules_column_is_met() -> None:
+    """The model learns a company beside a missing fax too (blanked after sampling): rows
+    drawn for `company: Firm 1` must still have it, so they come with a fax (the condition
+    is checked on the finished rows as well, and rows that lost it drawn again)."""
+    df = firms()
+    rule = {"type": "null_if_null", "column": "company", "if_null": "fax"}
+    schema = detect(df)
+    run = ConstraintRun(ConstraintsSpec.model_validate([rule]), schema, df, private=False)
+    frame, fit_schema = run.fit_frame(df)
+    assert run.sampler is not None
+    assert run.sampler.split_conditions({"company": "Firm 1"})[1] == {"company": "Firm 1"}
+    g = create("autoreg").fit(frame, fit_schema, seed=0)
+    syn = run.sample(g, 200, seed=3, conditions={"company": "Firm 1"})
+    assert (syn["company"] == "Firm 1").all(), syn["company"].value_counts(dropna=False)
+    assert syn["fax"].notna().all()
