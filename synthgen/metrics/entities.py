@@ -97,12 +97,25 @@ def _mode(s: pd.Series) -> Any:
     return m.iloc[0] if len(m) else None
 
 
+def profile_metric(
+    metric: str, train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.DataFrame, seed: int
+) -> Result | None:
+    """A row-level privacy metric (``dcr_share``, ``membership_auc``) run on entity profiles,
+    one row per entity on each side; None when a side has too few entities or the metric
+    does not apply."""
+    from synthgen.schema import detect
+
+    if min(len(train), len(holdout), len(syn)) < MIN_ENTITIES:
+        return None
+    sub = Context(train, holdout, syn, detect(train, seed=seed), seed=seed)
+    r = REGISTRY[metric].compute(sub)
+    return None if r.value is None else r
+
+
 def _entity_metric(ctx: Context, metric: str) -> Result:
     d = _datasets(ctx)
     if d is None:
         return Result(None, skipped=_NOT_A_DATASET)
-    from synthgen.schema import detect
-
     real, hold, syn = d[:3]
     per: dict[str, Any] = {}
     worst: Result | None = None
@@ -110,11 +123,8 @@ def _entity_metric(ctx: Context, metric: str) -> Result:
         plan: dict[str, Any] = {}
         tr = profiles(real, root, plan)
         ho, sy = profiles(hold, root, plan), profiles(syn, root, plan)
-        if min(len(tr), len(ho), len(sy)) < MIN_ENTITIES:
-            continue
-        sub = Context(tr, ho, sy, detect(tr, seed=ctx.seed), seed=ctx.seed)
-        r = REGISTRY[metric].compute(sub)
-        if r.value is None:
+        r = profile_metric(metric, tr, ho, sy, ctx.seed)
+        if r is None:
             continue
         per[root] = {"value": r.value, "entities": [len(tr), len(ho), len(sy)]}
         if worst is None or r.value > worst.value:  # type: ignore[operator]

@@ -131,9 +131,17 @@ def table_figures(
     }
 
 
-def summaries(ev: Events, schema: Schema, numbers: list[str], labels: list[str]) -> pd.DataFrame:
+def summaries(
+    ev: Events,
+    schema: Schema,
+    numbers: list[str],
+    labels: list[str],
+    levels: dict[str, list[str]] | None = None,
+) -> pd.DataFrame:
     """One row per sequence: length, mean gap, and per number its mean, spread, first, last
-    and mean step change; per label the share of its most common levels."""
+    and mean step change; per label the share of its most common levels (five of this
+    side's own, or ``levels`` per label: another side's, so both sides have one set of
+    columns)."""
     g = pd.Series(ev.entity)
     out: dict[str, Any] = {"length": ev.lengths()}
     gap = np.where(ev.first, np.nan, np.diff(ev.time, prepend=ev.time[:1]))
@@ -145,7 +153,8 @@ def summaries(ev: Events, schema: Schema, numbers: list[str], labels: list[str])
         out |= {f"{c}.mean": by.mean(), f"{c}.std": by.std(), f"{c}.first": by.first()}
         out |= {f"{c}.last": by.last(), f"{c}.step": step.groupby(g).mean()}
     for c in labels:
-        for level in mf[c].astype(str).value_counts().index[:5]:
+        own = mf[c].astype(str).value_counts().index[:5]
+        for level in levels[c] if levels is not None else own:
             out[f"{c}={level}"] = (mf[c].astype(str) == level).groupby(g).mean()
     return pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in out.items()})
 
