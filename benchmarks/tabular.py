@@ -100,7 +100,8 @@ def _fit(name: str, train, seed: int):  # type: ignore[no-untyped-def]
 
     kind = name.split(".", 1)[1]
     params = {"time_budget_s": 60.0, "epochs": 100_000} if kind == "tvae" else {}
-    gen = create(kind, **params).fit(train, detect(train), seed=seed)
+    # generators compared as models of the same columns (SDV sees them as they are too)
+    gen = create(kind, **params).fit(train, detect(train), seed=seed, embedded_pii="keep")
     history = getattr(gen, "history_", None)
     extra = {"epochs": len(history)} if history else {}
     return (lambda n: gen.sample(n, seed=seed + 1000)), extra
