@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthgen.constraints.check import key_of
+
 
 def scale_degrees(deg: np.ndarray, total: int, rng: np.random.Generator) -> np.ndarray:
     """Whole degrees >= 0 summing to ``total``, proportional to ``deg``."""
@@ -117,12 +119,14 @@ def forest(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def agreement(parent: np.ndarray, profile: pd.Series, n_parent: int) -> np.ndarray:
+def agreement(parent: np.ndarray, cells: pd.DataFrame, n_parent: int) -> np.ndarray:
     """Per parent row, the share of ordered pairs of its children asking for the same
-    profile (NaN with fewer than two children): how alike siblings' references are (the
-    tracks of one invoice: the same genre in 42 % of pairs on Chinook, 20 % at random)."""
+    profile ``cells`` (NaN with fewer than two children): how alike siblings' references
+    are (the tracks of one invoice: the same genre in 42 % of pairs on Chinook, 20 % at
+    random)."""
     ok = parent >= 0
-    groups = pd.DataFrame({"p": parent[ok], "k": profile.to_numpy()[ok]})
+    key = key_of(cells, list(cells.columns)).to_numpy()
+    groups = pd.DataFrame({"p": parent[ok], "k": key[ok]})
     same = groups.groupby(["p", "k"], sort=False).size()
     pairs = (same * (same - 1)).groupby(level=0).sum()
     n = np.bincount(parent[ok], minlength=n_parent).astype(float)
@@ -144,18 +148,18 @@ def cohere(
     to its learnt ``rate`` (their ``agreement``), from what independent draws give."""
     if len(want) < 2 or want.shape[1] == 0:
         return want
-    key = pd.Series(["\x1f".join(map(str, r)) for r in want.itertuples(index=False)])
-    base = agreement(parent, key, int(parent.max()) + 1)
+    base = agreement(parent, want, int(parent.max()) + 1)
     b = float(np.nanmean(base)) if np.isfinite(base).any() else 0.0
     k = np.bincount(parent[parent >= 0], minlength=len(rate)).astype(float)
     q = copy_chance(np.nan_to_num(rate, nan=0.0), b, k)
-    out = want.to_numpy(dtype=object).copy()
-    first: dict[int, int] = {}
     draws = rng.random(len(want))
-    for i, p in enumerate(parent.tolist()):
-        start = first.setdefault(p, i)
-        if i > start and draws[i] < q[p]:
-            out[i] = out[start]
+    rows = np.arange(len(want))
+    first = np.full(int(parent.max()) + 1, -1)
+    first[parent[::-1]] = rows[::-1]  # each parent's first child row
+    start = first[parent]
+    copy = (rows > start) & (draws < q[parent])
+    out = want.to_numpy(dtype=object).copy()
+    out[copy] = out[start[copy]]  # first children are never copied: order does not matter
     return pd.DataFrame(out, columns=want.columns, index=want.index)
 
 

@@ -88,11 +88,11 @@ def features(
         idx = fr.parent_index(frames[child], fk, df)
         f[f"__n.{child}.{fk_id(fk)}"] = fr.counts(idx, len(df))
         for other in plan.tables[child].assigned:  # how alike its children's references are
-            if labels[other.ref_table].shape[1] == 0:
+            if 0 in labels[other.ref_table].shape:
                 continue
             j = fr.parent_index(frames[child], other, frames[other.ref_table])
-            c = labels[other.ref_table].astype(str).agg("\x1f".join, axis=1).to_numpy()
-            asked = pd.Series([c[k] if k >= 0 else "~" for k in j], dtype=object)
+            asked = labels[other.ref_table].iloc[np.clip(j, 0, None)].reset_index(drop=True)
+            asked.loc[j < 0] = None  # no reference: one profile of its own
             f[f"__same.{child}.{fk_id(other)}"] = agreement(idx, asked, len(df))
     for child, fk in plan.referrers(t):
         idx = fr.parent_index(frames[child], fk, df)
