@@ -155,33 +155,17 @@ def _run(
                 f"{len(read.dataset.tables)} tables",
                 hint="remove execution: (or set engine: local) for a multi-table run",
             )
-        if recipe.sequence is not None:
-            raise DataError(
-                "sequence: is for a one-table source; a dataset's sequence tables are not "
-                "declared yet",
-                hint="name the table (source.tables: [TABLE]) to run it as a sequence table",
-            )
+        from synthgen.sequences.run import check_source_shape
+
+        check_source_shape(recipe, run_dir, dataset=True)
         return _run_dataset(recipe, seed, run_dir, read, clock)
     src = read
-    declared = [f"tables.{t}.sequence" for t, d in recipe.tables.items() if d.sequence]
-    if declared:
-        raise RecipeError(
-            f"{', '.join(declared)}: a sequence under tables: is a child table of a dataset "
-            "(its entity the parent); this source is one table",
-            hint="declare sequence: {entity: COLUMN, order: COLUMN} at the top of the recipe",
-        )
-    if recipe.sequence is not None:  # per-entity event streams: synthgen.sequences
-        from synthgen.sequences.run import run_sequence
+    if recipe.sequence is not None or recipe.tables:  # per-entity event streams
+        from synthgen.sequences.run import check_source_shape, run_sequence
 
-        if run_dir is None:
-            raise UsageError("a sequence run writes its model as it goes: give out=FOLDER")
-        if recipe.execution.engine != "local":
-            raise RecipeError(
-                "execution: engine ray does not draw sequences yet",
-                hint="remove execution: (or set engine: local) for a sequence run",
-            )
-
-        return run_sequence(recipe, seed, run_dir, src, clock)
+        check_source_shape(recipe, run_dir, dataset=False)
+        if recipe.sequence is not None and run_dir is not None:
+            return run_sequence(recipe, seed, run_dir, src, clock)
     df = src.df
     with clock.stage("schema", "detecting schema"):
         schema, warnings = build_schema(recipe, df)

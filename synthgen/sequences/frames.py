@@ -53,6 +53,23 @@ class Order:
         ]
 
 
+def check_events(data: pd.DataFrame, entity: str, order: str, table: str) -> None:
+    """The events name their entity and order columns, and every event has its entity."""
+    for c in (entity, order):
+        if c not in data.columns:
+            raise DataError(
+                f"{table}: no column {c!r} for the sequence's "
+                f"{'entity' if c == entity else 'order'}",
+                hint=f"columns: {', '.join(map(str, data.columns))}",
+            )
+    if data[entity].isna().any():
+        raise DataError(
+            f"{table}: {int(data[entity].isna().sum())} event(s) have no "
+            f"{entity!r}; every event needs its entity",
+            hint=f"fill or drop the rows with an empty {entity}",
+        )
+
+
 def learn_order(data: pd.DataFrame, order: str, schema: Schema, table: str) -> Order:
     if order not in schema or schema[order].kind not in NUMBER_KINDS:
         kind = schema[order].kind if order in schema else "absent"

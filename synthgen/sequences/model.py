@@ -80,19 +80,7 @@ class SequenceModel:
         self.embedded_pii_ = embedded_pii
         from synthgen.schema.detect import detect
 
-        for c in (self.entity, self.order):
-            if c not in data.columns:
-                raise DataError(
-                    f"{table}: no column {c!r} for the sequence's "
-                    f"{'entity' if c == self.entity else 'order'}",
-                    hint=f"columns: {', '.join(map(str, data.columns))}",
-                )
-        if data[self.entity].isna().any():
-            raise DataError(
-                f"{table}: {int(data[self.entity].isna().sum())} event(s) have no "
-                f"{self.entity!r}; every event needs its entity",
-                hint=f"fill or drop the rows with an empty {self.entity}",
-            )
+        fr.check_events(data, self.entity, self.order, table)
         schema = schema or detect(data, seed=seed)
         self.columns_ = [str(c) for c in data.columns]
         self.order_ = fr.learn_order(data, self.order, schema, table)

@@ -45,6 +45,37 @@ def unsupported(recipe: Recipe) -> list[str]:
     return out
 
 
+def check_source_shape(recipe: Recipe, run_dir: Path | None, dataset: bool) -> None:
+    """A recipe's sequence declarations fit its source: ``sequence:`` a one-table source,
+    ``tables.T.sequence`` a dataset's child table; a sequence run writes its folder."""
+    from synthgen.errors import UsageError
+
+    if dataset:
+        if recipe.sequence is not None:
+            raise DataError(
+                "sequence: is for a one-table source; a dataset's sequence tables are not "
+                "declared yet",
+                hint="name the table (source.tables: [TABLE]) to run it as a sequence table",
+            )
+        return
+    declared = [f"tables.{t}.sequence" for t, d in recipe.tables.items() if d.sequence]
+    if declared:
+        raise RecipeError(
+            f"{', '.join(declared)}: a sequence under tables: is a child table of a dataset "
+            "(its entity the parent); this source is one table",
+            hint="declare sequence: {entity: COLUMN, order: COLUMN} at the top of the recipe",
+        )
+    if recipe.sequence is None:
+        return
+    if run_dir is None:
+        raise UsageError("a sequence run writes its model as it goes: give out=FOLDER")
+    if recipe.execution.engine != "local":
+        raise RecipeError(
+            "execution: engine ray does not draw sequences yet",
+            hint="remove execution: (or set engine: local) for a sequence run",
+        )
+
+
 def as_key(schema: Schema, entity: str) -> Schema:
     """The entity column is a key (fresh in the output), whatever its values look like (a
     day's date): no metric compares it as a column."""
