@@ -42,14 +42,20 @@ def load_table(name: str, seed: int = 12345) -> tuple[pd.DataFrame, pd.DataFrame
     if name == "adult":
         train, holdout = load_adult()
     else:
-        df = read_table(SHARED / f"{name}.csv")
-        order = np.random.default_rng(seed).permutation(len(df))
-        cut = int(len(df) * 0.8)
-        train = df.iloc[order[:cut]].reset_index(drop=True)
-        holdout = df.iloc[order[cut:]].reset_index(drop=True)
+        train, holdout = split(read_table(SHARED / f"{name}.csv"), seed)
     schema = detect(train)
     keep = [c.name for c in schema.columns if c.kind in MODELLED and c.null_fraction < 1]
     return train[keep], holdout[keep]
+
+
+def split(df: pd.DataFrame, seed: int = 12345) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, holdout): 80 / 20 by a seeded permutation of the rows."""
+    order = np.random.default_rng(seed).permutation(len(df))
+    cut = int(len(df) * 0.8)
+    return (
+        df.iloc[order[:cut]].reset_index(drop=True),
+        df.iloc[order[cut:]].reset_index(drop=True),
+    )
 
 
 def skip_reason(train: pd.DataFrame) -> str | None:

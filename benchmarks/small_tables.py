@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,10 +46,7 @@ def load(name: str) -> tuple[pd.DataFrame, pd.DataFrame, str | None]:
     col, value = name[len("adult[") : -1].split("=")
     df = read_table(ds.SHARED / "adult.csv", na_values=["?"], strip_whitespace=True)
     df = df[df[col] == value].drop(columns=[col]).reset_index(drop=True)
-    order = np.random.default_rng(12345).permutation(len(df))
-    cut = int(len(df) * 0.8)
-    train, holdout = (df.iloc[o].reset_index(drop=True) for o in (order[:cut], order[cut:]))
-    return train, holdout, "income"
+    return (*ds.split(df), "income")
 
 
 def whole_schedule(n_train: int) -> int:
