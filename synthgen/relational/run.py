@@ -43,8 +43,10 @@ def refuse_unsupported(recipe: Recipe, names: list[str]) -> None:
         problems.append("sample.rows: give sample.ratio (the same ratio for every root table)")
     if recipe.pii.consistent:
         problems.append(
-            "pii.consistent: pseudonymised keys across tables are not supported yet; remove "
-            "it (keys are made fresh in every table, PII columns are faked)"
+            "pii.consistent: a multi-table run makes every key fresh; a pseudonym of a real "
+            "key on a synthetic row would stand for an entity the row is not, and the set of "
+            "pseudonyms would list who is in the source. Remove it (references still resolve; "
+            "PII columns are faked)"
         )
     from synthgen.generators.registry import get_class
 

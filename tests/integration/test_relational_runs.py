@@ -79,11 +79,12 @@ def test_a_multi_table_recipe_with_privacy_is_refused(tmp_path: Path) -> None:
     recipe = write_recipe(
         tmp_path,
         "name: two\nsource: {path: db}\nprivacy: {epsilon: 1}\nsample: {rows: 10}\n"
-        "generator: {name: ctgan}\n",
+        "generator: {name: ctgan}\npii: {consistent: [cid]}\n",
     )
     res = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(tmp_path / "run")])
     assert res.exit_code == 2, res.output
     assert "privacy:" in res.output and "sample.rows" in res.output and "ctgan" in res.output
+    assert "pii.consistent" in res.output and "who is in the source" in res.output
     assert "Traceback" not in res.output
     assert not (tmp_path / "run").exists()
 
