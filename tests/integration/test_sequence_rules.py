@@ -131,3 +131,19 @@ def test_rules_a_sequence_cannot_keep_are_refused_before_any_work(tmp_path: Path
     assert "constraints.rules.0: unique is not kept" in got.output
     assert "constraints.rules.1: 'date' is the sequence's entity key" in got.output
     assert "Traceback" not in got.output and not (tmp_path / "r").exists()
+
+
+def test_events_still_breaking_a_rule_after_the_cap_stop_the_sample_naming_it(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from synthgen.sequences import rules as seqrules
+
+    monkeypatch.setattr(seqrules, "MAX_ROUNDS", 0)  # no redraw: the first breaking event stops it
+    out = tmp_path / "s.csv"
+    got = CliRunner().invoke(
+        cli, ["sample", str(run_dir / "model"), "-n", "200", "--seed", "7", "--out", str(out)]
+    )
+    assert got.exit_code == 2, got.output
+    assert "cannot draw events that obey every rule" in got.output
+    assert "constraints[3] (expression PRES + TEMP >= 1005) is broken by" in got.output
+    assert "Traceback" not in got.output and not out.exists()
