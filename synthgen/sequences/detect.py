@@ -7,6 +7,7 @@ the order's time), and a declared sequence changes how the table is learnt."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,43 @@ def propose(ds: Dataset, schemas: dict[str, Schema]) -> list[Proposal]:
         if best is not None:
             out.append(Proposal(t, best[0], tp.context.ref_table, fk, best[1]))
     return out
+
+
+KEY_NAME = re.compile(r"(^|[_\W]|[a-z])(id|key)$", re.IGNORECASE)
+
+
+def propose_table(df: pd.DataFrame, schema: Schema) -> dict[str, Any] | None:
+    """One table's events of an entity in time, for `synthgen init`'s starter recipe: an
+    entity column that reads as a key (an id kind, a name ending in id or key, or a day: a
+    date whose every value is at midnight) and a datetime filled on every row, as
+    :func:`propose` judges a dataset's child table. None when nothing fits."""
+    times = [c.name for c in schema.columns if c.kind == "datetime" and df[c.name].notna().all()]
+    best: dict[str, Any] | None = None
+    for e in schema.columns:
+        if df[e.name].isna().any() or not _key_like(df, e.name, e.kind):
+            continue
+        for o in times:
+            if o == e.name or (e.kind == "datetime" and not _finer(df[o])):
+                continue
+            ev = _evidence(df, e.name, o, int(df[e.name].nunique()))
+            if _fits(ev) and (best is None or ev["distinct_times"] > best["distinct_times"]):
+                best = {"entity": e.name, "order": o, **ev}
+    return best
+
+
+def _key_like(df: pd.DataFrame, col: str, kind: str) -> bool:
+    if kind == "id":
+        return True
+    if kind == "datetime":
+        t = pd.to_datetime(df[col], errors="coerce", format="mixed")
+        return bool(t.notna().all() and (t == t.dt.normalize()).all())
+    return kind in ("integer", "categorical") and bool(KEY_NAME.search(col))
+
+
+def _finer(s: pd.Series) -> bool:
+    """A datetime with times of day (an order within a day's events)."""
+    t = pd.to_datetime(s, errors="coerce", format="mixed")
+    return bool((t != t.dt.normalize()).any())
 
 
 def _evidence(df: pd.DataFrame, fk: str, order: str, parents: int) -> dict[str, Any]:

@@ -57,3 +57,28 @@ def test_rows_stamped_with_their_parents_time_are_not_a_sequence(tmp_path: Path)
     assert [(p["table"], p["sequence"]["order"], p["entity"]) for p in found] == [
         ("lines", "placed", "order_id")
     ]
+
+
+def test_the_starter_recipe_of_an_event_table_proposes_its_sequence_commented(tmp_path: Path):
+    """`synthgen init` on Beijing's hours: a commented sequence: line with its evidence,
+    which uncommented (with the sequential suite) is a valid recipe; none for a table of
+    independent rows."""
+    from synthgen import load_recipe
+    from tests.conftest import ROOT
+
+    out = tmp_path / "days.yaml"
+    got = CliRunner().invoke(
+        cli, ["init", str(ROOT / "data" / "beijing_days.csv"), "--out", str(out)]
+    )
+    assert got.exit_code == 0, got.output
+    text = out.read_text()
+    assert "# The rows look like each date's events in time order: 2,160 rows over" in text
+    assert "# 90 date values, median 24 each, 100% with 2+, 100% at distinct times." in text
+    line = '# sequence: {entity: "date", order: "time"}'
+    assert line in text and load_recipe(out).sequence is None  # proposed, not applied
+    out.write_text(text.replace(line, line[2:]).replace("suite: default", "suite: sequential"))
+    recipe = load_recipe(out)
+    assert recipe.sequence is not None and recipe.sequence.entity == "date"
+    plain = tmp_path / "ins.yaml"
+    got = CliRunner().invoke(cli, ["init", str(shared_csv("insurance.csv")), "--out", str(plain)])
+    assert got.exit_code == 0 and "sequence" not in plain.read_text()
