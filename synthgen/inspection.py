@@ -27,10 +27,16 @@ class DatasetInspection:
     profile: DatasetProfile
     # per table: the rules every row obeys (constraints.detect.Found), as `run` keeps them
     rules: dict[str, list[Any]] = field(default_factory=dict)
+    # child tables that look like each parent's events in time (sequences.detect.Proposal)
+    sequences: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.rules:
             self.rules = {t: self._detect(t, s) for t, s in self.schemas.items()}
+        if not self.sequences:
+            from synthgen.sequences.detect import propose
+
+            self.sequences = propose(self.dataset, self.schemas)
 
     def _detect(self, t: str, schema: Schema) -> list[Any]:
         """Table ``t``'s rules as a multi-table run keeps them: on its own columns (keys are
@@ -57,6 +63,7 @@ class DatasetInspection:
             "schemas": {t: s.model_dump(mode="json") for t, s in self.schemas.items()},
             "profile": self.profile.model_dump(mode="json"),
             "constraints": {t: [f.to_json() for f in fs] for t, fs in self.rules.items()},
+            "sequences": [p.to_json() for p in self.sequences],
         }
 
     def to_json(self) -> str:

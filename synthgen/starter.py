@@ -46,6 +46,7 @@ def starter_recipe(table: Path, recipe_path: Path) -> str:
     lines.append("  {}")
     found_pii = [c.name for c in schema.columns if c.kind == "pii"]
     target = _guess_target(schema)
+    lines += _sequence_lines(df, schema)
     lines += [
         "",
         "generator:",
@@ -67,6 +68,27 @@ def starter_recipe(table: Path, recipe_path: Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _sequence_lines(df: object, schema: object) -> list[str]:
+    """A commented ``sequence:`` when the rows look like an entity's events in time (a guess
+    with its evidence: `run` learns a sequence only when the recipe declares it)."""
+    from synthgen.sequences.detect import propose_table
+
+    found = propose_table(df, schema)  # type: ignore[arg-type]
+    if found is None:
+        return []
+    e, o = json.dumps(found["entity"]), json.dumps(found["order"])
+    return [
+        "",
+        f"# The rows look like each {found['entity']}'s events in {found['order']} order: "
+        f"{found['rows']:,} rows over",
+        f"# {found['parents']:,} {found['entity']} values, median {found['median_per_parent']:g} "
+        f"each, {found['several_share']:.0%} with 2+, {found['distinct_times']:.0%} at "
+        "distinct times.",
+        "# To learn them as sequences, uncomment (and set validate.suite: sequential):",
+        f"# sequence: {{entity: {e}, order: {o}}}",
+    ]
 
 
 def _guess_target(schema: object) -> str | None:

@@ -49,8 +49,9 @@ class Enforcer:
     """``fit(train) -> (frame, schema)`` for the generator; ``inverse(sampled)`` back to the
     source's columns; ``repair(frame, seed)`` for the row-by-row rules. State is JSON."""
 
-    def __init__(self, rules: list[Any], schema: Schema) -> None:
-        self.rules, self.schema = rules, schema
+    def __init__(self, rules: list[Any], schema: Schema, protect: Any = frozenset()) -> None:
+        """``protect``: columns no step may take (a sequence's order): left to resampling."""
+        self.rules, self.schema, self.protect = rules, schema, frozenset(protect)
 
     # ---- fitting --------------------------------------------------------------------------
     def fit(self, train: pd.DataFrame) -> tuple[pd.DataFrame, Schema]:
@@ -68,7 +69,7 @@ class Enforcer:
         ranked = sorted(enumerate(self.rules), key=lambda p: (rank.get(p[1].type, 3), p[0]))
         for i, r in ranked:
             cols = set(r.columns())
-            if cols & taken or not self._can_build(r):
+            if cols & taken or not self._can_build(r) or _takes(r) & self.protect:
                 continue
             step = self._build(i, r, frame, specs, order)
             if step is not None:
@@ -76,7 +77,7 @@ class Enforcer:
                 taken |= set(step["takes"])
         other = {c for r in self.rules if r.type != "null_if_null" for c in r.columns()}
         for i, r in enumerate(self.rules):  # a column no other rule reads or rewrites
-            if r.type == "null_if_null" and r.column not in taken | other:
+            if r.type == "null_if_null" and r.column not in taken | other | self.protect:
                 step = nulls.fill_given(self.rules, i, frame, train, self.steps_)
                 if step is not None:
                     self.steps_.append(step)
@@ -366,6 +367,12 @@ class Enforcer:
         key = set(next(iter(by)))
         derived = {s["column"] for s in self.steps_ if s["how"] == "lookup" and s["column"] in cols}
         return set(cols) <= key | derived
+
+
+def _takes(r: Any) -> set[str]:
+    """The columns a reparametrisation of ``r`` would stop the model learning as they are."""
+    one = {"inequality": "high", "range": "column", "determined_by": "column", "sum": "equals"}
+    return {getattr(r, one[r.type])} if r.type in one else set(r.columns())
 
 
 def _bound(frame: pd.DataFrame, bound: Any, schema: Schema | None = None) -> np.ndarray:

@@ -95,8 +95,10 @@ class ConstraintRun:
         hidden: Sequence[str] = (),
         indices: Sequence[int] | None = None,
         tables: bool = False,
+        protect: Sequence[str] = (),
     ) -> None:
-        """``owned``: columns a later step writes whatever the model samples (pseudonymised
+        """``protect``: columns no rule reparametrises (see ``Enforcer``). ``owned``:
+        columns a later step writes whatever the model samples (pseudonymised
         keys): no detected rule uses them, and a declared format rule on one is refused.
         ``hidden``: the model's own columns in ``train`` (a relational model's counts and
         matches), which no detected rule uses. ``indices``: each declared rule's position in
@@ -104,6 +106,7 @@ class ConstraintRun:
         source holds several tables, so detected rules name theirs (``table``)."""
         check_declared(spec, schema, table, owned, tables)
         self.schema, self.private, self.table = schema, private, table
+        self.protect = frozenset(protect)
         self.warnings = warnings if warnings is not None else []  # the run's own list
         declared = list(spec.rules)
         found: list[Found] = []
@@ -164,7 +167,7 @@ class ConstraintRun:
                 f"only {len(kept)} training row(s) of {self.table} obey every declared rule",
                 hint="check the rules against the data (`synthgen inspect`) or drop them",
             )
-        self.enforcer = Enforcer(self.rules, self.schema)
+        self.enforcer = Enforcer(self.rules, self.schema, self.protect)
         frame, schema = self.enforcer.fit(kept)
         checker = Checker(self.rules, self.schema, kept)
         self.sampler = RuleSampler(self.enforcer, checker, self.labels, set(schema.names))

@@ -95,16 +95,18 @@ class RelationalSynthesizer:
         for t in self.plan_.order:
             f = lt.features[t]
             self.exclude_[t] = pii_exclusions(lt.frames[t][lt.own[t]], lt.schemas[t])
-            if t in self.sequences:
-                if rules and t in rules and rules[t].spec.rules:
-                    raise RecipeError(
-                        f"constraints: rules on {t} are not kept yet: it is learnt as each "
-                        "parent's sequence; remove them (or the table's sequence: entry)"
-                    )
+            if t in self.sequences:  # its rules kept as each parent's events are drawn
+                order = self.sequences[t]
+                run = table_run(
+                    rules, t, f, lt.schemas[t], private=private, modelled=True,
+                    warnings=self.warnings_, protect=(order,),
+                )  # fmt: skip
+                if run is not None:
+                    self.runs_[t] = run
                 say(f"fitting {t} ({len(f):,} rows) as each parent's sequence")
                 self.models_[t] = None
                 self.seq_models_[t] = seqt.fit(
-                    lt, self.plan_, t, self.sequences[t], self.params, _sub(seed, t)
+                    lt, self.plan_, t, order, self.params, _sub(seed, t), run
                 )
                 continue
             learnt = not (f.shape[1] == 0 or len(f) == 0 or t in self.lookups_)
@@ -240,6 +242,7 @@ class RelationalSynthesizer:
             raise UsageError(
                 f"{p / 'relational.json'}: its rules are damaged ({type(err).__name__})"
             ) from None
+        seqt.keep_rules(self.seq_models_, self.rules_)
         return self
 
 

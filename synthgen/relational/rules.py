@@ -124,9 +124,11 @@ def table_run(
     private: bool,
     modelled: bool,
     warnings: list[str],
+    protect: tuple[str, ...] = (),
 ) -> ConstraintRun | None:
     """Table ``t``'s rules on its training frame (None: it has none). Rules are detected
-    on tables a model learns only (a reference table is copied as it is)."""
+    on tables a model learns only (a reference table is copied as it is); ``protect``: the
+    columns no rule reparametrises (a sequence table's order)."""
     if split is None or t not in split:
         return None
     part = split[t]
@@ -144,6 +146,7 @@ def table_run(
         hidden=hidden,
         indices=part.indices,
         tables=True,
+        protect=protect,
     )
     if not run.rules:
         return None

@@ -116,6 +116,17 @@ def run_dataset(
     refuse_unsupported(recipe, ds.names)
     check_sequences(recipe, ds)
     tables_rules = split_rules(recipe.constraints, ds)  # a bad rule: said before any work
+    from synthgen.sequences.run import rule_problems
+
+    bad = [
+        p
+        for t in sequence_orders(recipe)
+        for p in rule_problems(
+            tables_rules[t].spec.rules, None, "constraints.rules", tables_rules[t].indices
+        )
+    ]
+    if bad:
+        raise RecipeError("these rules cannot be kept on sequence tables:", problems=bad)
     name = recipe.validate_.suite
     suite = validate.apply_overrides(
         validate.load_suite(DEFAULT_SUITE if name == "default" else name, recipe.base_dir),

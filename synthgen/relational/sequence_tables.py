@@ -18,6 +18,8 @@ import pandas as pd
 from synthgen.relational.learn import context_frame
 
 if TYPE_CHECKING:
+    from synthgen.constraints.sampling import RuleSampler
+    from synthgen.constraints.stage import ConstraintRun
     from synthgen.relational.learn import Learnt
     from synthgen.relational.plan import Plan
     from synthgen.sequences.model import SequenceModel
@@ -61,24 +63,49 @@ def problems(
 
 
 def fit(
-    lt: Learnt, plan: Plan, t: str, order: str, params: dict[str, Any], seed: int
+    lt: Learnt,
+    plan: Plan,
+    t: str,
+    order: str,
+    params: dict[str, Any],
+    seed: int,
+    run: ConstraintRun | None = None,
 ) -> SequenceModel:
     """The sequence model of table ``t``: its events per parent row, given the parent's
-    context columns (one row per parent, parents without events included)."""
+    context columns (one row per parent, parents without events included). ``run``: the
+    table's rules (real events breaking a declared one left out, the rest kept as the
+    events are drawn: synthgen.sequences.rules)."""
     tp = plan.tables[t]
     assert tp.context is not None
     from synthgen.relational import frames as rf
     from synthgen.sequences.model import SequenceModel
+    from synthgen.sequences.rules import StepRules
 
     p = tp.context.ref_table
     idx = rf.parent_index(lt.frames[t], tp.context, lt.frames[p])
-    data = lt.features[t].reset_index(drop=True).copy()
-    data[ENTITY] = idx.astype(str)
+    data, schema = lt.features[t].reset_index(drop=True), lt.schemas[t]
     ents = parents(lt.features[p], lt.contexts.get(p), lt.context_columns[p])
     model = SequenceModel(ENTITY, order, params, anchor=_anchor(lt, t, p, order, idx, ents))
-    return model.fit(  # as every table of a relational model: a run scrubs labels first
-        data, entities=ents, schema=lt.schemas[t], seed=seed, table=t, embedded_pii="keep"
+    if run is not None:
+        data, schema = run.fit_frame(data)
+        idx = idx if run.kept_ is None else idx[run.kept_]
+    data = data.copy()
+    data[ENTITY] = idx.astype(str)
+    model.fit(  # as every table of a relational model: a run scrubs labels first
+        data, entities=ents, schema=schema, seed=seed, table=t, embedded_pii="keep"
     )
+    if run is not None and run.sampler is not None:
+        model.rules_ = StepRules(run.sampler, model, t)
+    return model
+
+
+def keep_rules(models: dict[str, SequenceModel], samplers: dict[str, RuleSampler]) -> None:
+    """A loaded model's sequence tables keep their rules as they draw (as after the fit)."""
+    from synthgen.sequences.rules import StepRules
+
+    for t, model in models.items():
+        if t in samplers:
+            model.rules_ = StepRules(samplers[t], model, t)
 
 
 def parents(feats: pd.DataFrame, ctx: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:

@@ -170,6 +170,14 @@ def show_dataset(found: Any, json_out: Path | None, html_out: Path | None) -> No
     print_dataset(out, found.dataset.spec, found.profile, found.name)
     for name, rules in found.rules.items():
         print_rules(out, name, rules)
+    if found.sequences:  # proposed, not applied: a run learns what the recipe declares
+        from rich.markup import escape
+
+        from synthgen.sequences.detect import describe
+
+        out.print("sequence tables (proposed; a run applies them only when declared):")
+        for p in found.sequences:
+            out.print(f"  {escape(describe(p))}")
     if json_out is not None:
         write_text(json_out, found.to_json())
         say(f"wrote {json_out}")

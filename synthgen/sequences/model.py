@@ -31,6 +31,7 @@ from synthgen.relational.keyformat import learn as learn_key
 from synthgen.schema.spec import ColumnSpec, Schema
 from synthgen.sequences import anchor as anchormod
 from synthgen.sequences import frames as fr
+from synthgen.sequences import rules as seqrules
 from synthgen.sequences import state as statemod
 from synthgen.sequences import statics
 from synthgen.sequences.sampling import draw_steps
@@ -49,6 +50,7 @@ class SequenceModel:
     offset_fill_: float
     statics_: list[str]  # the entity's own columns (synthgen.sequences.statics)
     static_schema_: Schema | None
+    rules_: seqrules.StepRules  # a run's rules, set after fit or load (absent: none)
 
     def __init__(
         self,
@@ -311,11 +313,8 @@ class SequenceModel:
                 "conditions on sequences drawn for given entities apply to those entities",
                 hint="condition the entities (the parent table) instead",
             )
-        m = len(keys)
-        drawn = self.entity_model_.sample(
-            m, seed=_sub(seed, "entities"), context=attrs if attrs.shape[1] else None,
-            conditions=wanted or None,
-        )  # fmt: skip
+        m, given = len(keys), attrs if attrs.shape[1] else None  # drawn with the rules kept:
+        drawn = seqrules.entity_draws(self, m, seed, given, wanted or None, entities, lengths)
         if lengths is None:
             length = np.nan_to_num(np.rint(drawn[fr.LEN].to_numpy(float)))
             length = np.clip(length, 0, self.max_length_).astype(np.int64)
@@ -340,7 +339,8 @@ class SequenceModel:
             values[c] = static_raw[c].to_numpy()[ent_idx] if len(ent_idx) else []
         values[self.entity] = keys.to_numpy()[ent_idx] if len(ent_idx) else []
         values[self.order] = self.order_.restore(times).to_numpy()
-        return values[self.columns_]
+        rules = getattr(self, "rules_", None)  # set by a run with rules (sequences.rules)
+        return values[self.columns_] if rules is None else rules.finish(values[self.columns_], seed)
 
     def _sample_entities(
         self, n: int | None, entities: pd.DataFrame | None, seed: int

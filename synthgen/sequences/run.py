@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from synthgen import interrupt, validate
+from synthgen.constraints.stage import ConstraintRun
 from synthgen.errors import DataError, RecipeError
 from synthgen.io import write_table
 from synthgen.io.atomic import Staging, write_manifest
@@ -17,6 +18,7 @@ from synthgen.report.assemble import build_report, write_report_files
 from synthgen.runsplit import holdout_positions
 from synthgen.schema.spec import Schema
 from synthgen.sequences.model import SequenceModel
+from synthgen.sequences.rules import StepRules
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -36,12 +38,34 @@ def unsupported(recipe: Recipe) -> list[str]:
         out.append("privacy: sequences cannot be learnt under differential privacy yet")
     if recipe.text:
         out.append("text: free-text columns of a sequence table are not modelled yet")
-    if recipe.constraints.rules:
-        out.append("constraints.rules: rules are not enforced on sequence tables yet")
+    entity = recipe.sequence.entity if recipe.sequence is not None else None
+    out += rule_problems(recipe.constraints.rules, entity, "constraints.rules")
     if recipe.sample.rows is not None:
         out.append("sample.rows: a sequence table samples entities; use sample.ratio")
     if recipe.pii.consistent:
         out.append("pii.consistent: pseudonymised keys are not kept in sequence tables yet")
+    return out
+
+
+def rule_problems(
+    rules: list[Any], entity: str | None, where: str, indices: list[int] | None = None
+) -> list[str]:
+    """Rules a sequence table cannot keep: ``unique`` (events are drawn entity by entity)
+    and any naming the entity key (made fresh for every synthetic entity). ``indices``: the
+    rules' positions in the recipe (default: in ``rules``)."""
+    out = []
+    for j, r in enumerate(rules):
+        i = indices[j] if indices is not None else j
+        if r.type == "unique":
+            out.append(
+                f"{where}.{i}: unique is not kept on a sequence table's events; declare the "
+                "column a key (primary_key) or drop the rule"
+            )
+        elif entity is not None and entity in r.columns():
+            out.append(
+                f"{where}.{i}: '{entity}' is the sequence's entity key, made fresh for every "
+                "synthetic entity: no rule may name it"
+            )
     return out
 
 
@@ -155,17 +179,27 @@ def run_sequence(
 
     pii = PiiRun(recipe.pii, schema, df, seed)
     clean = pii.scrub(train, warnings)  # PII inside labels, as pii.embedded says
+    crun = ConstraintRun(
+        recipe.constraints, schema, clean, private=False, table=src.name, warnings=warnings,
+        hidden=[entity], protect=[order],
+    )  # fmt: skip
     model = SequenceModel(entity, order, recipe.generator.params)
     n_ent = int(train[entity].nunique())
     with clock.stage("fit", f"fitting sequences of {n_ent:,} entities ({len(train):,} events)"):
-        model.fit(clean, schema=schema, seed=seed, table=src.name, embedded_pii="keep")
+        frame, fschema = crun.fit_frame(clean)  # events breaking a declared rule left out
+        model.fit(frame, schema=fschema, seed=seed, table=src.name, embedded_pii="keep")
+        if crun.sampler is not None:  # the rules kept as the events are drawn
+            model.rules_ = StepRules(crun.sampler, model, src.name)
     n = max(1, int(np.rint((recipe.sample.ratio or 1.0) * df[entity].nunique())))
     with clock.stage("sample", f"sampling {n:,} sequences"):
         syn = model.sample(
             n, seed=seed, conditions=conditions, locale=recipe.pii.locale, progress=True
         )
         pii.check_output(syn, warnings)
+        if crun.sampler is not None:
+            crun.sampler.resampled = model.rules_.redrawn
     options: dict[str, dict[str, Any]] = {"sequence": {"entity": entity, "order": order}}
+    options |= crun.options()
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(
             suite, train, holdout, syn, schema, target=recipe.validate_.target, seed=seed,
@@ -178,6 +212,7 @@ def run_sequence(
         generator={"name": "autoreg", "params": recipe.generator.params,
                    "sequence": {"entity": entity, "order": order}},
         outputs=[_output_entry(o) for o in recipe.outputs], pii=pii.summary(),
+        constraints=crun.summary(),
     )  # fmt: skip
     interrupt.check()
     with clock.stage("write", f"writing {run_dir}"), Staging() as stage:
@@ -185,6 +220,7 @@ def run_sequence(
         outputs = _write_outputs(recipe, syn, report, stage, src) if verdict["passed"] else []
         write_table(syn, folder / "synthetic.csv", "csv")
         model.save(folder / "model")
+        crun.save(folder / "model")
         write_manifest(folder / "model")
         write_report_files(folder, report, train, syn, schema)
     return RunResult(run_dir, syn, report, verdict["passed"], outputs)
@@ -197,9 +233,13 @@ def sample_saved(
     (a CSV or Parquet file, or ``-`` for CSV on standard output); returns the events."""
     import sys
 
+    from synthgen.constraints.stage import load_rules
     from synthgen.io.sources import infer_format
 
     model = SequenceModel.load(model_dir)
+    sampler = load_rules(model_dir)
+    if sampler is not None:
+        model.rules_ = StepRules(sampler, model)
     syn = model.sample(n, seed=seed, conditions=conditions or None, progress=True)
     if str(out) == "-":
         syn.to_csv(sys.stdout, index=False)

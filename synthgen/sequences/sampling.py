@@ -42,8 +42,11 @@ def draw_steps(
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """(the step model's frame of every step, each step's entity, each step's time), sorted
     by entity then step. ``drawn``: the entity model's draws (first-step values)."""
+    from synthgen.sequences.rules import later_steps
+
     gen = m.step_model_
     assert isinstance(gen, AutoregGenerator) and gen.context_ is not None
+    static = drawn[m.statics_].reset_index(drop=True)
     labels = {c for c in gen.modelled_ if gen.schema_[c].kind not in fr.NUMBER_KINDS}
     last = _empty(gen, len(length), labels)
     for c in m.firsts_:  # step 0: the entity model's first-step values
@@ -67,13 +70,13 @@ def draw_steps(
                 attrs.iloc[act].reset_index(drop=True), length[act], start[act],
                 np.full(len(act), t), prev, prev_time[act], m.order_,
             )  # fmt: skip
-            rows = act.astype(np.int64)
-            body = gen.draw_rows(
-                rows, sub_seed(seed, "step", str(t)), None, gen.context_.frame(ctx)
-            )
+            rows, cf = act.astype(np.int64), gen.context_.frame(ctx)
+            body = gen.draw_rows(rows, sub_seed(seed, "step", str(t)), None, cf)
             body[fr.GAP] = np.clip(body[fr.GAP].to_numpy(float), 0, None)
             before = {c: last[c][act] for c in m.deltas_}
             body = fr.undelta(body, before, m.deltas_, m.bounds_, m.complete_, m.logged_)
+            own = static.iloc[act].reset_index(drop=True)  # events breaking a rule: again
+            body = later_steps(m, body, rows, cf, before, prev_time[act], own, seed, t)
             now = prev_time[act] + body[fr.GAP].to_numpy(float) * unit
             for c in cols:
                 last[c][act] = body[c].to_numpy()

@@ -287,3 +287,28 @@ def test_a_combination_with_a_faked_column_is_refused():
     )
     with pytest.raises(RecipeError, match="column 'email' is pii.*set schema.email.kind"):
         ConstraintRun(spec, detect(df), df, private=False)
+
+
+def test_a_protected_column_is_never_reparametrised_its_rules_left_to_resampling():
+    """A sequence's order column is learnt as gaps: an inequality or a combination that
+    would take it keeps it as it is (checked and resampled instead); the others still take
+    theirs."""
+    r = np.random.default_rng(0)
+    df = pd.DataFrame({"start": r.integers(0, 100, 200).astype(float)})
+    df["t"] = df["start"] + r.integers(0, 10, 200)
+    df["end"] = df["t"] + r.integers(0, 10, 200)
+    df["kind"] = r.choice(["a", "b"], 200)
+    rules = ConstraintsSpec.model_validate(
+        {"detect": False, "rules": [
+            {"type": "inequality", "low": "start", "high": "t"},
+            {"type": "inequality", "low": "t", "high": "end"},
+            {"type": "fixed_combinations", "columns": ["kind", "t"]},
+        ]}
+    )  # fmt: skip
+    run = ConstraintRun(rules, detect(df), df, private=False, protect=["t"])
+    frame, _ = run.fit_frame(df)
+    assert frame["t"].equals(df["t"])  # learnt as it is
+    assert (frame["end"] == df["end"] - df["t"]).all()  # end still learnt as its gap to t
+    how = [r["enforced"] for r in run.summary()["rules"]]
+    assert how[0] == "violating rows resampled" and how[2] == "violating rows resampled"
+    assert how[1].startswith("by construction")

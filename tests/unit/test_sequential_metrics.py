@@ -9,6 +9,7 @@ import pytest
 
 from synthgen import validate
 from synthgen.metrics import sequential as sq
+from synthgen.metrics.base import Context
 from synthgen.schema.detect import detect
 from tests.unit.test_sequences import beijing_days
 
@@ -87,3 +88,23 @@ def test_rare_columns_are_not_judged_and_lag1_ignores_between_sequence_level():
     assert sq.lag1(ev, "walk", schema) > 0.5
     errors = sq.lag1_errors(ev, ev, schema, ["level", "walk", "rare"])
     assert errors == {"walk": 0.0}
+
+
+def test_step_marginals_pass_real_days_and_flag_days_sorted_within(halves):
+    """Each day's readings sorted (coldest first): every column's overall shape is kept,
+    but the first and last hours are far from the source's; the worst position says where."""
+    from synthgen.metrics import sequence_steps as ss
+
+    train, other = halves
+    schema = detect(train)
+    ctx = lambda syn: Context(train, train.iloc[:0], syn, schema, options=SEQ)  # noqa: E731
+    real = ss.step_marginal_similarity(ctx(other))
+    assert real.value > 0.85 and real.details["positions"] == ss.MAX_STEPS + 1
+    sorted_days = other.copy()
+    for c in ("TEMP", "PRES", "DEWP", "pm2.5", "Iws"):
+        sorted_days[c] = other.groupby("date")[c].transform(lambda x: np.sort(x.to_numpy()))
+    bad = ss.step_marginal_similarity(ctx(sorted_days))
+    assert bad.value < real.value - 0.05
+    worst = bad.details["worst"]
+    assert worst["position"] in ("step 1", "last") and worst["score"] < 0.5
+    assert ss.step_marginal_similarity(ctx(other.drop(columns="time"))).skipped
