@@ -47,9 +47,16 @@ class Plan:
         return self.schema[name].kind in NUMERIC
 
     def frame(self, df: pd.DataFrame) -> pd.DataFrame:
-        frame = framemod.to_model_frame(df, self.schema, self.modelled)
+        """The batch's model frame; a label column read as categories stays categorical
+        (its labels are the categories, missing is NA), the rest as in ``to_model_frame``."""
+        cats = [c for c in self.modelled if isinstance(df[c].dtype, pd.CategoricalDtype)]
+        rest = [c for c in self.modelled if c not in cats or self.numeric(c)]
+        frame = framemod.to_model_frame(df, self.schema, rest)
         refuse_infinity(frame)
-        return frame
+        for c in cats:
+            if not self.numeric(c):
+                frame[c] = df[c]
+        return frame[self.modelled]
 
 
 @dataclass
@@ -82,6 +89,8 @@ class Summary:
             else:
                 table = self.labels.setdefault(name, {})
                 for k, n in frame[name].value_counts(dropna=False, sort=False).items():
+                    if not n:  # a category this batch does not hold
+                        continue
                     key = _NA if _isna(k) else plain(k)
                     entry = table.setdefault(key, [0, str(None if _isna(k) else k)])
                     entry[0] += int(n)
@@ -183,9 +192,7 @@ def scores(plan: Plan, m: Marginals, df: pd.DataFrame, rng: np.random.Generator)
         else:
             probs = m.arrays[f"probs.{var['index']}"]
             cum = np.concatenate([[0.0], np.cumsum(probs)])
-            keys = frame[name].to_numpy(dtype=object).copy()
-            keys[pd.isna(frame[name]).to_numpy()] = _NA
-            codes = m.index[name].get_indexer(pd.Index(keys, dtype=object))
+            codes = _codes(m.index[name], frame[name])
             u = cum[codes] + rng.random(n) * probs[codes]
             out.append(ndtri(np.clip(u, _EPS, 1 - _EPS)))
     return np.column_stack(out) if out else np.zeros((n, 0))
@@ -213,6 +220,18 @@ def correlation(parts: list[Moments], d: int, shrinkage: float) -> np.ndarray:
         corr[np.ix_(ok, ok)] = np.clip(cov[np.ix_(ok, ok)] / np.outer(sd[ok], sd[ok]), -1, 1)
         np.fill_diagonal(corr, 1.0)
     return valid_correlation(corr, shrinkage)
+
+
+def _codes(index: pd.Index, s: pd.Series) -> np.ndarray:
+    """Each value's position among a column's labels (missing: the NA label's)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = s.cat.categories.to_numpy(dtype=object)
+        at = index.get_indexer(pd.Index([plain(v) for v in cats] + [_NA], dtype=object))
+        codes = s.cat.codes.to_numpy()
+        return np.asarray(at[np.where(codes < 0, len(cats), codes)])
+    keys = s.to_numpy(dtype=object).copy()
+    keys[pd.isna(s).to_numpy()] = _NA
+    return np.asarray(index.get_indexer(pd.Index(keys, dtype=object)))
 
 
 def _isna(v: Any) -> bool:

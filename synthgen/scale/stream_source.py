@@ -75,8 +75,9 @@ class StreamSource:
             else:
                 data = ds.dataset(path, format=self._csv_format())
                 batches = data.to_batches(batch_size=BATCH_ROWS)
-            for batch in batches:
-                yield self._typed(batch.to_pandas())
+            for batch in batches:  # Parquet text as categories: a batch's labels hashed once
+                df = batch.to_pandas(strings_to_categorical=self.format == "parquet")
+                yield self._typed(df)
         except (OSError, ValueError) as err:  # pyarrow's errors derive from these
             raise DataError(
                 f"source {path} cannot be read as {self.format}: {err}",
@@ -98,6 +99,9 @@ class StreamSource:
                 if got >= rows:
                     break
             df = pd.concat(parts, ignore_index=True).head(rows) if parts else pd.DataFrame()
+            for c in df.columns:  # text as `pd.read_parquet` gives it
+                if isinstance(df[c].dtype, pd.CategoricalDtype):
+                    df[c] = df[c].astype(object).where(df[c].notna(), None)
         self.dtypes = {c: str(df[c].dtype) for c in df.columns}
         return df
 
@@ -127,7 +131,8 @@ class StreamSource:
             df.columns = self.columns
             df = df.astype(object).where(df.notna(), None)
         for c, dtype in self.dtypes.items():
-            df[c] = _as_dtype(df[c], dtype)
+            if str(df[c].dtype) != dtype and not isinstance(df[c].dtype, pd.CategoricalDtype):
+                df[c] = _as_dtype(df[c], dtype)
         return df
 
 
