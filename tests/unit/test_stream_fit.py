@@ -194,3 +194,17 @@ def test_a_folder_of_different_tables_is_refused_naming_the_part(small_frame, tm
     recipe = _recipe(tmp_path, "src")
     res = CliRunner().invoke(cli, ["fit", str(recipe), "--out", str(tmp_path / "m")])
     assert res.exit_code == 2 and "b.parquet" in res.output and "synthgen run" in res.output
+
+
+def test_run_on_a_part_files_folder_points_to_synthgen_fit(adult_small, tmp_path) -> None:
+    from synthgen.scale.engine import sample_to_dataset
+
+    model = CopulaGenerator().fit(adult_small, seed=0, embedded_pii="keep").save(tmp_path / "m")
+    sample_to_dataset(model, 1000, tmp_path / "big", shard_rows=500, say=lambda _m: None)
+    recipe = _recipe(tmp_path, "big")
+    res = CliRunner().invoke(cli, ["run", str(recipe), "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2 and "one table in part files" in res.output
+    assert "synthgen fit" in res.output
+    res = CliRunner().invoke(cli, ["fit", str(recipe), "--out", str(tmp_path / "model")])
+    assert res.exit_code == 0, res.output
+    assert Generator.load(tmp_path / "model").n_rows_ == 1000
