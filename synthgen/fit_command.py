@@ -40,8 +40,9 @@ def fit_command(
     with `synthgen sample MODEL -n N --out big/ [--engine ray]`.
 
     Category counts and the row count are exact; each number's quantiles are exact up to
-    262,144 distinct values, else within a relative 1e-4; the correlation is exact given
-    those. The model is the same for the local engine and any number of Ray workers."""
+    262,144 distinct values, else within a relative 1e-4; the correlation is the in-memory
+    one given those, up to the draws that break ties. The model is the same for the local
+    engine and any number of Ray workers."""
     from synthgen.api import load_recipe
     from synthgen.fit_stream import fit_streamed
 
