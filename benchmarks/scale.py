@@ -12,6 +12,9 @@ starting workers) and rows/s after it, and whether every run's folder has the sa
 
 The issue's target is 100M rows (--rows 100000000); on the shared 2-core machine the
 committed run uses fewer (the JSON says how many). Shards are 50,000 rows, as in `sample`.
+
+`--fit [--rows 2000000,5000000 --repeats 3]`: fitting instead, on a Parquet dataset folder of
+that many rows (benchmarks/scale_fit.py, benchmarks/results/scale_fit.json).
 """
 
 from __future__ import annotations
@@ -91,6 +94,10 @@ def _phases(stats: dict[str, Any], n: int) -> dict[str, float]:
 
 
 def main() -> None:
+    if "--fit" in sys.argv[1:]:
+        from benchmarks.scale_fit import main as fit_main
+
+        return fit_main([a for a in sys.argv[1:] if a != "--fit"])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2_000_000, help="rows per run (issue: 100M)")
     ap.add_argument("--repeats", type=int, default=3)

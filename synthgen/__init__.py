@@ -10,6 +10,7 @@ The verbs (the same functions the CLI calls)::
     verdict = synthgen.evaluate(real_df, synthetic_df, holdout=holdout_df)
     found = synthgen.inspect("data/shop/")                # a file, a folder or a database URL
     synthgen.validate_files("real.csv", "synthetic.csv", out="validation")  # `synthgen validate`
+    synthgen.fit_streamed(synthgen.load_recipe("big.yaml"), "model")  # `synthgen fit`
 
 Importing ``synthgen`` is cheap: each verb imports what it needs when called.
 """
@@ -32,6 +33,7 @@ from synthgen.errors import (  # noqa: E402
 if TYPE_CHECKING:
     from synthgen.api import create, inspect, load, load_recipe, run, sample, synthesize
     from synthgen.evaluation import evaluate, validate_files
+    from synthgen.fit_stream import fit_streamed
 
 _LAZY = {
     "run": ("synthgen.api", "run"),
@@ -43,6 +45,7 @@ _LAZY = {
     "inspect": ("synthgen.api", "inspect"),
     "evaluate": ("synthgen.evaluation", "evaluate"),
     "validate_files": ("synthgen.evaluation", "validate_files"),
+    "fit_streamed": ("synthgen.fit_stream", "fit_streamed"),
 }
 
 
@@ -67,6 +70,7 @@ __all__ = [
     "__version__",
     "create",
     "evaluate",
+    "fit_streamed",
     "inspect",
     "load",
     "load_recipe",

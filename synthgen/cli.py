@@ -12,6 +12,7 @@ from rich.markup import escape
 
 from synthgen import __version__, logs
 from synthgen.errors import GateFailed, GateInconclusive, SynthgenError, UsageError
+from synthgen.fit_command import fit_command
 from synthgen.fixtures.command import fixtures_command
 from synthgen.logs import verbosity_options
 from synthgen.sample_command import sample_command
@@ -344,6 +345,7 @@ cli.add_command(init_command)  # synthgen/starter.py
 cli.add_command(recipe_schema_command)
 cli.add_command(completion_command)  # shell completion scripts (click's own)
 cli.add_command(sample_command)  # synthgen/sample_command.py: to a file, a folder, or on Ray
+cli.add_command(fit_command)  # synthgen/fit_command.py: a copula from a source larger than memory
 
 
 def main() -> None:

@@ -118,6 +118,7 @@ def _read(recipe: Recipe) -> tuple[Dataset, str, Path | None, list[Path]]:
             return Dataset.of_frames({path.stem: df}), str(path), path, [path]
         from synthgen.io.folder import read_folder
 
+        _refuse_parts_folder(path)
         ds = read_folder(
             path,
             na_values=src.na_values,
@@ -137,6 +138,26 @@ def _read(recipe: Recipe) -> tuple[Dataset, str, Path | None, list[Path]]:
     sqlite = db.sqlite_path
     protected = [sqlite.resolve()] if sqlite is not None else []
     return ds, db.shown, None, protected
+
+
+def _refuse_parts_folder(path: Path) -> None:
+    """A dataset folder `synthgen sample --out big/` wrote is one table in parts, not a
+    dataset of tables: say how to learn from it (streamed) instead of reading each part as a
+    table of its own."""
+    from synthgen.scale.dataset import DATASET_FORMAT, MANIFEST_FILE
+
+    manifest = path / MANIFEST_FILE
+    try:
+        is_parts = DATASET_FORMAT in manifest.read_text(encoding="utf-8")[:200]
+    except OSError:
+        return
+    if is_parts:
+        raise RecipeError(
+            f"source {path} is one table in part files (it has {MANIFEST_FILE}), not a "
+            "folder of tables; `synthgen run` reads a folder as a dataset of tables",
+            hint="learn a copula from it in batches: synthgen fit RECIPE --out model/ "
+            "(with generator: {name: copula}), then synthgen sample model/ -n N --out big/",
+        )
 
 
 def _only(ds: Dataset, names: list[str], where: str) -> Dataset:

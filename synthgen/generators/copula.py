@@ -336,6 +336,13 @@ def _correlation(z: np.ndarray, shrinkage: float) -> np.ndarray:
     ok = sd > 1e-12
     if ok.sum() > 1:
         corr[np.ix_(ok, ok)] = np.corrcoef(z[:, ok], rowvar=False)
+    return valid_correlation(corr, shrinkage)
+
+
+def valid_correlation(corr: np.ndarray, shrinkage: float) -> np.ndarray:
+    """``corr`` pulled towards identity by ``shrinkage`` and made positive definite with a
+    unit diagonal (the in-memory fit and the streamed one finish the same way)."""
+    d = corr.shape[0]
     corr = (1 - shrinkage) * corr + shrinkage * np.eye(d)
     w, v = np.linalg.eigh((corr + corr.T) / 2)
     corr = (v * np.maximum(w, 1e-6)) @ v.T

@@ -1,0 +1,73 @@
+"""The streamed copula fit on a real local Ray cluster (2 CPUs): the same model as the local
+engine for one or two workers; a bad address is a clear error before any work."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from synthgen.cli import cli
+from synthgen.scale.stream_fit import fit_copula_streamed
+from synthgen.scale.stream_source import open_source
+from synthgen.schema.detect import detect
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture(scope="module")
+def source(adult, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("src")
+    df = adult.iloc[:8000]
+    for i, rows in enumerate(np.array_split(np.arange(len(df)), 4)):
+        df.iloc[rows].to_parquet(folder / f"part-{i}.parquet", index=False, row_group_size=1000)
+    return folder
+
+
+@pytest.mark.slow
+def test_ray_fits_the_local_model_for_one_or_two_workers(source: Path) -> None:
+    src = open_source(source)
+    sample = src.sample()
+    schema = detect(sample)
+    kw = {"seed": 4, "say": lambda _m: None}
+    local = fit_copula_streamed(src, schema, sample, **kw)
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in [root, os.environ.get("PYTHONPATH")] if p)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}},
+    )
+    try:
+        for w in (1, 2):
+            stats: dict = {}
+            on_ray = fit_copula_streamed(
+                src, schema, sample, engine="ray", workers=w, stats=stats, **kw
+            )
+            assert on_ray.vars_ == local.vars_ and on_ray.side_ == local.side_
+            assert on_ray.n_rows_ == local.n_rows_ == 8000
+            for key, a in local.arrays_.items():  # bit for bit, the correlation too
+                assert np.array_equal(on_ray.arrays_[key], a), key
+            assert len(stats["peak_rss"]) == w and min(stats["peak_rss"]) > 0
+            pd.testing.assert_frame_equal(on_ray.sample(300, seed=2), local.sample(300, seed=2))
+    finally:
+        ray.shutdown()
+
+
+def test_a_bad_address_is_refused_before_any_work(source: Path, tmp_path: Path) -> None:
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        f"name: big\nsource: {{path: {source}}}\ngenerator: {{name: copula}}\n", encoding="utf-8"
+    )
+    args = ["fit", str(recipe), "--out", str(tmp_path / "m"), "--engine", "ray"]
+    res = CliRunner().invoke(cli, [*args, "--address", "127.0.0.1:1"])
+    assert res.exit_code == 2 and "cannot reach the Ray cluster" in res.output
+    assert not (tmp_path / "m").exists()
+    res = CliRunner().invoke(cli, ["fit", str(recipe), "--out", "m", "--workers", "2"])
+    assert res.exit_code == 2 and "engine: ray" in res.output
