@@ -169,12 +169,16 @@ class HFBackend:
         self._load()
         out: list[str] = []
         t0 = time.perf_counter()
-        with torch_threads(self.params.threads or None):
+        from synthgen.progress import Progress
+
+        bar = Progress("writing texts", len(prompts), unit="text", enabled=self.progress)
+        with torch_threads(self.params.threads or None), bar:
             for start in range(0, len(prompts), self.params.batch_size):
                 batch = prompts[start : start + self.params.batch_size]
                 texts = self._generate_batch(batch, seed, start)
                 self._pool.add(batch, texts)
                 out.extend(texts)
+                bar.update(len(out))
         self._stats["seconds"] += time.perf_counter() - t0
         self._stats["texts"] += len(out)
         return out
