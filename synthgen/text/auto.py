@@ -6,10 +6,11 @@ small local GPT trained from scratch. The choice is made once per run, said in t
 recorded in the report. ``SYNTHGEN_TEXT_DEFAULT`` (``auto`` | ``smollm2`` | ``local``) overrides
 it for a machine (``local`` for quick runs; ``smollm2`` to fail loudly if it is missing).
 
-The budgets were sized by ``benchmarks/text_lm.py`` on a shared 2-core CPU: LoRA trains about
-40 tokens/s on one thread (bfloat16 is ~10x slower there: no native kernels), and batched
-sampling at batch 16 writes ~100 new tokens/s, so ``MAX_TRAIN_TOKENS`` trained tokens plus
-1,000 texts of ~60 tokens fit 15 minutes.
+The budgets come from ``benchmarks/text_lm.py`` on a shared 2-core AVX2 CPU: LoRA trains
+~40 tokens/s on one idle thread (11-13 under load; bfloat16 is far slower without native
+kernels; 2 threads are slower than 1 on a busy machine). ``MAX_TRAIN_TOKENS`` is a few
+minutes of that. At this budget the texts read as English but are not yet conditioned
+(results/text.json, ``hf_mts``): a larger budget, or a GPU, is what the path needs.
 """
 
 from __future__ import annotations
