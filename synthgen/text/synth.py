@@ -110,7 +110,7 @@ class TextSynthesizer:
         texts = train_df.loc[present, column].astype(str).tolist()
         prompts = _prompts(train_df.loc[present], fields)
         params = dict(spec.params)
-        if self.progress and spec.backend == "local":
+        if self.progress and spec.backend in ("local", "hf"):
             params["progress"] = True
         backend = make_backend(spec.backend, params)
         backend.fit(texts, prompts, seed=seed)
