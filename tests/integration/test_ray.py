@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from click.testing import CliRunner
 from synthgen.cli import cli
 from synthgen.errors import MissingExtraError
 from synthgen.scale.engine import sample_to_dataset
+from tests.ray_cluster import local_ray
 from tests.scale_model import fit_small_model
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
@@ -25,17 +25,8 @@ pytestmark = pytest.mark.ray
 
 @pytest.fixture(scope="module")
 def cluster():
-    # workers import synthgen as this process does (a source checkout, not only a wheel)
-    root = str(Path(__file__).resolve().parents[2])
-    path = os.pathsep.join(p for p in [root, os.environ.get("PYTHONPATH")] if p)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}},
-    )
-    yield ray
-    ray.shutdown()
+    with local_ray() as r:
+        yield r
 
 
 @pytest.fixture(scope="module")

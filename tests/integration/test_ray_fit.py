@@ -3,7 +3,6 @@ engine for one or two workers; a bad address is a clear error before any work.""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from synthgen.cli import cli
 from synthgen.scale.stream_fit import fit_copula_streamed
 from synthgen.scale.stream_source import open_source
 from synthgen.schema.detect import detect
+from tests.ray_cluster import local_ray
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 pytestmark = pytest.mark.ray
@@ -36,15 +36,7 @@ def test_ray_fits_the_local_model_for_one_or_two_workers(source: Path) -> None:
     schema = detect(sample)
     kw = {"seed": 4, "say": lambda _m: None}
     local = fit_copula_streamed(src, schema, sample, **kw)
-    root = str(Path(__file__).resolve().parents[2])
-    path = os.pathsep.join(p for p in [root, os.environ.get("PYTHONPATH")] if p)
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_NUM_THREADS": "1"}},
-    )
-    try:
+    with local_ray():
         for w in (1, 2):
             stats: dict = {}
             on_ray = fit_copula_streamed(
@@ -56,8 +48,6 @@ def test_ray_fits_the_local_model_for_one_or_two_workers(source: Path) -> None:
                 assert np.array_equal(on_ray.arrays_[key], a), key
             assert len(stats["peak_rss"]) == w and min(stats["peak_rss"]) > 0
             pd.testing.assert_frame_equal(on_ray.sample(300, seed=2), local.sample(300, seed=2))
-    finally:
-        ray.shutdown()
 
 
 def test_a_bad_address_is_refused_before_any_work(source: Path, tmp_path: Path) -> None:
