@@ -172,3 +172,16 @@ def chunk_progress(chunks: range, n: int, chunk_size: int, show: bool) -> Iterat
         for start in chunks:
             yield start
             bar.update(min(n, start + chunk_size))
+
+
+@contextmanager
+def step_callback(
+    label: str, enabled: bool, unit: str = "step"
+) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A ``(done, total)`` callback drawing a bar for ``label`` when ``enabled``, else None
+    (for training loops that take an optional progress callback)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(label, None, unit=unit) as bar:
+        yield bar.update

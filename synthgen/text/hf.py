@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from synthgen.errors import MissingExtraError, NotFittedError, UsageError
 from synthgen.generators.nn.loop import torch_threads
 from synthgen.generators.seeding import seeded
+from synthgen.progress import step_callback
 from synthgen.text.hf_train import LoraParams, make_pair, train_lora
 from synthgen.text.prompting import (
     DEFAULT_INSTRUCTION,
@@ -347,7 +348,7 @@ class HFBackend:
         lp = self.params.lora
         assert lp is not None
         pairs = [self._pair(p, t, lp.max_length) for p, t in zip(prompts, texts, strict=True)]
-        with _steps_progress(self.progress) as on_step:
+        with step_callback("fine-tuning the text model (LoRA)", self.progress) as on_step:
             self._model, stats = train_lora(
                 self._model, pairs, lp, self._tok.pad_token_id, seed, on_step
             )
@@ -356,22 +357,3 @@ class HFBackend:
         # the longest text the model may write: the real texts' 99th percentile (+ its end)
         lengths = [sum(1 for x in labels if x != -100) for _, labels in pairs]
         self.auto_max_new_ = int(min(np.percentile(lengths, 99), lp.max_length)) if pairs else None
-
-
-class _steps_progress:
-    """A progress line for the fine-tuning steps when asked, else a no-op callback."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def __enter__(self) -> Any:
-        if not self.enabled:
-            return None
-        from synthgen.progress import Progress
-
-        self.bar = Progress("fine-tuning the text model (LoRA)", None, unit="step").__enter__()
-        return lambda done, total: self.bar.update(done, total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.bar.__exit__(*exc)

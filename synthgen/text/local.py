@@ -23,6 +23,7 @@ from synthgen.errors import NotFittedError, UsageError
 from synthgen.generators.nn.loop import torch_threads
 from synthgen.generators.seeding import seeded
 from synthgen.io.weights import load_arrays, save_arrays
+from synthgen.progress import step_callback
 from synthgen.text.gpt import GPT, GPTConfig, SamplingOptions, n_params, sample
 from synthgen.text.tokenizer import TextTokenizer
 from synthgen.text.train import PlainLoop, Seq, TrainStats, build_sequences, evaluate
@@ -137,7 +138,7 @@ class LocalBackend:
         self, train: list[Seq], val: list[Seq], rng: np.random.Generator, seed: int
     ) -> TrainStats:
         cfg = {**self.params.model_dump(), "pad_id": self.tokenizer_.pad_id}
-        with _ProgressBar(self.progress) as bar:
+        with step_callback("training text model", self.progress) as bar:
             if self.params.epsilon is None:
                 return PlainLoop(self.model_, train, val, cfg).run(rng, bar)
             from synthgen.text.dp import train_dp
@@ -284,23 +285,3 @@ def _summary(
         "history": stats.history,
         "privacy": stats.privacy,
     }
-
-
-class _ProgressBar:
-    """Progress on stderr when asked (a bar on a terminal, else a plain line every few
-    seconds), else a no-op callback."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def __enter__(self) -> Any:
-        if not self.enabled:
-            return None
-        from synthgen.progress import Progress
-
-        self.bar = Progress("training text model", None, unit="step").__enter__()
-        return lambda done, total: self.bar.update(done, total)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.bar.__exit__(*exc)
