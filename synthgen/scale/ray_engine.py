@@ -118,6 +118,14 @@ def unpack_folder(files: dict[str, bytes], root: Path) -> Path:
     return root
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak resident memory, in bytes (Linux: KiB in ru_maxrss); each worker
+    reports its own."""
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+
+
 class ShardWorker:
     """One worker: the model unpacked and loaded once, then any number of shards."""
 
@@ -133,10 +141,7 @@ class ShardWorker:
         return self.sampler.part(k)
 
     def peak_rss(self) -> int:
-        """This worker's peak resident memory, in bytes (Linux: KiB in ru_maxrss)."""
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+        return peak_rss_bytes()
 
 
 def ray_parts(

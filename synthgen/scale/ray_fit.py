@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from synthgen.progress import Progress
+from synthgen.scale.ray_engine import actor_pool, connect, peak_rss_bytes, worker_count
 from synthgen.scale.stream_copula import Marginals, Moments, Plan, Summary, marginals
 from synthgen.scale.stream_source import StreamSource, Unit
 
@@ -41,10 +42,7 @@ class FitWorker:
         return i, unit_moments(self.src, self.plan, self.m, unit, seed)
 
     def peak_rss(self) -> int:
-        """This worker's peak resident memory, in bytes (Linux: KiB in ru_maxrss)."""
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+        return peak_rss_bytes()
 
 
 def ray_fit(
@@ -59,7 +57,6 @@ def ray_fit(
 ) -> tuple[Summary, Marginals, list[Moments]]:
     """Both passes on the cluster at ``address`` (None: a local one) with ``workers``
     actors; ``stats`` receives each worker's peak memory at the end."""
-    from synthgen.scale.ray_engine import actor_pool, connect, worker_count
 
     ray = connect(address, workers)
     w = worker_count(ray, workers)
