@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 SCANNED_KINDS = ("text", "categorical", "id")
 _TYPE_OF_KIND = {"source_value": "person_name"}
+# A label that names a place shared by many people (a state called 'Dublin' beside a city
+# column holding 'Dublin') is not personal data; in free text such a value is still found.
+_PLACE_TYPES = frozenset({"city"})
 
 
 def source_pii(df: pd.DataFrame, schema: Schema) -> dict[str, str]:
@@ -57,8 +60,11 @@ def scrub_frame(
             continue
         mapping: dict[str, str] = {}
         counts: Counter[str] = Counter()
+        label = c.kind != "text"
         for v in s.dropna().astype(str).unique():
             hits = find_pii(v, keys)
+            if label:
+                hits = [f for f in hits if not _place(f, known)]
             if not hits:
                 continue
             for k in {f.kind for f in hits}:
@@ -76,6 +82,10 @@ def scrub_frame(
             out = out.copy() if out is df else out
             out[c.name] = s.map(lambda v, m=mapping: m.get(v, v) if isinstance(v, str) else v)
     return out, found
+
+
+def _place(f: Finding, known: dict[str, str]) -> bool:
+    return f.kind == "source_value" and known.get(f.value.casefold()) in _PLACE_TYPES
 
 
 def refuse_embedded_pii(df: pd.DataFrame, schema: Schema, model: str) -> None:
@@ -150,10 +160,11 @@ def _same_class(ch: str, byte: int) -> str:
 
 
 def scan_output(
-    syn: pd.DataFrame, known: dict[str, str], skip: set[str]
+    syn: pd.DataFrame, known: dict[str, str], skip: set[str], labels: frozenset[str] = frozenset()
 ) -> dict[str, dict[str, int]]:
     """PII patterns and source PII values found in the synthetic table's string cells, in
-    every column but ``skip`` (the PII columns, whose fakes are PII-shaped on purpose)."""
+    every column but ``skip`` (the PII columns, whose fakes are PII-shaped on purpose); in
+    ``labels`` (columns that are not free text) a place's name is not counted."""
     keys = frozenset(known)
     found: dict[str, dict[str, int]] = {}
     for c in syn.columns:
@@ -163,7 +174,8 @@ def scan_output(
         counts: Counter[str] = Counter()
         for v in s.dropna().astype(str).unique():
             for f in find_pii(v, keys):
-                counts[f.kind] += 1
+                if not (c in labels and _place(f, known)):
+                    counts[f.kind] += 1
         if counts:
             found[str(c)] = dict(counts)
     return found
@@ -249,7 +261,8 @@ class PiiRun:
     def check_output(self, syn: pd.DataFrame, warnings: list[str]) -> None:
         """Scan the finished table for PII shapes and source PII values; warn on what is found."""
         skip = {c.name for c in self.schema.of_kind("pii")} | set(self.spec.consistent)
-        self.found_out = scan_output(syn, self.known, skip)
+        labels = frozenset(c.name for c in self.schema.columns if c.kind != "text")
+        self.found_out = scan_output(syn, self.known, skip, labels)
         for col, kinds in self.found_out.items():
             if "source_value" in kinds:
                 warnings.append(
