@@ -98,9 +98,15 @@ def context_spec(m: SequenceModel, name: str, values: pd.Series) -> ColumnSpec:
 
 def entity_conditions(m: SequenceModel, conditions: dict[str, Any] | None) -> dict[str, Any]:
     """``--where`` as conditions of the entity model: a static column as itself, the order
-    column as the sequence's start (its first event). A per-step column, the entity key or an
-    unknown name is a UsageError saying why and what may be conditioned on."""
-    return split_conditions(conditions, m.statics_, m.entity, m.order, m.columns_)
+    column as the sequence's start (its first event). A per-step column, the entity key, a
+    column a rule rewrote or an unknown name is a UsageError saying why and what may be
+    conditioned on."""
+    rules = getattr(m, "rules_", None)  # set by a run with rules (sequences.rules)
+    steps = rules.sampler.enforcer.steps_ if rules is not None else []
+    rewritten = {
+        c: f"{', '.join(s['takes'])} as one {s['how']} value" for s in steps for c in s["takes"]
+    }
+    return split_conditions(conditions, m.statics_, m.entity, m.order, m.columns_, rewritten)
 
 
 def split_conditions(
@@ -109,8 +115,10 @@ def split_conditions(
     entity: str,
     order: str,
     columns: list[str],
+    rewritten: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """:func:`entity_conditions` for a table's ``static`` columns (before any fit)."""
+    """:func:`entity_conditions` for a table's ``static`` columns (before any fit);
+    ``rewritten``: columns the model learns only through a rule, with how."""
     if not conditions:
         return {}
     allowed = [*static, order]
@@ -131,6 +139,12 @@ def split_conditions(
             raise UsageError(
                 f"cannot condition on {col!r}: it changes within an entity's sequence (a "
                 "per-step column); a condition picks whole sequences by their entity",
+                hint=f"columns a condition may name: {shown}",
+            )
+        elif col in (rewritten or {}):
+            raise UsageError(
+                f"cannot condition on {col!r}: the model learns it only through a rule "
+                f"({(rewritten or {})[col]})",
                 hint=f"columns a condition may name: {shown}",
             )
         else:

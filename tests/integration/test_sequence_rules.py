@@ -100,6 +100,18 @@ def test_the_saved_model_keeps_the_rules_and_the_same_seed_draws_the_same(
     pd.testing.assert_frame_equal(a[first].reset_index(drop=True), c)
 
 
+@pytest.mark.slow
+def test_a_condition_on_a_column_a_rule_rewrote_says_so(run_dir: Path, tmp_path: Path):
+    got = CliRunner().invoke(
+        cli,
+        ["sample", str(run_dir / "model"), "-n", "5", "--where", "cbwd=NW", "--out",
+         str(tmp_path / "a.csv")],
+    )  # fmt: skip
+    assert got.exit_code == 2, got.output
+    assert "'cbwd': the model learns it only through a rule (cbwd, Ir as one joint" in got.output
+    assert not (tmp_path / "a.csv").exists()
+
+
 def test_the_gate_flags_events_that_break_a_rule():
     """The suite's constraints gate on an output with breaking events: it must fail."""
     real = pd.read_csv(ROOT / "data" / "beijing_days.csv")
