@@ -46,9 +46,9 @@ def _shares(x: np.ndarray, low: int, top: int) -> list[float]:
 
 def plot(entry: dict[str, Any], title: str) -> str:
     """Side-by-side bars of the two shares, as a data URI."""
-    from synthgen.report.plots import FONT_SIZE, _new_axes, to_data_uri
+    from synthgen.report.plots import FONT_SIZE, new_axes, to_data_uri
 
-    fig, ax = _new_axes(5.2, 2.4)
+    fig, ax = new_axes(5.2, 2.4)
     x = np.asarray(entry["values"], dtype=float)
     ax.bar(x - 0.2, entry["real"], width=0.4, label="real (train)", color="#4c72b0")
     ax.bar(x + 0.2, entry["synthetic"], width=0.4, label="synthetic", color="#dd8452")

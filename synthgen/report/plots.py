@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +95,7 @@ def mpl_text(value: object, limit: int | None = None) -> str:
     return text.replace("$", r"\$")
 
 
-def _new_axes(width: float = FIG_SIZE[0], height: float = FIG_SIZE[1]) -> tuple[Figure, Axes]:
+def new_axes(width: float = FIG_SIZE[0], height: float = FIG_SIZE[1]) -> tuple[Figure, Axes]:
     fig, ax = plt.subplots(figsize=(width, height), dpi=DPI)
     ax.tick_params(labelsize=FONT_SIZE)
     for side in ("top", "right"):
@@ -128,7 +128,7 @@ def hbar_plot(values: Mapping[str, float], xlabel: str = "") -> str | None:
     items = [(k, float(v)) for k, v in values.items() if is_finite(v)]
     if not items:
         return None
-    fig, ax = _new_axes(FIG_SIZE[0] + 0.8, max(1.2, 0.45 + 0.17 * len(items)))
+    fig, ax = new_axes(FIG_SIZE[0] + 0.8, max(1.2, 0.45 + 0.17 * len(items)))
     ypos = np.arange(len(items))
     ax.barh(ypos, [v for _, v in items], color=BAR_COLOR, height=0.7)
     ax.set_yticks(ypos, [mpl_text(k, 24) for k, _ in items])
@@ -204,7 +204,7 @@ def _bins(real: np.ndarray, integer: bool, dates: bool = False) -> np.ndarray:
     return np.linspace(lo, hi, 31)
 
 
-def _legend_above(ax: Axes) -> None:
+def legend_above(ax: Axes) -> None:
     ax.legend(
         loc="lower left",
         bbox_to_anchor=(0.0, 1.0),
@@ -232,7 +232,7 @@ def _histogram_plot(
     dates: bool = False,
 ) -> str:
     """Overlaid density histograms on shared bins, clipped to the bulk of the real data."""
-    fig, ax = _new_axes()
+    fig, ax = new_axes()
     if real.size == 0:
         return _note_figure(fig, ax, "no real values to compare")
     if dates:
@@ -246,7 +246,7 @@ def _histogram_plot(
             ax.stairs(heights, bins, color=color, linewidth=0.8)
         else:
             ax.plot([], [], color=color, label=f"{label} (none in range)")
-    _legend_above(ax)
+    legend_above(ax)
     ax.set_yticks([])
     if dates:
         locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
@@ -302,7 +302,7 @@ def category_shares(
 def _category_plot(real: pd.Series, synthetic: pd.Series) -> str:
     """Side-by-side horizontal bars of category shares, most frequent real category on top."""
     names, r_sh, s_sh = category_shares(real, synthetic)
-    fig, ax = _new_axes(FIG_SIZE[0], max(FIG_SIZE[1], 0.55 + 0.2 * len(names)))
+    fig, ax = new_axes(FIG_SIZE[0], max(FIG_SIZE[1], 0.55 + 0.2 * len(names)))
     if not names:
         return _note_figure(fig, ax, "no values to compare")
     ypos = np.arange(len(names))
@@ -312,7 +312,7 @@ def _category_plot(real: pd.Series, synthetic: pd.Series) -> str:
     ax.invert_yaxis()
     ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
     ax.set_xlabel("share of rows", fontsize=FONT_SIZE)
-    _legend_above(ax)
+    legend_above(ax)
     return to_data_uri(fig)
 
 
@@ -371,60 +371,3 @@ def _plot_one(out: ColumnPlots, name: str, kind: str, real: pd.Series, synth: pd
         out.notes.append(f"{name}: kind {kind!r} is not plotted")
     else:
         out.figures.append((name, kind, uri))
-
-
-# ---------------------------------------------------------------- metric plots
-
-ANNOTATE_MAX = 12  # heatmaps write their values into the cells up to this many columns
-TRAIN_COLOR, HOLDOUT_COLOR = "#c44e52", "#4c72b0"
-
-
-def heatmap_plot(
-    matrix: np.ndarray, labels: list[str], title: str, *, vmin: float, vmax: float, cmap: str
-) -> str:
-    """A square matrix as a heatmap on a fixed colour scale; missing cells grey."""
-    n = len(labels)
-    side = float(np.clip(0.3 * n + 1.6, 3.0, 8.0))
-    fig, ax = plt.subplots(figsize=(side + 0.7, side), dpi=DPI)
-    colours = matplotlib.colormaps[cmap].with_extremes(bad="#d0d7de")
-    image = ax.imshow(np.ma.masked_invalid(matrix), cmap=colours, vmin=vmin, vmax=vmax)
-    ticks = [mpl_text(c if len(c) <= 16 else f"{c[:8]}…{c[-7:]}") for c in labels]  # keep ends
-    ax.set_xticks(range(n), ticks, rotation=90, fontsize=FONT_SIZE)
-    ax.set_yticks(range(n), ticks, fontsize=FONT_SIZE)
-    ax.set_title(mpl_text(title), fontsize=FONT_SIZE + 1)
-    extend = "max" if np.nanmax(np.r_[matrix.ravel(), vmin]) > vmax else "neither"
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03, extend=extend).ax.tick_params(
-        labelsize=FONT_SIZE
-    )
-    for (i, j), v in np.ndenumerate(matrix if n <= ANNOTATE_MAX else np.empty((0, 0))):
-        if np.isfinite(v):  # white text on the darkest quarter of the scale
-            dark = abs(v) > 0.6 * vmax if vmin < 0 else v > vmin + 0.75 * (vmax - vmin)
-            colour = "white" if dark else "#1f2328"
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5, color=colour)
-    return to_data_uri(fig)
-
-
-def dcr_histogram_plot(
-    edges: np.ndarray,
-    train: np.ndarray,
-    holdout: np.ndarray,
-    medians: Sequence[Any] = (None, None),
-) -> str:
-    """Distances of synthetic rows to their nearest training and holdout row, overlaid as
-    shares of rows on shared bins; dashed lines at the medians."""
-    fig, ax = _new_axes(FIG_SIZE[0] * 1.5, FIG_SIZE[1] * 1.2)
-    for counts, colour, label, median in (
-        (train, TRAIN_COLOR, "to nearest training row", medians[0]),
-        (holdout, HOLDOUT_COLOR, "to nearest holdout row", medians[1]),
-    ):
-        shares = counts / max(float(counts.sum()), 1.0)
-        ax.stairs(shares, edges, fill=True, alpha=0.35, color=colour, label=label)
-        ax.stairs(shares, edges, color=colour, linewidth=0.9)
-        if median is not None and is_finite(median):
-            ax.axvline(float(median), color=colour, linestyle="--", linewidth=0.9)
-    ax.set_xlim(float(edges[0]), float(edges[-1]))
-    ax.set_xlabel("distance (last bin: the 1 % farthest; dashed: medians)", fontsize=FONT_SIZE)
-    ax.set_ylabel("share of synthetic rows", fontsize=FONT_SIZE)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=6))
-    _legend_above(ax)
-    return to_data_uri(fig)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from synthgen.report import plots
+from synthgen.report import metric_plots, plots
 from synthgen.report.sections import (
     _direction,
     esc,
@@ -135,7 +135,7 @@ def _dcr_plot(g: Mapping[str, Any]) -> str | None:
         return None
     q = [g.get(f"dcr_share_dcr_{k}") for k in ("train", "holdout")]
     medians = [x.get("p50") if isinstance(x, Mapping) else None for x in q]
-    return plots.dcr_histogram_plot(edges, train, holdout, medians)
+    return metric_plots.dcr_histogram_plot(edges, train, holdout, medians)
 
 
 def _dcr_quantiles(g: Mapping[str, Any]) -> str:

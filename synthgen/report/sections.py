@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from synthgen.report import plots
+from synthgen.report import metric_plots, plots
 
 MAX_HEATMAP_COLUMNS = 30
 WORST_PAIRS = 10
@@ -186,7 +186,7 @@ def _heatmaps(corr: Mapping[str, Any]) -> str:
         ("difference", "|synthetic − real|", 0.0, DIFF_VMAX, "Reds"),
     ):
         m = mats[key][np.ix_(keep, keep)]
-        uri = plots.heatmap_plot(m, labels, title, vmin=lo, vmax=hi, cmap=cmap)
+        uri = metric_plots.heatmap_plot(m, labels, title, vmin=lo, vmax=hi, cmap=cmap)
         images.append(f"<div>{img(uri, f'{title} correlation heatmap')}</div>")
     return f'<h3>Correlations</h3>{note(text)}<div class="row">{"".join(images)}</div>'
 
