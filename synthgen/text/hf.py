@@ -62,7 +62,10 @@ class HFParams(BaseModel):
     batch_size: int = Field(8, ge=1, le=1024)
     threads: int | None = Field(None, ge=1, description="torch CPU threads while working")
     quantize: Literal["none", "int8"] = Field(
-        "none", description="int8: dynamic int8 Linear layers for sampling (CPU)"
+        "none", description="int8: dynamic int8 Linear layers for sampling (CPU only)"
+    )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto", description="auto: a GPU when torch sees one (CUDA, then Apple's MPS), else the CPU"
     )
     lora: LoraParams | None = None
 
@@ -131,6 +134,23 @@ def _check_adapters(folder: Path) -> None:
     _refuse_pickles(folder, "the LoRA adapter folder")
 
 
+def pick_device(want: str) -> str:
+    """The torch device to fine-tune and sample on; a GPU asked for by name must be there."""
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    seen = {"cuda": torch.cuda.is_available(), "mps": bool(mps and mps.is_available())}
+    if want == "auto":
+        return next((d for d in ("cuda", "mps") if seen[d]), "cpu")
+    if want != "cpu" and not seen[want]:
+        raise UsageError(
+            f"text device '{want}' asked for, but torch {torch.__version__} sees no such GPU "
+            f"here (built with CUDA: {torch.version.cuda or 'no'})",
+            hint="device: auto takes a GPU when there is one and the CPU otherwise",
+        )
+    return want
+
+
 class HFBackend:
     """A causal LM writes each text after an instruction holding the row's fields."""
 
@@ -147,6 +167,7 @@ class HFBackend:
         self._model: Any = None
         self._tok: Any = None
         self._adapters: Path | None = None  # saved LoRA adapters to load with the model
+        self._device = "cpu"
         self.n_texts_: int | None = None
         self.lora_loss_: list[float] = []
         self._stats = {"texts": 0, "new_tokens": 0, "seconds": 0.0}
@@ -220,7 +241,8 @@ class HFBackend:
             "chat_template": self._use_chat() if self._tok is not None else p.chat_template,
             **{k: getattr(p, k) for k in ("few_shot", "max_new_tokens", "temperature", "top_p")},
             "lora": p.lora.model_dump() if p.lora else None,
-            "quantize": p.quantize,
+            "quantize": p.quantize if self._device == "cpu" else "none (int8 is for the CPU)",
+            "device": self._device if self._model is not None else p.device,
             "max_new_tokens_used": self._max_new(),
             "lora_loss_first_last": self.lora_loss_[:1] + self.lora_loss_[-1:],
             "lora_training": self.train_stats_ or None,
@@ -235,6 +257,7 @@ class HFBackend:
         if self._model is not None:
             return
         _offline()
+        self._device = pick_device(self.params.device)  # before the weights: fail fast
         try:
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError:
@@ -261,7 +284,7 @@ class HFBackend:
 
             _check_adapters(self._adapters)
             model = PeftModel.from_pretrained(model, str(self._adapters))  # type: ignore[assignment]
-        self._tok, self._model = tok, model.eval()
+        self._tok, self._model = tok, model.to(self._device).eval()  # type: ignore[arg-type]
         if self.params.chat_template == "on" and not self._use_chat():
             raise UsageError(f"chat_template is 'on' but the tokenizer in {folder} has none")
 
@@ -274,7 +297,7 @@ class HFBackend:
         """The model that writes: LoRA merged into a copy, int8 Linear layers if asked."""
         if self._infer is None:
             model = self._model
-            if self.params.quantize == "int8":
+            if self.params.quantize == "int8" and self._device == "cpu":
                 import copy
 
                 import torch
@@ -321,7 +344,7 @@ class HFBackend:
         ]
         enc = tok(
             inputs, return_tensors="pt", padding=True, add_special_tokens=not self._use_chat()
-        )
+        ).to(self._device)
         kw: dict[str, Any] = {"max_new_tokens": self._max_new(), "pad_token_id": tok.pad_token_id}
         if p.temperature > 0:
             kw.update(do_sample=True, temperature=p.temperature, top_p=p.top_p)
@@ -350,7 +373,7 @@ class HFBackend:
         pairs = [self._pair(p, t, lp.max_length) for p, t in zip(prompts, texts, strict=True)]
         with step_callback("fine-tuning the text model (LoRA)", self.progress) as on_step:
             self._model, stats = train_lora(
-                self._model, pairs, lp, self._tok.pad_token_id, seed, on_step
+                self._model, pairs, lp, self._tok.pad_token_id, seed, on_step, self._device
             )
         self.lora_loss_ = stats.pop("loss")
         self.train_stats_ = stats

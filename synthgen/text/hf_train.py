@@ -66,8 +66,10 @@ def train_lora(
     pad: int,
     seed: int,
     on_step: Any = None,
+    device: str = "cpu",
 ) -> tuple[Any, dict[str, Any]]:
-    """The peft model with trained adapters, and what training did (loss, tokens, time)."""
+    """The peft model with trained adapters, and what training did (loss, tokens, time);
+    batches go to ``device`` (where the model is)."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -95,6 +97,7 @@ def train_lora(
             order = rng.permutation(len(pairs))
             for step, at in enumerate(range(0, len(order), lp.batch_size)):
                 batch = right_padded([pairs[i] for i in order[at : at + lp.batch_size]], pad)
+                batch = {k: v.to(device) for k, v in batch.items()}
                 loss = peft_model(**batch).loss
                 loss.backward()
                 optimiser.step()

@@ -96,6 +96,22 @@ def test_seeded_batched_generation(tiny: Path):
     assert backend.describe()["new_tokens"] > 0
 
 
+def test_the_device_is_a_gpu_when_torch_sees_one_and_a_missing_gpu_is_a_clear_error(tiny: Path):
+    import torch
+
+    gpu = torch.cuda.is_available()
+    backend = _fitted(tiny)
+    backend.generate(PROMPTS[:1], seed=0)
+    assert backend.describe()["device"] == ("cuda" if gpu else hf.pick_device("auto"))
+    assert str(next(backend._model.parameters()).device).startswith(backend.describe()["device"])
+    if not gpu:  # asked for by name, a GPU that is not there stops before any weights load
+        with pytest.raises(UsageError, match=r"text device 'cuda' asked for.*no such GPU"):
+            _fitted(tiny, device="cuda").generate(PROMPTS[:1], seed=0)
+    cpu = _fitted(tiny, device="cpu")  # the CPU on any machine, same seed same texts
+    assert cpu.generate(PROMPTS, seed=7) == _fitted(tiny, device="cpu").generate(PROMPTS, seed=7)
+    assert cpu.describe()["device"] == "cpu"
+
+
 def test_left_padding_leaves_each_row_as_if_alone(tiny: Path):
     """Greedy decoding: a short prompt batched with a long one writes what it writes alone."""
     backend = _fitted(tiny, temperature=0.0, batch_size=3)
