@@ -120,7 +120,8 @@ def refuse_if_outside(
             continue
         problems.append(
             f"schema.{c.name}: free-text column would be modelled outside the budget; "
-            f"give it text.{c.name}.params.epsilon, drop it, or mark it `kind: pii`"
+            f"give it text.{c.name}.params.epsilon (backend hf: params.lora.epsilon), drop it, "
+            "or mark it `kind: pii`"
         )
     if problems:
         raise PrivacyBudgetError(

@@ -245,7 +245,8 @@ class HFBackend:
             "device": self._device if self._model is not None else p.device,
             "max_new_tokens_used": self._max_new(),
             "lora_loss_first_last": self.lora_loss_[:1] + self.lora_loss_[-1:],
-            "lora_training": self.train_stats_ or None,
+            "lora_training": {k: v for k, v in self.train_stats_.items() if k != "privacy"} or None,
+            "privacy": self.train_stats_.get("privacy"),
             "real_texts_seen": self.n_texts_,
             **self._stats,
             "seconds": round(secs, 3),
@@ -371,12 +372,19 @@ class HFBackend:
         lp = self.params.lora
         assert lp is not None
         pairs = [self._pair(p, t, lp.max_length) for p, t in zip(prompts, texts, strict=True)]
-        with step_callback("fine-tuning the text model (LoRA)", self.progress) as on_step:
-            self._model, stats = train_lora(
+        train = train_lora
+        if lp.epsilon is not None:
+            from synthgen.text.hf_dp import train_lora_dp as train
+        what = "fine-tuning the text model (LoRA" + (", DP-SGD)" if lp.epsilon else ")")
+        with step_callback(what, self.progress) as on_step:
+            self._model, stats = train(
                 self._model, pairs, lp, self._tok.pad_token_id, seed, on_step, self._device
             )
         self.lora_loss_ = stats.pop("loss")
         self.train_stats_ = stats
+        if lp.epsilon is not None:  # nothing more is read from the texts outside DP
+            self.auto_max_new_ = lp.max_length
+            return
         # the longest text the model may write: the real texts' 99th percentile (+ its end)
         lengths = [sum(1 for x in labels if x != -100) for _, labels in pairs]
         self.auto_max_new_ = int(min(np.percentile(lengths, 99), lp.max_length)) if pairs else None

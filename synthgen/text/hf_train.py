@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from synthgen.generators.seeding import seeded
 
@@ -35,6 +35,18 @@ class LoraParams(BaseModel):
     time_budget_s: float | None = Field(
         None, gt=0, description="stop after this many seconds (depends on the machine)"
     )
+    epsilon: float | None = Field(None, gt=0, description="DP-SGD budget on the adapters")
+    delta: float | None = Field(None, gt=0, lt=1, description="DP delta (default < 1/(10 n))")
+    max_grad_norm: float = Field(1.0, gt=0, description="per-text clipping bound (DP)")
+
+    @model_validator(mode="after")
+    def _dp_runs_by_epochs(self) -> LoraParams:
+        if self.epsilon is not None and (self.time_budget_s or self.max_train_tokens):
+            raise ValueError(
+                "time_budget_s / max_train_tokens cannot be combined with epsilon: DP-SGD's "
+                "noise is set in advance for exactly `epochs` passes; set epochs instead"
+            )
+        return self
 
 
 def make_pair(
@@ -59,6 +71,20 @@ def right_padded(pairs: list[tuple[list[int], list[int]]], pad: int) -> dict[str
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def with_adapters(model: Any, lp: LoraParams) -> Any:
+    """``model`` with fresh LoRA adapters (call inside ``seeded``: their start is drawn)."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=lp.r,
+        lora_alpha=lp.alpha,
+        lora_dropout=0.0,
+        target_modules=lp.target_modules,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
 def train_lora(
     model: Any,
     pairs: list[tuple[list[int], list[int]]],
@@ -71,15 +97,7 @@ def train_lora(
     """The peft model with trained adapters, and what training did (loss, tokens, time);
     batches go to ``device`` (where the model is)."""
     import torch
-    from peft import LoraConfig, get_peft_model
 
-    config = LoraConfig(
-        r=lp.r,
-        lora_alpha=lp.alpha,
-        lora_dropout=0.0,
-        target_modules=lp.target_modules,
-        task_type="CAUSAL_LM",
-    )
     rng = np.random.default_rng(seed)
     steps_per_epoch = -(-len(pairs) // lp.batch_size)
     expected = lp.epochs * steps_per_epoch  # for progress: the token budget may end it first
@@ -89,7 +107,7 @@ def train_lora(
     losses: list[float] = []
     tokens, stopped_by, t0 = 0, "epochs", time.perf_counter()
     with seeded(seed):
-        peft_model = get_peft_model(model, config)
+        peft_model = with_adapters(model, lp)
         trainable = [w for w in peft_model.parameters() if w.requires_grad]
         optimiser = torch.optim.AdamW(trainable, lr=lp.lr)
         peft_model.train()

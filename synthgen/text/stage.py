@@ -62,10 +62,11 @@ class TextRun:
     def dp_problems(self) -> list[str]:
         """What a DP run cannot cover in these text settings (empty when all is well)."""
         return [
-            f"text.{col}: a DP run trains text with the local backend and a budget: set "
-            f"text.{col}.params.epsilon (it is taken from privacy.epsilon)"
+            f"text.{col}: a DP run trains text with DP-SGD and a budget: set "
+            f"text.{col}.params.epsilon (backend local) or text.{col}.params.lora.epsilon "
+            "(backend hf; DP-LoRA); it is taken from privacy.epsilon"
             for col, spec in self.specs.items()
-            if spec.backend != "local" or not spec.params.get("epsilon")
+            if _text_epsilon(spec) is None
         ]
 
     def fit(self, train: pd.DataFrame, seed: int, say: Any = None) -> None:
@@ -76,15 +77,15 @@ class TextRun:
             if spec.backend in ("hf", "openai") and "column" not in spec.params:
                 spec = spec.model_copy(update={"params": {**spec.params, "column": col}})
             if self.plan is not None:
-                want = float(spec.params["epsilon"])
+                want = _text_epsilon(spec)
+                assert want is not None  # dp_problems refused the run before any work
                 if want >= self.plan.epsilon or not self.plan.ledger.fits():
                     raise PrivacyBudgetError(
-                        f"text.{col}.params.epsilon ({want:g}) leaves nothing of the budget "
+                        f"text.{col}'s epsilon ({want:g}) leaves nothing of the budget "
                         f"(privacy.epsilon {self.plan.epsilon:g}) for the table",
                         hint="lower it or raise privacy.epsilon",
                     )
-                params = {**spec.params, "delta": spec.params.get("delta") or self.plan.delta}
-                spec = spec.model_copy(update={"params": params})
+                spec = _with_delta(spec, self.plan.delta)
             model = TextSynthesizer(progress=True).fit(
                 train, col, spec, self.schema, seed=seed + 7919 * i
             )
@@ -139,3 +140,26 @@ class TextRun:
     def save(self, folder: Path) -> None:
         for m in self.models.values():
             m.save(folder)
+
+
+def _dp_params(spec: TextColumnSpec) -> dict[str, Any] | None:
+    """Where a backend keeps its DP-SGD settings: the local model's params, hf's lora."""
+    if spec.backend == "local":
+        return spec.params
+    if spec.backend == "hf" and isinstance(spec.params.get("lora"), dict):
+        return dict(spec.params["lora"])
+    return None
+
+
+def _text_epsilon(spec: TextColumnSpec) -> float | None:
+    dp = _dp_params(spec)
+    return float(dp["epsilon"]) if dp and dp.get("epsilon") else None
+
+
+def _with_delta(spec: TextColumnSpec, delta: float) -> TextColumnSpec:
+    """The run's delta where the column sets none."""
+    dp = _dp_params(spec)
+    assert dp is not None
+    dp = {**dp, "delta": dp.get("delta") or delta}
+    params = {**spec.params, **({"lora": dp} if spec.backend == "hf" else dp)}
+    return spec.model_copy(update={"params": params})

@@ -133,3 +133,34 @@ def test_sample_from_a_saved_run_writes_text_from_the_text_model(
     said = chunked["note"].str.extract(r"\b(red|blue)\b")[0]
     assert len(chunked) == 200 and said.iloc[64:].notna().mean() > 0.5
     assert (said == chunked["colour"])[said.notna()].mean() > 0.8
+
+
+@pytest.mark.slow
+def test_dp_run_with_dp_lora_on_a_pretrained_model_accounts_for_it(tmp_path: Path) -> None:
+    pytest.importorskip("peft")
+    from tests.unit.text.test_hf_backend import _build
+
+    tiny = _build(tmp_path / "tiny", chat=False)
+    _table(n=300).to_csv(tmp_path / "t.csv", index=False)
+    lora = "{epochs: 1, r: 2, alpha: 4, lr: 0.01, batch_size: 16, max_length: 40"
+    body = (
+        "name: notes\nseed: 2\nsource: {path: t.csv}\nprivacy: {epsilon: 4}\n"
+        f"text:\n  note: {{backend: hf, condition_on: [colour], params: {{model: '{tiny}', "
+        f"chat_template: 'off', max_new_tokens: 16, threads: 1, lora: {lora}}}}}}}\n"
+        "validate: {gates: {dcr_share: 1, membership: 1, exact_copies: 1, quality: 0, "
+        "column_shapes: 0}}\n"
+    )
+    res = invoke("run", write_recipe(tmp_path, body), "--out", tmp_path / "r")
+    assert res.exit_code == 2 and "params.lora.epsilon" in res.output  # no text budget: refused
+    res = invoke(
+        "run", write_recipe(tmp_path, body.replace(lora, lora + ", epsilon: 1.5")), "--out",
+        tmp_path / "r2",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    report = json.loads((tmp_path / "r2" / "report.json").read_text())
+    priv = report["privacy"]
+    mech = {m["mechanism"]: m for m in priv["mechanisms"]}
+    assert 1.3 < mech["DP-SGD (text)"]["epsilon"] <= 1.5
+    assert priv["epsilon_spent"] <= 4
+    syn = pd.read_csv(tmp_path / "r2" / "synthetic.csv")
+    assert len(syn) > 0 and "note" in syn.columns
