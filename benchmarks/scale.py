@@ -126,10 +126,12 @@ def main() -> None:
         for rep in range(args.repeats):
             for name in configs:
                 out = work / f"{name}-{rep}"
+                load_before = os.getloadavg()[0]  # other jobs on the cores: the seconds follow
                 if name == "local":
                     r = run_local(model, args.rows, out, args.seed)
                 else:
                     r = run_ray(model, args.rows, out, args.seed, int(name.split("-")[1]))
+                r["load_avg_1m"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
                 r["digest"] = digest(out)
                 anchor = anchor or r["digest"]
                 r["same_bytes_as_local"] = r["digest"] == anchor
@@ -159,6 +161,7 @@ def main() -> None:
                     "seconds": round(r["seconds"], 2),
                     "peak_rss_mb": [round(x / 2**20, 1) for x in r["peak_rss"]],
                     "folder_mb": r["folder_mb"],
+                    "load_avg_1m_before_after": r["load_avg_1m"],
                 }
                 for r in runs
             ],
