@@ -9,16 +9,19 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
 class RayCluster:
     """Where to train: ``workers`` Ray Train workers (None: one per cluster CPU) on the
-    cluster at ``address`` (None: a local one); ``say`` gets what the driver reports."""
+    cluster at ``address`` (None: a local one); ``say`` gets what the driver reports;
+    ``stats`` (for the benchmark) gets each worker's CPU seconds and peak memory."""
 
     workers: int | None = None
     address: str | None = None
     say: Callable[[str], None] | None = field(default=None, compare=False)
+    stats: dict[str, Any] | None = field(default=None, compare=False)
 
 
 _CLUSTER: ContextVar[RayCluster | None] = ContextVar("synthgen_train_cluster", default=None)

@@ -50,8 +50,7 @@ def train_cluster(
             f"privacy: DP-SGD training of {recipe.generator.name} does not run on Ray yet",
             hint="remove execution: (or set engine: local) to train it here, or remove privacy:",
         )
-    cluster = RayCluster(ex.workers, ex.address, say)
-    return RayCluster(training_workers(cluster), ex.address, say)
+    return RayCluster(training_workers(RayCluster(ex.workers, ex.address)), ex.address, say)
 
 
 def training_workers(cluster: RayCluster) -> int:
@@ -122,6 +121,8 @@ def fit_on_ray(
     net = nets[0]
     net.load_state_dict({k: torch.tensor(v) for k, v in out["weights"].items()})  # a copy
     history: list[dict[str, Any]] = out["history"]
+    if cluster.stats is not None:
+        cluster.stats.update(workers=w, cpu_s=out["cpu_s"], peak_rss=out["peak_rss"])
     last = history[-1]
     if last.get("loss") is not None:
         val = last.get("validation_loss")
@@ -163,9 +164,26 @@ def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
             shard=shard,
             on_epoch=report,
         )
+    cpu_s, peak_rss = _usage(shard)
     if shard.rank != 0:
         return None
-    return {"weights": state_arrays(net), "history": history}
+    return {"weights": state_arrays(net), "history": history, "cpu_s": cpu_s, "peak_rss": peak_rss}
+
+
+def _usage(shard: Any) -> tuple[list[float], list[int]]:
+    """Every worker's CPU seconds (its whole process, start-up included) and peak RSS."""
+    import resource
+
+    import torch
+    import torch.distributed as dist
+
+    from synthgen.scale.ray_engine import peak_rss_bytes
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    t = torch.zeros(2, shard.world, dtype=torch.float64)
+    t[0, shard.rank], t[1, shard.rank] = me.ru_utime + me.ru_stime, peak_rss_bytes()
+    dist.all_reduce(t)
+    return [round(float(x), 3) for x in t[0]], [int(x) for x in t[1]]
 
 
 @contextmanager

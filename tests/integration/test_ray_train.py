@@ -53,11 +53,13 @@ def test_two_workers_give_the_same_bytes_and_the_local_model_within_noise(
     df = adult.iloc[:4000]
     local = create("autoreg", **FIT).fit(df, seed=7)
     said: list[str] = []
+    stats: dict = {}
     runs = []
     for _ in range(2):
-        with training(RayCluster(2, None, said.append)):
+        with training(RayCluster(2, None, said.append, stats)):
             runs.append(create("autoreg", **FIT).fit(df, seed=7))
     assert "training on Ray: 2 worker(s)" in said[0] and said[1].startswith("trained 3 epoch(s)")
+    assert len(stats["cpu_s"]) == len(stats["peak_rss"]) == 2 and min(stats["peak_rss"]) > 0
     # same seed, same worker count: the same model, byte for byte
     a, b = runs
     assert _weights(a, tmp_path / "a") == _weights(b, tmp_path / "b")

@@ -56,6 +56,11 @@ def _steps(shard: Whole) -> dict[str, Any]:
     )
     out["trained"] = state_arrays(trained)
     out["history"] = [(h["loss"], h["validation_loss"]) for h in history]
+    if shard.world > 1:  # a time budget: rank 0's clock decides for both
+        p = AutoregParams(epochs=100_000, batch_size=64, time_budget_s=1.0)
+        _, out["budget"] = train_network(
+            _net, codes, torch.arange(3), p, 6, time.perf_counter(), shard=shard
+        )
     return out
 
 
@@ -76,7 +81,13 @@ def two(tmp_path_factory) -> list[dict[str, Any]]:
 
     folder = tmp_path_factory.mktemp("ddp")
     out = str(folder / "out")
-    mp.spawn(_worker, args=(2, str(folder / "store"), out), nprocs=2, join=True)
+    ctx = mp.start_processes(_worker, args=(2, str(folder / "store"), out), nprocs=2, join=False)
+    deadline = time.monotonic() + 300  # workers that decided apart would wait for ever
+    while not ctx.join(timeout=5):
+        if time.monotonic() > deadline:
+            for proc in ctx.processes:
+                proc.kill()
+            pytest.fail("the two workers did not finish together")
     return [torch.load(f"{out}.{r}", weights_only=False) for r in (0, 1)]
 
 
@@ -104,6 +115,12 @@ def test_a_ddp_training_run_follows_the_single_process_run(two, one):
         np.testing.assert_allclose(two[0]["trained"][k], v, rtol=1e-4, atol=1e-5, err_msg=k)
         assert np.array_equal(two[0]["trained"][k], two[1]["trained"][k])
     assert not np.allclose(one["trained"]["w1"], one["step1"]["w1"])  # it did train
+
+
+def test_a_time_budget_stops_every_worker_at_the_same_epoch(two):
+    a, b = two[0]["budget"], two[1]["budget"]
+    assert a == b and 1 <= len(a) < 100_000  # the same epochs, seconds and losses
+    assert a[-1]["seconds"] <= 1.0 * 1.5
 
 
 def test_the_shares_of_a_batch_cover_it_once(tmp_path: Path):
