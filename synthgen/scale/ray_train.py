@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from synthgen import logs
-from synthgen.errors import RecipeError, SynthgenError, UsageError
+from synthgen.errors import MissingExtraError, RecipeError, SynthgenError, UsageError
 from synthgen.generators.distributed import RayCluster
 from synthgen.progress import Progress
 from synthgen.scale.ray_engine import connect
@@ -58,6 +58,7 @@ def training_workers(cluster: RayCluster) -> int:
     training workers: ``cluster.workers``, or one per CPU of the cluster. More workers than
     CPUs is refused: a worker that cannot be placed would wait for ever."""
     ray = connect(cluster.address, cluster.workers)
+    _check_ray_train()
     cpus = int(ray.cluster_resources().get("CPU", 0))
     w = cluster.workers or max(1, cpus)
     if w > cpus:
@@ -67,6 +68,21 @@ def training_workers(cluster: RayCluster) -> int:
             hint=f"set workers: {max(cpus, 1)} or fewer (--workers), or add nodes to the cluster",
         )
     return w
+
+
+def _check_ray_train() -> None:
+    """Ray Train with its v2 API (a training function's return value comes back)."""
+    try:
+        from ray.train import Result
+        from ray.train.torch import TorchTrainer  # noqa: F401
+    except ImportError:
+        raise MissingExtraError("training on Ray (--engine ray)", "ray", "ray[train]") from None
+    if "return_value" not in getattr(Result, "__dataclass_fields__", {}):
+        raise UsageError(
+            "training on Ray needs Ray Train's v2 API with Result.return_value; this Ray "
+            "is older or has RAY_TRAIN_V2_ENABLED=0",
+            hint="pip install -U 'ray[train]' and leave RAY_TRAIN_V2_ENABLED unset",
+        )
 
 
 def fit_on_ray(

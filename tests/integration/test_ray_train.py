@@ -150,3 +150,15 @@ def test_without_ray_a_run_names_the_extra(monkeypatch, tmp_path: Path):
     recipe = _recipe(tmp_path)
     res = CliRunner().invoke(cli, ["run", str(recipe), "--out", f"{tmp_path}/o", "--engine", "ray"])
     assert res.exit_code == 2 and "synthgen[ray]" in res.output and not (tmp_path / "o").exists()
+
+
+def test_a_ray_without_the_train_v2_api_is_refused_saying_so(cluster, monkeypatch, tmp_path: Path):
+    from ray.train import Result
+
+    monkeypatch.delitem(Result.__dataclass_fields__, "return_value")
+    recipe = _recipe(tmp_path)
+    res = CliRunner().invoke(
+        cli, ["run", str(recipe), "--out", f"{tmp_path}/o", "--engine", "ray", "--workers", "1"]
+    )
+    assert res.exit_code == 2 and "RAY_TRAIN_V2_ENABLED" in res.output, res.output
+    assert not (tmp_path / "o").exists()
