@@ -13,6 +13,7 @@ and returns the trained weights, which the driver loads; the model is saved as u
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -22,7 +23,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from synthgen import logs
-from synthgen.errors import MissingExtraError, RecipeError, SynthgenError, UsageError
+from synthgen.errors import (
+    Interrupted,
+    MissingExtraError,
+    RecipeError,
+    SynthgenError,
+    UsageError,
+)
 from synthgen.generators.distributed import RayCluster
 from synthgen.progress import Progress
 from synthgen.scale.ray_engine import connect
@@ -126,14 +133,16 @@ def fit_on_ray(
     )
     say(f"training on Ray: {w} worker(s), each a share of every batch (DDP, gloo)")
     try:
-        with _following(queue, f"training on {w} Ray worker(s)"):
-            result = trainer.fit()
+        with _following(queue, f"training on {w} Ray worker(s)"), _own_sigint():
+            result = trainer.fit()  # Ctrl-C in it: Ray Train aborts the workers, then returns
     except Exception as err:  # noqa: BLE001 - a worker's synthgen error is raised as itself
         raise _worker_error(err) from None
     finally:
         queue.shutdown(force=True)
         shutil.rmtree(storage, ignore_errors=True)
     out = result.return_value  # type: ignore[attr-defined]  # Ray Train 2.x Result
+    if out is None:  # rank 0 always returns its weights: the run was aborted
+        raise Interrupted(signal.SIGINT)
     net = nets[0]
     net.load_state_dict({k: torch.tensor(v) for k, v in out["weights"].items()})  # a copy
     history: list[dict[str, Any]] = out["history"]
@@ -241,6 +250,19 @@ def _following(queue: Any, what: str) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(timeout=30)
+
+
+@contextmanager
+def _own_sigint() -> Iterator[None]:
+    """Ray Train puts its own Ctrl-C handler in (to abort the workers) and leaves it there:
+    the handler that was before (synthgen's: stop the run cleanly) is put back after."""
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, before if before is not None else signal.SIG_DFL)
 
 
 def _fmt(x: float | None) -> str:

@@ -6,6 +6,7 @@ clear errors before any work (DP-SGD, more workers than CPUs, a bad address, no 
 from __future__ import annotations
 
 import importlib.util
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -55,9 +56,11 @@ def test_two_workers_give_the_same_bytes_and_the_local_model_within_noise(
     said: list[str] = []
     stats: dict = {}
     runs = []
+    handler = signal.getsignal(signal.SIGINT)
     for _ in range(2):
         with training(RayCluster(2, None, said.append, stats)):
             runs.append(create("autoreg", **FIT).fit(df, seed=7))
+    assert signal.getsignal(signal.SIGINT) is handler  # Ray Train's own one is taken out
     assert "training on Ray: 2 worker(s)" in said[0] and said[1].startswith("trained 3 epoch(s)")
     assert len(stats["cpu_s"]) == len(stats["peak_rss"]) == 2 and min(stats["peak_rss"]) > 0
     # same seed, same worker count: the same model, byte for byte
