@@ -12,6 +12,7 @@ and returns the trained weights, which the driver loads; the model is saved as u
 
 from __future__ import annotations
 
+import contextvars
 import shutil
 import signal
 import tempfile
@@ -243,7 +244,10 @@ def _following(queue: Any, what: str) -> Iterator[None]:
                     _fmt(entry.get("validation_loss")),
                 )
 
-    thread = threading.Thread(target=follow, name="synthgen-train-progress", daemon=True)
+    thread = threading.Thread(  # in this context: a quiet command stays quiet
+        target=contextvars.copy_context().run, args=(follow,), name="synthgen-train-progress"
+    )
+    thread.daemon = True
     thread.start()
     try:
         yield
