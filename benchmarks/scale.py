@@ -15,6 +15,9 @@ committed run uses fewer (the JSON says how many). Shards are 50,000 rows, as in
 
 `--fit [--rows 2000000,5000000 --repeats 3]`: fitting instead, on a Parquet dataset folder of
 that many rows (benchmarks/scale_fit.py, benchmarks/results/scale_fit.json).
+
+`--train [--repeats 3]`: autoreg trained on Adult here vs data-parallel on Ray
+(benchmarks/scale_train.py, benchmarks/results/scale_train.json).
 """
 
 from __future__ import annotations
@@ -98,6 +101,10 @@ def main() -> None:
         from benchmarks.scale_fit import main as fit_main
 
         return fit_main([a for a in sys.argv[1:] if a != "--fit"])
+    if "--train" in sys.argv[1:]:
+        from benchmarks.scale_train import main as train_main
+
+        return train_main([a for a in sys.argv[1:] if a != "--train"])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2_000_000, help="rows per run (issue: 100M)")
     ap.add_argument("--repeats", type=int, default=3)

@@ -19,7 +19,7 @@ import pandas as pd
 from synthgen import interrupt, logs, validate
 from synthgen.constraints.stage import ConstraintRun
 from synthgen.errors import DataError, RecipeError, UsageError
-from synthgen.generators import create
+from synthgen.generators import create, distributed
 from synthgen.generators.memory import check_rows
 from synthgen.io import write_table
 from synthgen.io.atomic import Staging, exclusive, write_manifest
@@ -33,6 +33,7 @@ from synthgen.progress import StageClock
 from synthgen.recipe import Recipe
 from synthgen.report.assemble import build_report, write_report_files
 from synthgen.runsplit import holdout_positions, write_split
+from synthgen.scale.ray_train import train_cluster
 from synthgen.schema import Schema, apply_overrides, detect
 from synthgen.source import (
     SourceDataset,
@@ -179,6 +180,7 @@ def _run(
     gen = create(recipe.generator.name, **recipe.generator.params)
     draw = _draw(recipe, gen)  # Ray missing or a bad address: said before the fit
     plan = dp_plan(recipe, len(train))
+    train_on = train_cluster(recipe, gen, plan is not None, say)  # checked before the fit
     if plan is not None:
         warnings.append(DP_REPORT_NOTE)
         if schema.of_kind("pii"):
@@ -210,7 +212,10 @@ def _run(
     if texts.specs:
         with clock.stage("fit_text", f"learning {len(texts.specs)} text column(s)"):
             texts.fit(clean, seed, say)
-    with clock.stage("fit", f"fitting {recipe.generator.name} on {len(train):,} rows"):
+    with (
+        clock.stage("fit", f"fitting {recipe.generator.name} on {len(train):,} rows"),
+        distributed.training(train_on),
+    ):
         # the labels were scrubbed above as pii.embedded says (or kept, if it says so)
         gen.fit(*rules.fit_frame(clean), seed=seed, privacy=plan, embedded_pii="keep")
     # under DP the row count is not public: scale the DP estimate of the training rows

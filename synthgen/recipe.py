@@ -104,8 +104,9 @@ class SampleSpec(_Strict):
 
 
 class ExecutionSpec(_Strict):
-    """Where a run's rows are drawn: here (``local``) or on a Ray cluster (the ``ray`` extra).
-    The rows are the same either way."""
+    """Where a run's rows are drawn, and ``autoreg`` trained: here (``local``) or on a Ray
+    cluster (the ``ray`` extra; training data-parallel, one CPU per worker). The rows of a
+    model are the same either way."""
 
     engine: Literal["local", "ray"] = "local"
     address: str | None = Field(

@@ -57,6 +57,7 @@ class Generator(ABC):
     Params: ClassVar[type[BaseModel]] = NoParams
     supports_dp: ClassVar[bool] = False
     supports_context: ClassVar[bool] = False
+    trains_on_ray: ClassVar[bool] = False  # data-parallel inside distributed.training()
     privacy_: dict[str, Any] | None = None
     context_: ctxmod.ContextSpec | None = None  # the context's schema, when fitted with one
 

@@ -83,6 +83,7 @@ class AutoregGenerator(Generator):
     params: AutoregParams
     supports_dp = True
     supports_context = True
+    trains_on_ray = True
 
     # ---- fit ------------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None:

@@ -82,7 +82,7 @@ class MaskedNet(nn.Module):
         """codes: (B, C + Cc), the table's columns then the context's."""
         e = self.emb(codes + self.offsets)
         pos = (codes * self.ord_scale).unsqueeze(-1)
-        return torch.cat([e, pos], -1).reshape(codes.shape[0], -1)
+        return torch.cat([e, pos], -1).flatten(1)  # (B, inputs), an empty batch too
 
     def hidden_states(self, codes: Tensor, w1m: Tensor) -> Tensor:
         """(C, B, h); ``w1m`` = w1 * mask."""
@@ -109,7 +109,7 @@ class MaskedNet(nn.Module):
         k = codes.shape[1]
         e = self.emb(codes + self.offsets[first : first + k])
         pos = (codes * self.ord_scale[first : first + k]).unsqueeze(-1)
-        return torch.cat([e, pos], -1).reshape(codes.shape[0], -1)
+        return torch.cat([e, pos], -1).flatten(1)  # (B, inputs), an empty batch too
 
     def next_logits(self, x: Tensor, context: Tensor | None, j: int) -> Tensor:
         """Logits of column j in the table's own order, from the input blocks of the columns

@@ -14,6 +14,9 @@ end inside it), and training stops before an epoch that would not fit.
 Under DP-SGD (``dp``) every step is a Poisson batch of clipped per-row gradients plus
 noise; nothing is held out (the schedule reads no validation rows) and no loss on real rows
 is recorded.
+
+Inside ``distributed.training(cluster)`` the same loop runs data-parallel on a Ray cluster
+(``scale.ray_train``): every worker runs ``train_network`` with its ``shard`` of each batch.
 """
 
 from __future__ import annotations
@@ -27,14 +30,18 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from synthgen.errors import UsageError
+from synthgen.generators import distributed
 from synthgen.generators.autoreg.network import MaskedNet
+from synthgen.generators.nn.ddp import WHOLE, Whole
 from synthgen.generators.nn.dpsgd import DPSGD, add_grads
 
 DP_MICRO_BATCH = 64  # rows whose per-row gradients are held at once (fastest measured)
 
 
 class _RowLoss(nn.Module):
-    """The network's mean loss under a fixed column order, as one module (for DP-SGD)."""
+    """The network's mean loss under a fixed column order, as one module (for DP-SGD and
+    DistributedDataParallel); with ``scale``: the summed loss times ``scale``."""
 
     def __init__(self, net: MaskedNet, mask: Tensor) -> None:
         super().__init__()
@@ -42,8 +49,10 @@ class _RowLoss(nn.Module):
         self.mask: Tensor
         self.register_buffer("mask", mask)
 
-    def forward(self, codes: Tensor) -> Tensor:
-        return self.net.loss(codes, self.net.w1 * self.mask)
+    def forward(self, codes: Tensor, scale: float | None = None) -> Tensor:
+        if scale is None:
+            return self.net.loss(codes, self.net.w1 * self.mask)
+        return self.net.loss(codes, self.net.w1 * self.mask, "sum") * scale
 
 
 def one_cycle(step: int, total: int, warmup: float) -> float:
@@ -89,8 +98,39 @@ def fit_network(
     first pass runs the default schedule, and when its validation loss was lowest well before
     the end (the network began to learn the training rows rather than the table; small
     tables do so within a few epochs) a second pass trains a new network on a schedule that
-    ends there. Returns the network and the history of every epoch."""
+    ends there. Returns the network and the history of every epoch.
+
+    Inside ``distributed.training(cluster)`` (and without DP) the training runs on that Ray
+    cluster, data-parallel; the network returned holds the trained weights."""
     seed = int(rng.integers(2**62))
+    on = distributed.cluster()
+    if on is not None:
+        if dp is not None:
+            raise UsageError(
+                "DP-SGD training does not run on Ray yet (privacy: with execution: {engine: ray})",
+                hint="train it here: leave execution: out (or set engine: local)",
+            )
+        from synthgen.scale.ray_train import fit_on_ray
+
+        return fit_on_ray(build, codes, rank, p, seed, started, on)
+    return train_network(build, codes, rank, p, seed, started, dp, rng)
+
+
+def train_network(
+    build: Callable[[], MaskedNet],
+    codes: Tensor,
+    rank: Tensor,
+    p: Any,
+    seed: int,
+    started: float,
+    dp: DPSGD | None = None,
+    rng: np.random.Generator | None = None,
+    shard: Whole = WHOLE,
+    on_epoch: Callable[[dict[str, Any], int], None] | None = None,
+) -> tuple[MaskedNet, list[dict[str, Any]]]:
+    """``fit_network`` given its ``seed``; ``shard``: this process's share of every batch
+    (every process of a data-parallel group runs this with the same arguments);
+    ``on_epoch(entry, epochs)`` after every epoch, with the pass's planned epochs."""
     n_val = int(len(codes) * p.validation_share) if dp is None and len(codes) >= 100 else 0
     perm = torch.randperm(len(codes), generator=torch.Generator().manual_seed(seed))
     val, rows = codes[perm[:n_val]], codes[perm[n_val:]]
@@ -98,7 +138,7 @@ def fit_network(
     per_epoch = dp.steps_per_epoch if dp is not None else math.ceil(len(rows) / batch)
     epochs = dp.steps_planned // per_epoch if dp is not None else p.epochs
     epochs = epochs or schedule_epochs(len(rows), batch, p.min_steps)
-    run = _Run(rows, val, rank, p, batch, per_epoch, started, dp, rng)
+    run = _Run(rows, val, rank, p, batch, per_epoch, started, dp, rng, shard, on_epoch)
     net = build()
     history = run(net, epochs, seed + 1, 1)
     shorter = _best_epoch(history) if p.epochs is None and n_val else None
@@ -141,18 +181,22 @@ class _Run:
         per_epoch: int,
         started: float,
         dp: DPSGD | None,
-        rng: np.random.Generator,
+        rng: np.random.Generator | None,
+        shard: Whole,
+        on_epoch: Callable[[dict[str, Any], int], None] | None,
     ) -> None:
         self.rows, self.val, self.rank, self.p = rows, val, rank, p
         self.batch, self.per_epoch, self.started, self.dp, self.rng = (
             batch, per_epoch, started, dp, rng,
         )  # fmt: skip
+        self.shard, self.on_epoch = shard, on_epoch
 
     def __call__(self, net: MaskedNet, epochs: int, seed: int, n: int) -> list[dict[str, Any]]:
-        p, dp, rows = self.p, self.dp, self.rows
+        p, dp, rows, shard = self.p, self.dp, self.rows, self.shard
         g = torch.Generator().manual_seed(seed)
         opt = torch.optim.Adam(net.parameters(), lr=p.lr, fused=True)
         loss_module = _RowLoss(net, net.mask(self.rank))
+        model = shard.wrap(loss_module)
         history: list[dict[str, Any]] = []
         step, epoch = 0, 0
         while epoch < epochs:
@@ -163,9 +207,9 @@ class _Run:
                     group["lr"] = p.lr * one_cycle(step, epochs * self.per_epoch, p.warmup)
                 opt.zero_grad(set_to_none=True)
                 if dp is None:
-                    loss = loss_module(batch_rows)
+                    loss, summed = shard.batch_loss(model, batch_rows)
                     loss.backward()
-                    total += float(loss.detach()) * len(batch_rows)
+                    total += summed
                 else:
                     grads = dp.private_grads(
                         loss_module, lambda call, x: call(x), batch_rows, micro=DP_MICRO_BATCH
@@ -176,14 +220,19 @@ class _Run:
                 step += 1
             epoch += 1
             net.eval()
-            seconds = time.perf_counter() - self.started
+            seconds = shard.clock(time.perf_counter() - self.started)
             entry: dict[str, Any] = {"pass": n, "epoch": epoch, "seconds": round(seconds, 3)}
             if dp is None:
-                entry["loss"] = total / max(len(rows), 1)
+                entry["loss"] = shard.total(total) / max(len(rows), 1)
                 entry["validation_loss"] = (
-                    _mean_loss(net, self.val, loss_module.mask) if len(self.val) else None
+                    shard.total(_summed_loss(net, shard.part(self.val), loss_module.mask))
+                    / len(self.val)
+                    if len(self.val)
+                    else None
                 )
             history.append(entry)
+            if self.on_epoch is not None:
+                self.on_epoch(entry, epochs)
             if p.time_budget_s is not None:
                 if epoch == 1 and n == 1:  # the whole schedule inside the budget
                     epochs = max(1, min(epochs, int(p.time_budget_s / seconds)))
@@ -197,10 +246,11 @@ def _batches(
     batch: int,
     g: torch.Generator,
     dp: DPSGD | None,
-    rng: np.random.Generator,
+    rng: np.random.Generator | None,
     per_epoch: int,
 ) -> Any:
     if dp is not None:  # Poisson sampling: every row joins each batch independently
+        assert rng is not None
         for _ in range(per_epoch):
             yield rows[torch.from_numpy(dp.batch(rng))]
         return
@@ -210,9 +260,9 @@ def _batches(
 
 
 @torch.no_grad()
-def _mean_loss(net: MaskedNet, codes: Tensor, mask: Tensor) -> float:
+def _summed_loss(net: MaskedNet, codes: Tensor, mask: Tensor) -> float:
     w1m = net.w1 * mask
-    total = sum(
-        float(net.loss(codes[s : s + 4096], w1m, "sum")) for s in range(0, len(codes), 4096)
+    return sum(
+        (float(net.loss(codes[s : s + 4096], w1m, "sum")) for s in range(0, len(codes), 4096)),
+        0.0,
     )
-    return total / max(len(codes), 1)

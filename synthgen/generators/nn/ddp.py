@@ -1,0 +1,87 @@
+"""Data-parallel training: one process's share of every global batch.
+
+``WHOLE`` is a single process: every row is its own and every sum is itself. ``DDPShard``
+is rank ``r`` of ``W`` processes of a ``torch.distributed`` group (gloo on CPU): every
+process draws the same global batches (same seed), cuts each into ``W`` contiguous parts
+and takes part ``r``; its loss is its part's *summed* loss times ``W / batch`` and
+``DistributedDataParallel`` averages the gradients over the ``W`` processes, so the step is
+the single-process mean-loss step on the whole batch, up to the order floats are added in.
+Every process then takes the same optimiser step and the weights stay equal.
+
+What the training loop decides from (the epoch's loss, the validation loss, the clock) is
+shared: sums are all-reduced (every process gets the same bits) and rank 0's clock is
+broadcast, so a time budget or a shorter second pass is decided the same way on each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+
+class Whole:
+    """One process: the whole batch, sums as they are, its own clock."""
+
+    rank, world = 0, 1
+
+    def part(self, rows: Tensor) -> Tensor:
+        return rows
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        return module
+
+    def batch_loss(self, model: nn.Module, rows: Tensor) -> tuple[Tensor, float]:
+        """The loss to differentiate and the batch's summed loss (for the epoch's figure)."""
+        loss = model(rows)
+        return loss, float(loss.detach()) * len(rows)
+
+    def total(self, x: float) -> float:
+        return x
+
+    def clock(self, seconds: float) -> float:
+        return seconds
+
+
+WHOLE = Whole()
+
+
+class DDPShard(Whole):
+    """Rank ``rank`` of ``world`` processes of the default ``torch.distributed`` group."""
+
+    def __init__(self, rank: int, world: int) -> None:
+        self.rank, self.world = rank, world
+
+    def part(self, rows: Tensor) -> Tensor:
+        n = len(rows)
+        return rows[n * self.rank // self.world : n * (self.rank + 1) // self.world]
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # the buffers (mask, offsets) are equal everywhere: no need to send them each step
+        return DistributedDataParallel(module, forward_sync_buffers=False)
+
+    def batch_loss(self, model: nn.Module, rows: Tensor) -> tuple[Tensor, float]:
+        loss = model(self.part(rows), self.world / len(rows))
+        return loss, float(loss.detach()) * len(rows) / self.world
+
+    def total(self, x: float) -> float:
+        import torch.distributed as dist
+
+        t = torch.tensor([x], dtype=torch.float64)
+        dist.all_reduce(t)
+        return float(t)
+
+    def clock(self, seconds: float) -> float:
+        import torch.distributed as dist
+
+        t = torch.tensor([seconds], dtype=torch.float64)
+        dist.broadcast(t, 0)
+        return float(t)
+
+
+def state_arrays(module: nn.Module) -> dict[str, Any]:
+    """A module's parameters and buffers as numpy arrays (what travels back to the driver)."""
+    return {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}

@@ -1,0 +1,285 @@
+"""A torch generator's training, data-parallel on a Ray cluster (Ray Train, DDP over gloo).
+
+The driver encodes the table as ever and builds the network (the initial weights of a local
+fit with the same seed); the codes go to the workers once through Ray's object store, so
+the encoded training table must fit in each worker's memory. Ray Train's ``TorchTrainer``
+starts ``W`` workers (one CPU each) in a gloo process group and each runs the generator's
+own training loop on its share of every global batch (``generators.nn.ddp``): the global
+batch is the recipe's, so the optimisation is the single-process one up to the order
+floats are added in. Rank 0 sends each epoch's figures to the driver (the progress bar)
+and returns the trained weights, which the driver loads; the model is saved as usual.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from synthgen import logs
+from synthgen.errors import (
+    Interrupted,
+    MissingExtraError,
+    RecipeError,
+    SynthgenError,
+    UsageError,
+)
+from synthgen.generators.distributed import RayCluster
+from synthgen.progress import Progress
+from synthgen.scale.ray_engine import connect
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+    from synthgen.recipe import Recipe
+
+
+def train_cluster(
+    recipe: Recipe, gen: Any, private: bool, say: Callable[[str], None]
+) -> RayCluster | None:
+    """Where a run's ``gen`` trains: on Ray (``execution: {engine: ray}`` and a generator
+    that can), checked before any work (Ray there, the workers fit the cluster, no DP-SGD);
+    else here (None)."""
+    ex = recipe.execution
+    if ex.engine == "local":
+        return None
+    if not gen.trains_on_ray:
+        say(f"{recipe.generator.name} trains here; the rows are drawn on Ray")
+        return None
+    if private:
+        raise RecipeError(
+            f"privacy: DP-SGD training of {recipe.generator.name} does not run on Ray yet",
+            hint="remove execution: (or set engine: local) to train it here, or remove privacy:",
+        )
+    return RayCluster(training_workers(RayCluster(ex.workers, ex.address)), ex.address, say)
+
+
+def training_workers(cluster: RayCluster) -> int:
+    """Connect (a missing ``ray`` or a bad address: a UsageError) and return the number of
+    training workers: ``cluster.workers``, or one per CPU of the cluster. More workers than
+    CPUs is refused: a worker that cannot be placed would wait for ever."""
+    ray = connect(cluster.address, cluster.workers)
+    _check_ray_train()
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    w = cluster.workers or max(1, cpus)
+    if w > cpus:
+        raise UsageError(
+            f"execution.workers is {w} but the Ray cluster has {cpus} CPU(s); "
+            "each training worker takes one CPU",
+            hint=f"set workers: {max(cpus, 1)} or fewer (--workers), or add nodes to the cluster",
+        )
+    return w
+
+
+def _check_ray_train() -> None:
+    """Ray Train with its v2 API (a training function's return value comes back)."""
+    try:
+        from ray.train import Result
+        from ray.train.torch import TorchTrainer  # noqa: F401
+    except ImportError:
+        raise MissingExtraError("training on Ray (--engine ray)", "ray", "ray[train]") from None
+    if "return_value" not in getattr(Result, "__dataclass_fields__", {}):
+        raise UsageError(
+            "training on Ray needs Ray Train's v2 API with Result.return_value; this Ray "
+            "is older or has RAY_TRAIN_V2_ENABLED=0",
+            hint="pip install -U 'ray[train]' and leave RAY_TRAIN_V2_ENABLED unset",
+        )
+
+
+def fit_on_ray(
+    build: Callable[[], nn.Module],
+    codes: Tensor,
+    rank: Tensor,
+    p: Any,
+    seed: int,
+    started: float,
+    cluster: RayCluster,
+) -> tuple[Any, list[dict[str, Any]]]:
+    """``training.train_network``'s network and history, trained by Ray Train workers."""
+    import torch
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.util.queue import Queue
+
+    say = cluster.say or logs.say
+    w = training_workers(cluster)
+    ray = connect(cluster.address, w)
+    nets = [build(), build()]  # a second pass's network too, as a local fit would build it
+    job = ray.put(
+        {
+            "codes": codes.numpy(),
+            "rank": rank.numpy(),
+            "params": p,
+            "seed": seed,
+            "nets": nets,
+            "elapsed": time.perf_counter() - started,
+            "sent": time.time(),
+        }
+    )
+    queue = Queue(actor_options={"num_cpus": 0})
+    storage = tempfile.mkdtemp(prefix="synthgen-train-")
+    trainer = TorchTrainer(
+        _train_worker,  # type: ignore[arg-type]  # rank 0's return value is the result
+        train_loop_config={"job": job, "queue": queue},
+        scaling_config=ScalingConfig(num_workers=w, resources_per_worker={"CPU": 1}),
+        torch_config=TorchConfig(backend="gloo"),
+        run_config=RunConfig(name=f"synthgen-{uuid.uuid4().hex[:12]}", storage_path=storage),
+    )
+    say(f"training on Ray: {w} worker(s), each a share of every batch (DDP, gloo)")
+    try:
+        with _following(queue, f"training on {w} Ray worker(s)"), _own_sigint():
+            result = trainer.fit()  # Ctrl-C in it: Ray Train aborts the workers, then returns
+    except Exception as err:  # noqa: BLE001 - a worker's synthgen error is raised as itself
+        raise _worker_error(err) from None
+    finally:
+        queue.shutdown(force=True)
+        shutil.rmtree(storage, ignore_errors=True)
+    out = result.return_value  # type: ignore[attr-defined]  # Ray Train 2.x Result
+    if out is None:  # rank 0 always returns its weights: the run was aborted
+        raise Interrupted(signal.SIGINT)
+    net = nets[0]
+    net.load_state_dict({k: torch.tensor(v) for k, v in out["weights"].items()})  # a copy
+    history: list[dict[str, Any]] = out["history"]
+    if cluster.stats is not None:
+        cluster.stats.update(workers=w, cpu_s=out["cpu_s"], peak_rss=out["peak_rss"])
+    last = history[-1]
+    if last.get("loss") is not None:
+        val = last.get("validation_loss")
+        tail = f", validation loss {val:.4f}" if val is not None else ""
+        say(f"trained {len(history)} epoch(s) on Ray: loss {last['loss']:.4f}{tail}")
+    return net, history
+
+
+def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
+    """One Ray Train worker: the generator's loop on this worker's share of every batch."""
+    import ray
+    import torch
+    from ray import train
+
+    from synthgen.generators.autoreg.training import train_network
+    from synthgen.generators.nn.ddp import DDPShard, state_arrays
+    from synthgen.generators.nn.loop import torch_threads
+
+    ctx = train.get_context()
+    shard = DDPShard(ctx.get_world_rank(), ctx.get_world_size())
+    job = ray.get(config["job"])
+    nets = iter(job["nets"])
+    started = time.perf_counter() - job["elapsed"] - max(0.0, time.time() - job["sent"])
+    queue = config["queue"]
+
+    def report(entry: dict[str, Any], epochs: int) -> None:
+        if shard.rank == 0:
+            queue.put((entry, epochs))
+
+    p = job["params"]
+    with torch_threads(p.threads):
+        net, history = train_network(
+            lambda: next(nets),
+            torch.from_numpy(job["codes"].copy()),
+            torch.from_numpy(job["rank"].copy()),
+            p,
+            job["seed"],
+            started,
+            shard=shard,
+            on_epoch=report,
+        )
+    cpu_s, peak_rss = _usage(shard)
+    if shard.rank != 0:
+        return None
+    return {"weights": state_arrays(net), "history": history, "cpu_s": cpu_s, "peak_rss": peak_rss}
+
+
+def _usage(shard: Any) -> tuple[list[float], list[int]]:
+    """Every worker's CPU seconds (its whole process, start-up included) and peak RSS."""
+    import resource
+
+    import torch
+    import torch.distributed as dist
+
+    from synthgen.scale.ray_engine import peak_rss_bytes
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    t = torch.zeros(2, shard.world, dtype=torch.float64)
+    t[0, shard.rank], t[1, shard.rank] = me.ru_utime + me.ru_stime, peak_rss_bytes()
+    dist.all_reduce(t)
+    return [round(float(x), 3) for x in t[0]], [int(x) for x in t[1]]
+
+
+@contextmanager
+def _following(queue: Any, what: str) -> Iterator[None]:
+    """A progress bar over the epochs rank 0 reports, and a debug line for each, drawn by a
+    thread while the block (the training) runs."""
+    from queue import Empty
+
+    stop = threading.Event()
+
+    def follow() -> None:
+        done, base, current = 0, 0, 1
+        with Progress(what, None, unit="epoch") as bar:
+            while True:
+                try:
+                    entry, epochs = queue.get(timeout=0.5)
+                except Empty:
+                    if stop.is_set():
+                        return
+                    continue
+                except Exception:  # noqa: BLE001 - the queue is gone: the training ended
+                    return
+                if entry["pass"] != current:
+                    current, base = entry["pass"], done
+                done += 1
+                bar.update(done, base + epochs)
+                logs.LOGGER.debug(
+                    "epoch %d (pass %d): loss %s, validation loss %s",
+                    entry["epoch"],
+                    entry["pass"],
+                    _fmt(entry.get("loss")),
+                    _fmt(entry.get("validation_loss")),
+                )
+
+    thread = threading.Thread(  # in this context: a quiet command stays quiet
+        target=contextvars.copy_context().run, args=(follow,), name="synthgen-train-progress"
+    )
+    thread.daemon = True
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+@contextmanager
+def _own_sigint() -> Iterator[None]:
+    """Ray Train puts its own Ctrl-C handler in (to abort the workers) and leaves it there:
+    the handler that was before (synthgen's: stop the run cleanly) is put back after."""
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        yield
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, before if before is not None else signal.SIG_DFL)
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _worker_error(err: Exception) -> Exception:
+    """The synthgen error a worker raised (its message and exit code), else ``err``."""
+    failures = getattr(err, "worker_failures", None) or {}
+    for failure in [*failures.values(), getattr(err, "controller_failure", None)]:
+        seen = failure
+        while seen is not None:
+            if isinstance(seen, SynthgenError):
+                return seen
+            seen = getattr(seen, "cause", None) or seen.__cause__
+    return err

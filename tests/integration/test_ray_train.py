@@ -1,0 +1,167 @@
+"""autoreg trained data-parallel on a real local Ray cluster (2 CPUs, Ray Train + DDP over
+gloo): the same model bytes for the same seed and worker count, a model within noise of the
+single-process one for the same seed and global batch, a recipe run that trains on Ray, and
+clear errors before any work (DP-SGD, more workers than CPUs, a bad address, no ray)."""
+
+from __future__ import annotations
+
+import importlib.util
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from synthgen.cli import cli
+from synthgen.generators import create
+from synthgen.generators.distributed import RayCluster, training
+from synthgen.stats import ks_complement, tv_complement
+from tests.ray_cluster import local_ray
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+pytestmark = pytest.mark.ray
+
+FIT = {"epochs": 3, "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with local_ray() as r:
+        yield r
+
+
+def _quality(real: pd.DataFrame, syn: pd.DataFrame) -> float:
+    """Mean per-column KS / TV complement (1: the same marginals)."""
+    scores = []
+    for c in real.columns:
+        if real[c].dtype.kind in "if":
+            scores.append(ks_complement(real[c].to_numpy(float), syn[c].to_numpy(float)))
+        else:
+            scores.append(tv_complement(real[c], syn[c]))
+    return float(np.mean(scores))
+
+
+def _weights(gen, folder: Path) -> bytes:
+    return (gen.save(folder) / "weights.safetensors").read_bytes()
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_same_bytes_and_the_local_model_within_noise(
+    cluster, adult, tmp_path: Path
+):
+    df = adult.iloc[:4000]
+    local = create("autoreg", **FIT).fit(df, seed=7)
+    said: list[str] = []
+    stats: dict = {}
+    runs = []
+    handler = signal.getsignal(signal.SIGINT)
+    for _ in range(2):
+        with training(RayCluster(2, None, said.append, stats)):
+            runs.append(create("autoreg", **FIT).fit(df, seed=7))
+    assert signal.getsignal(signal.SIGINT) is handler  # Ray Train's own one is taken out
+    assert "training on Ray: 2 worker(s)" in said[0] and said[1].startswith("trained 3 epoch(s)")
+    assert len(stats["cpu_s"]) == len(stats["peak_rss"]) == 2 and min(stats["peak_rss"]) > 0
+    # same seed, same worker count: the same model, byte for byte
+    a, b = runs
+    assert _weights(a, tmp_path / "a") == _weights(b, tmp_path / "b")
+    pd.testing.assert_frame_equal(a.sample(500, seed=1), b.sample(500, seed=1))
+    # against one process on the same global batches: the same loss figures up to float
+    # summation order (1e-4 relative), the same held-out loss to 0.1%
+    assert len(a.history_) == len(local.history_) == 3
+    for h, h1 in zip(a.history_, local.history_, strict=True):
+        assert h["loss"] == pytest.approx(h1["loss"], rel=1e-4)
+        assert h["validation_loss"] == pytest.approx(h1["validation_loss"], rel=1e-3)
+    assert _weights(a, tmp_path / "c") != _weights(local, tmp_path / "d")  # not a copy of it
+    q_ray = _quality(df, a.sample(4000, seed=3))
+    q_local = _quality(df, local.sample(4000, seed=3))
+    assert q_local > 0.85 and abs(q_ray - q_local) < 0.02, (q_ray, q_local)
+
+
+def _recipe(tmp_path: Path, extra: str = "") -> Path:
+    rng = np.random.default_rng(3)
+    n = 1500
+    age = rng.integers(20, 70, n)
+    pd.DataFrame(
+        {
+            "age": age,
+            "income": np.round(age * 800 + rng.normal(0, 5000, n), 2),
+            "group": rng.choice(["a", "b", "c"], n),
+        }
+    ).to_csv(tmp_path / "data.csv", index=False)
+    (tmp_path / "suite.yaml").write_text(
+        "name: shapes\ngates:\n  - {name: shapes, metric: column_shapes, op: '>=', "
+        "threshold: 0.5}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "r.yaml").write_text(
+        "name: t\nseed: 4\nsource: {path: data.csv}\n"
+        "generator: {name: autoreg, params: {epochs: 2}}\n"
+        "validate: {suite: suite.yaml}\nconstraints: {detect: false}\n" + extra,
+        encoding="utf-8",
+    )
+    return tmp_path / "r.yaml"
+
+
+@pytest.mark.slow
+def test_a_recipe_run_trains_on_ray(cluster, tmp_path: Path):
+    from synthgen.generators import Generator
+
+    recipe = _recipe(tmp_path)
+    res = CliRunner().invoke(cli, ["run", str(recipe), "--out", f"{tmp_path}/local"])
+    assert res.exit_code == 0, res.output
+    args = ["run", str(recipe), "--out", f"{tmp_path}/ray", "--engine", "ray", "--workers", "2"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert (
+        "training on Ray: 2 worker(s)" in res.output and "trained 2 epoch(s) on Ray" in res.output
+    )
+    on_ray = Generator.load(tmp_path / "ray" / "model")
+    local = Generator.load(tmp_path / "local" / "model")
+    for h, h1 in zip(on_ray.history_, local.history_, strict=True):  # type: ignore[attr-defined]
+        assert h["validation_loss"] == pytest.approx(h1["validation_loss"], rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("extra", "args", "message"),
+    [
+        ("privacy: {epsilon: 3}\n", ["--workers", "2"], "privacy: DP-SGD training of autoreg"),
+        ("", ["--workers", "3"], "the Ray cluster has 2 CPU(s)"),
+        ("", ["--address", "127.0.0.1:1"], "cannot reach the Ray cluster"),
+    ],
+)
+def test_what_cannot_train_on_ray_is_refused_before_any_work(
+    cluster, tmp_path: Path, extra: str, args: list[str], message: str
+):
+    recipe = _recipe(tmp_path, extra)
+    res = CliRunner().invoke(
+        cli, ["run", str(recipe), "--out", f"{tmp_path}/o", "--engine", "ray", *args]
+    )
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert "fitting autoreg" not in res.output and not (tmp_path / "o").exists()
+
+
+def test_without_ray_a_run_names_the_extra(monkeypatch, tmp_path: Path):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a, **k: None if name.split(".")[0] == "ray" else real(name, *a, **k),
+    )
+    recipe = _recipe(tmp_path)
+    res = CliRunner().invoke(cli, ["run", str(recipe), "--out", f"{tmp_path}/o", "--engine", "ray"])
+    assert res.exit_code == 2 and "synthgen[ray]" in res.output and not (tmp_path / "o").exists()
+
+
+def test_a_ray_without_the_train_v2_api_is_refused_saying_so(cluster, monkeypatch, tmp_path: Path):
+    from ray.train import Result
+
+    monkeypatch.delitem(Result.__dataclass_fields__, "return_value")
+    recipe = _recipe(tmp_path)
+    res = CliRunner().invoke(
+        cli, ["run", str(recipe), "--out", f"{tmp_path}/o", "--engine", "ray", "--workers", "1"]
+    )
+    assert res.exit_code == 2 and "RAY_TRAIN_V2_ENABLED" in res.output, res.output
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,131 @@
+"""Data-parallel training (``generators.nn.ddp``) in two real gloo processes against one
+process on the same global batches: the same step (the network has no dropout), a worker
+with an empty share, and the whole training loop with its loss figures."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from synthgen.generators.autoreg.generator import AutoregParams
+from synthgen.generators.autoreg.network import MaskedNet
+from synthgen.generators.autoreg.training import _RowLoss, train_network
+from synthgen.generators.nn.ddp import WHOLE, DDPShard, Whole, state_arrays
+
+CARDS = [5, 4, 6]
+
+
+def _net() -> MaskedNet:
+    return MaskedNet(CARDS, [0.0, 0.25, 0.0], 4, 8)
+
+
+def _codes(n: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(1)
+    cols = [torch.randint(0, k, (n,), generator=g) for k in CARDS]
+    cols[1] = (cols[0] + cols[1]) % CARDS[1]  # something to learn
+    return torch.stack(cols, 1)
+
+
+def _steps(shard: Whole) -> dict[str, Any]:
+    """Two optimiser steps (a 37-row batch, cut 18 / 19; a 1-row batch, one share empty),
+    then a short training run with a validation share."""
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    net = _net()
+    model = shard.wrap(_RowLoss(net, net.mask(torch.arange(len(CARDS)))))
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    codes = _codes(400)
+    out: dict[str, Any] = {}
+    for name, batch in [("step37", codes[:37]), ("step1", codes[37:38])]:
+        opt.zero_grad(set_to_none=True)
+        loss, summed = shard.batch_loss(model, batch)
+        loss.backward()  # DDP: the gradients averaged over the workers, here
+        out[f"{name}_grad"] = {k: v.grad.numpy().copy() for k, v in net.named_parameters()}
+        opt.step()
+        out[name] = state_arrays(net)
+        out[f"{name}_loss"] = shard.total(summed)
+    p = AutoregParams(epochs=3, batch_size=64, validation_share=0.1)
+    torch.manual_seed(0)
+    trained, history = train_network(
+        _net, codes, torch.arange(3), p, 5, time.perf_counter(), shard=shard
+    )
+    out["trained"] = state_arrays(trained)
+    out["history"] = [(h["loss"], h["validation_loss"]) for h in history]
+    if shard.world > 1:  # a time budget: rank 0's clock decides for both
+        p = AutoregParams(epochs=100_000, batch_size=64, time_budget_s=1.0)
+        _, out["budget"] = train_network(
+            _net, codes, torch.arange(3), p, 6, time.perf_counter(), shard=shard
+        )
+    return out
+
+
+def _worker(rank: int, world: int, store: str, out: str) -> None:
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
+    try:
+        got = _steps(DDPShard(rank, world))
+        torch.save(got, f"{out}.{rank}")
+    finally:
+        dist.destroy_process_group()
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory) -> list[dict[str, Any]]:
+    import torch.multiprocessing as mp
+
+    folder = tmp_path_factory.mktemp("ddp")
+    out = str(folder / "out")
+    ctx = mp.start_processes(_worker, args=(2, str(folder / "store"), out), nprocs=2, join=False)
+    deadline = time.monotonic() + 300  # workers that decided apart would wait for ever
+    while not ctx.join(timeout=5):
+        if time.monotonic() > deadline:
+            for proc in ctx.processes:
+                proc.kill()
+            pytest.fail("the two workers did not finish together")
+    return [torch.load(f"{out}.{r}", weights_only=False) for r in (0, 1)]
+
+
+@pytest.fixture(scope="module")
+def one() -> dict[str, Any]:
+    return _steps(WHOLE)
+
+
+def test_one_ddp_step_on_two_workers_is_the_single_process_step(two, one):
+    for name in ("step37", "step1"):
+        for k, g in one[f"{name}_grad"].items():  # the global batch's mean-loss gradient
+            np.testing.assert_allclose(two[0][f"{name}_grad"][k], g, rtol=1e-5, atol=1e-7)
+        for k, v in one[name].items():
+            np.testing.assert_allclose(two[0][name][k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+            assert np.array_equal(two[0][name][k], two[1][name][k])  # the workers agree
+        assert two[0][f"{name}_loss"] == pytest.approx(one[f"{name}_loss"], rel=1e-6)
+
+
+def test_a_ddp_training_run_follows_the_single_process_run(two, one):
+    assert len(two[0]["history"]) == len(one["history"]) == 3
+    for (loss, val), (loss1, val1) in zip(two[0]["history"], one["history"], strict=True):
+        assert loss == pytest.approx(loss1, rel=1e-5) and val == pytest.approx(val1, rel=1e-5)
+    assert two[0]["history"] == two[1]["history"]  # what the loop decides from is shared
+    for k, v in one["trained"].items():
+        np.testing.assert_allclose(two[0]["trained"][k], v, rtol=1e-4, atol=1e-5, err_msg=k)
+        assert np.array_equal(two[0]["trained"][k], two[1]["trained"][k])
+    assert not np.allclose(one["trained"]["w1"], one["step1"]["w1"])  # it did train
+
+
+def test_a_time_budget_stops_every_worker_at_the_same_epoch(two):
+    a, b = two[0]["budget"], two[1]["budget"]
+    assert a == b and 1 <= len(a) < 100_000  # the same epochs, seconds and losses
+    assert a[-1]["seconds"] <= 1.0 * 1.5
+
+
+def test_the_shares_of_a_batch_cover_it_once(tmp_path: Path):
+    rows = torch.arange(37)
+    parts = [DDPShard(r, 3).part(rows) for r in range(3)]
+    assert [len(x) for x in parts] == [12, 12, 13]
+    assert torch.equal(torch.cat(parts), rows)
+    assert [len(DDPShard(r, 2).part(rows[:1])) for r in range(2)] == [0, 1]
