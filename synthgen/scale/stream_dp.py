@@ -48,16 +48,22 @@ class GridCounts:
 
     def __init__(self, plan: Plan, grids: dict[str, np.ndarray]) -> None:
         self.plan, self.grids = plan, grids
-        self.cells = {c: np.zeros(len(e) - 1, dtype=np.int64) for c, e in grids.items()}
+        self.cells: dict[str, np.ndarray] = {}  # made when counted (arrays Ray sends are read-only)
 
     def add(self, df: pd.DataFrame) -> None:
         frame = self.plan.frame(df)
         for c, edges in self.grids.items():
-            self.cells[c] += grid_cells(frame[c].to_numpy(np.float64), edges)
+            self._add(c, grid_cells(frame[c].to_numpy(np.float64), edges))
 
     def merge(self, other: GridCounts) -> None:
         for c, n in other.cells.items():
-            self.cells[c] += n
+            self._add(c, n)
+
+    def _add(self, c: str, n: np.ndarray) -> None:
+        self.cells[c] = self.cells[c] + n if c in self.cells else n.copy()
+
+    def of(self, c: str) -> np.ndarray:
+        return self.cells.get(c, np.zeros(len(self.grids[c]) - 1, dtype=np.int64))
 
     def compact(self) -> GridCounts:
         return self
@@ -83,7 +89,7 @@ class StreamCounts:
     def values(self, col: str) -> ValueCounter:
         assert self.grid is not None  # ``prepare`` runs first
         missing = self.summary.missing.get(col, 0)
-        return GridValues(self.grid.grids[col], self.grid.cells[col], missing)
+        return GridValues(self.grid.grids[col], self.grid.of(col), missing)
 
     def labels(self, col: str) -> dict[Any, int]:
         table = self.summary.labels.get(col, {})
