@@ -6,6 +6,8 @@ The schema, the numbers' decimals and the side columns' shapes (ids, PII, text) 
 the first rows (``stream_source.SAMPLE_ROWS``); the row count, every missing rate and an
 integer id's first value from all rows. The model is the same whatever the engine or the
 worker count: pass 1 only adds whole counts, pass 2's sums are added in unit order.
+Under differential privacy the fit is ``stream_dp``'s three passes (the in-memory DP
+copula's mechanism, its noise drawn once on the driver after each reduce).
 """
 
 from __future__ import annotations
