@@ -102,6 +102,36 @@ def test_streamed_dp_model_is_the_in_memory_dp_copulas(adult_6k, tmp_path) -> No
     assert np.abs(streamed.arrays_["corr"] - exact.arrays_["corr"]).max() > 0.5 * scale
 
 
+def test_public_bounds_and_labels_are_used_as_in_memory(adult_6k, tmp_path) -> None:
+    """Given bounds and label lists cost nothing and replace the data's: the same model."""
+    public = {
+        "bounds": {"age": (17.0, 90.0), "hours-per-week": (1.0, 99.0)},
+        "categories": {"workclass": ["Private", "State-gov", "Mars"], "sex": ["Male", "Female"]},
+    }
+    src = open_source(_parts(adult_6k, tmp_path / "src"))
+    sample = src.sample()
+    schema = detect(sample)
+    streamed = fit_copula_streamed(
+        src,
+        schema,
+        sample,
+        seed=1,
+        say=lambda _m: None,
+        privacy=lambda n: DPPlan.build(3.0, None, n, **public),
+    )
+    plan = DPPlan.build(3.0, None, len(adult_6k), **public)
+    ref = CopulaGenerator().fit(adult_6k, schema, seed=1, privacy=plan, embedded_pii="keep")
+    assert streamed.vars_ == ref.vars_ and streamed.privacy_ == ref.privacy_
+    for key, a in ref.arrays_.items():
+        if key != "corr":
+            np.testing.assert_array_equal(streamed.arrays_[key], a, err_msg=key)
+    work = next(v for v in streamed.vars_ if v["name"] == "workclass")
+    assert set(work["labels"]) == {"Private", "State-gov", "Mars"}  # the list, not the data
+    age = next(v for v in streamed.vars_ if v["name"] == "age")
+    knots = streamed.arrays_[f"knots.{age['index']}"]
+    assert knots.min() >= 16.5 and knots.max() <= 90.5
+
+
 def test_a_rare_label_and_an_outlier_the_exact_fit_learns_are_not_learnt(
     adult_6k, tmp_path
 ) -> None:
