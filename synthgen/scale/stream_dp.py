@@ -82,9 +82,12 @@ class StreamCounts:
         return self.summary.bins.get(col, log_bins(np.zeros(0)))
 
     def prepare(self, ranges: dict[str, tuple[float, float]]) -> None:
-        kind = self.summary.plan.schema
-        grids = {c: tree_grid(lo, hi, kind[c].kind == "integer") for c, (lo, hi) in ranges.items()}
-        self.grid = self.passes.count(GridCounts(self.summary.plan, grids), "pass 2 of 3")
+        schema = self.summary.plan.schema
+        grids = {
+            c: tree_grid(lo, hi, schema[c].kind == "integer") for c, (lo, hi) in ranges.items()
+        }
+        numbers = Plan(schema, list(grids))  # the pass reads the numbers only
+        self.grid = self.passes.count(GridCounts(numbers, grids), "pass 2 of 3")
 
     def values(self, col: str) -> ValueCounter:
         assert self.grid is not None  # ``prepare`` runs first

@@ -94,10 +94,12 @@ def test_streamed_dp_model_is_the_in_memory_dp_copulas(adult_6k, tmp_path) -> No
     d = len(streamed.vars_)
     assert corr["detail"]["sigma"] == pytest.approx(score_clip(d) ** 2 / corr["mu"], abs=1e-4)
     # the correlation: another draw of the same noise (the rows' tie-breaking draws differ
-    # too), so within a few of its deviations (sigma over the row count) of the in-memory one
+    # too). Two independent draws of noise sigma / n per entry differ by sqrt(2) of it in
+    # root mean square (measured 1.30-1.47 over 5 seeds); no noise gives ~0, noise added
+    # per unit (8 here) ~3, noise twice too large ~2.8
     scale = corr["detail"]["sigma"] / len(adult_6k)
-    diff = np.abs(streamed.arrays_["corr"] - ref.arrays_["corr"])[np.triu_indices(d, 1)]
-    assert 0 < diff.max() < 6 * np.sqrt(2) * scale
+    diff = (streamed.arrays_["corr"] - ref.arrays_["corr"])[np.triu_indices(d, 1)]
+    assert 1.0 < np.sqrt(np.mean(diff**2)) / scale < 2.0
     exact = _fit(tmp_path / "src", seed=5, epsilon=None)
     assert np.abs(streamed.arrays_["corr"] - exact.arrays_["corr"]).max() > 0.5 * scale
 
