@@ -27,10 +27,14 @@ from synthgen.schema.detect import detect
 EPSILON = 1.0
 
 
-def _parts(df: pd.DataFrame, folder: Path, k: int = 4) -> Path:
+def _parts(df: pd.DataFrame, folder: Path, k: int = 4, fmt: str = "parquet") -> Path:
     folder.mkdir()
     for i, rows in enumerate(np.array_split(np.arange(len(df)), k)):
-        df.iloc[rows].to_parquet(folder / f"part-{i}.parquet", index=False, row_group_size=1000)
+        if fmt == "csv":
+            df.iloc[rows].to_csv(folder / f"part-{i}.csv", index=False)
+        else:
+            part = df.iloc[rows]
+            part.to_parquet(folder / f"part-{i}.parquet", index=False, row_group_size=1000)
     return folder
 
 
@@ -69,8 +73,9 @@ def test_the_tree_grid_holds_every_node_as_the_tree_computes_it() -> None:
         assert len(grid) <= 16 ** (MAX_DEPTH - 1) + 1
 
 
-def test_streamed_dp_model_is_the_in_memory_dp_copulas(adult_6k, tmp_path) -> None:
-    streamed = _fit(_parts(adult_6k, tmp_path / "src"), seed=5)
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_streamed_dp_model_is_the_in_memory_dp_copulas(adult_6k, tmp_path, fmt) -> None:
+    streamed = _fit(_parts(adult_6k, tmp_path / "src", fmt=fmt), seed=5)
     plan = DPPlan.build(EPSILON, None, len(adult_6k))
     ref = CopulaGenerator().fit(
         adult_6k, streamed.schema_, seed=5, privacy=plan, embedded_pii="keep"
