@@ -12,6 +12,8 @@ medians of wall time, ratios to the local anchor, peak RSS per process, and whet
 run wrote the same model (bytes of encoder.json and weights.safetensors) as the anchor.
 Several sizes (--rows 2000000,5000000) show memory flat in rows. The issue's target is
 20M rows with peak memory under 2 GB per worker. Results: benchmarks/results/scale_fit.json.
+``--privacy 1`` fits with differential privacy (three passes, the noise drawn once on the
+driver): the models must still be the same bytes for every configuration.
 """
 
 from __future__ import annotations
@@ -99,11 +101,12 @@ def make_source(work: Path, rows: int) -> Path:
     return folder
 
 
-def write_recipe(work: Path, folder: Path) -> Path:
+def write_recipe(work: Path, folder: Path, epsilon: float | None = None) -> Path:
     p = work / f"{folder.name}.yaml"
+    dp = "" if epsilon is None else f"privacy: {{epsilon: {epsilon}}}\n"
     p.write_text(
         f"name: scale-fit\nseed: 0\nsource: {{path: {folder}}}\nholdout: 0\n"
-        "generator: {name: copula}\n"
+        f"generator: {{name: copula}}\n{dp}"
     )
     return p
 
@@ -138,6 +141,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rows", default="2000000,5000000", help="comma-separated sizes")
     ap.add_argument("--repeats", default="3", help="per size, comma-separated (or one)")
     ap.add_argument("--out", default=str(OUT))
+    ap.add_argument(
+        "--privacy",
+        type=float,
+        metavar="EPS",
+        help="fit with privacy: {epsilon: EPS} (three passes); results under '<rows>-dp-EPS'",
+    )
     args = ap.parse_args(argv)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(var, "1")
@@ -157,7 +166,7 @@ def main(argv: list[str] | None = None) -> None:
             made = time.perf_counter() - t
             mb = sum(p.stat().st_size for p in folder.iterdir()) / 2**20
             print(f"{rows:,} rows written in {made:.0f} s ({mb:.0f} MB)", flush=True)
-            recipe = write_recipe(work, folder)
+            recipe = write_recipe(work, folder, args.privacy)
             runs: dict[str, list[dict[str, Any]]] = {c: [] for c in CONFIGS}
             for rep in range(repeats):
                 for config in CONFIGS:
@@ -166,14 +175,16 @@ def main(argv: list[str] | None = None) -> None:
                     print(rows, config, rep, runs[config][-1], flush=True)
                     shutil.rmtree(out)
             shutil.rmtree(folder)
-            results[str(rows)] = {
+            key = str(rows) if args.privacy is None else f"{rows}-dp-{args.privacy:g}"
+            results[key] = {
                 "source_parts": -(-rows // 50_000),
                 "source_mb": round(mb, 1),
                 "repeats": repeats,
                 **summarise(rows, runs),
             }
             doc = {
-                "what": "the copula fitted (synthgen fit, two map-reduce passes) on an N-row "
+                "what": "the copula fitted (synthgen fit, two map-reduce passes; three for the "
+                "keys ending -dp-EPS, fitted with privacy: {epsilon: EPS}) on an N-row "
                 "Adult-like Parquet dataset folder (50,000-row parts sampled from a copula "
                 "fitted on Adult's train split); local engine vs Ray 1 and 2 workers on a "
                 "local 2-CPU Ray cluster; each configuration in its own process",
@@ -183,7 +194,9 @@ def main(argv: list[str] | None = None) -> None:
                 "python": platform.python_version(),
                 "ray": ray.__version__,
                 "pyarrow": pyarrow.__version__,
-                "results": dict(sorted(results.items(), key=lambda kv: int(kv[0]))),
+                "results": dict(
+                    sorted(results.items(), key=lambda kv: (int(kv[0].split("-")[0]), kv[0]))
+                ),
             }
             Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
     finally:

@@ -42,7 +42,11 @@ def fit_command(
     Category counts and the row count are exact; each number's quantiles are exact up to
     262,144 distinct values, else within a relative 1e-4; the correlation is the in-memory
     one given those, up to the draws that break ties. The model is the same for the local
-    engine and any number of Ray workers."""
+    engine and any number of Ray workers.
+
+    With `privacy:` in the recipe: the in-memory DP copula's mechanism and budget, in three
+    passes, its noise drawn once after the reduce; the spend is said and kept in the
+    model's config.json."""
     from synthgen.api import load_recipe
     from synthgen.fit_stream import fit_streamed
 

@@ -3,20 +3,26 @@ memory, read in batches (``scale.stream_source``) and fitted by map-reduce
 (``scale.stream_fit``), here or on a Ray cluster (``execution: {engine: ray}``). It writes
 the model folder only; ``synthgen sample model/ -n N --out big/ [--engine ray]`` draws rows.
 
+With ``privacy:`` the fit is the in-memory DP copula's mechanism and budget, its noise drawn
+once after the reduce (``scale.stream_dp``); the model's config.json holds the ledger.
+
 What a streamed fit cannot do yet is refused before any work, naming the way out (all of
-them are `synthgen run`, in memory): a generator other than the copula, differential
-privacy, a database or a multi-table source, sequences, free-text columns, declared rules.
+them are `synthgen run`, in memory): a generator other than the copula, a database or a
+multi-table source, sequences, free-text columns, declared rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthgen import logs
 from synthgen.errors import DataError, RecipeError
 from synthgen.recipe import Recipe
+
+if TYPE_CHECKING:
+    from synthgen.privacy.plan import DPPlan
 
 IN_MEMORY = "or fit in memory with `synthgen run` (the source must then fit in memory)"
 
@@ -33,8 +39,6 @@ def refusals(recipe: Recipe) -> list[str]:
             f"generator.name: '{recipe.generator.name}' is fitted in memory; a streamed fit "
             "is built for the copula (set generator: {name: copula})"
         )
-    if recipe.privacy is not None:
-        out.append("privacy: differential privacy on a streamed fit is not built yet")
     if recipe.sequence is not None:
         out.append("sequence: event streams are fitted in memory")
     if recipe.text:
@@ -57,7 +61,7 @@ def fit_streamed(
     ``execution`` picks the engine; the model is the same whichever runs it."""
     from synthgen.io.atomic import check_replaceable
     from synthgen.pipeline import build_schema
-    from synthgen.preflight import check_recipe_against_data
+    from synthgen.preflight import check_recipe_against_data, dp_plan
     from synthgen.scale.stream_fit import fit_copula_streamed
     from synthgen.scale.stream_source import SAMPLE_ROWS, open_source
 
@@ -66,6 +70,7 @@ def fit_streamed(
         raise RecipeError(
             "this recipe cannot be fitted streamed yet:", problems=problems, hint=IN_MEMORY
         )
+    dp_plan(recipe, 1)  # incomplete privacy settings: said before any work
     check_replaceable(Path(out), "model folder")
     ex = recipe.execution
     if ex.engine == "ray":
@@ -98,6 +103,17 @@ def fit_streamed(
                 hint="mark the column {kind: pii} under schema:, or set pii: {embedded: "
                 "ignore} to learn the labels as they are (a streamed fit cannot replace them)",
             ) from None
+    privacy = None
+    if recipe.privacy is not None:
+        from synthgen.privacy.plan import refuse_if_outside
+
+        refuse_if_outside(schema, "copula", True)
+
+        def privacy(n_rows: int) -> DPPlan:
+            plan = dp_plan(recipe, n_rows)
+            assert plan is not None
+            return plan
+
     if recipe.holdout:
         say("holdout: not kept aside; a streamed fit learns every row (no validation yet)")
     gen = fit_copula_streamed(
@@ -111,7 +127,16 @@ def fit_streamed(
         address=ex.address,
         say=say,
         stats=stats,
+        privacy=privacy,
     )
     path = gen.save(out)
-    say(f"learnt {gen.n_rows_:,} rows; model written to {path}")
+    rows = f"learnt {gen.n_rows_:,} rows"
+    if gen.privacy_ is not None:
+        p = gen.privacy_
+        rows = (
+            f"learnt about {gen.n_rows_:,} rows (a DP count) with differential privacy: "
+            f"epsilon {p['epsilon_spent']:.4g} of {p['epsilon']:g} spent at delta "
+            f"{p['delta']:.3g} (the ledger: config.json, privacy)"
+        )
+    say(f"{rows}; model written to {path}")
     return path

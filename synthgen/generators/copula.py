@@ -20,7 +20,8 @@ from scipy.special import ndtr, ndtri
 from synthgen.errors import pydantic_problems
 from synthgen.generators import copula_context as cc
 from synthgen.generators.base import Generator
-from synthgen.generators.copula_context import isna, label_table, plain
+from synthgen.generators.copula_context import label_table
+from synthgen.generators.copula_dp import clipped, dp_marginals, dp_scores, noisy_correlation
 from synthgen.generators.copula_state import (
     F64,
     CopulaState,
@@ -30,7 +31,7 @@ from synthgen.generators.copula_state import (
     variable_problems,
 )
 from synthgen.generators.folder import Expected, check_arrays
-from synthgen.privacy.marginals import LabelSummary, NumericSummary, TableSummary
+from synthgen.privacy.marginals import TableSummary
 from synthgen.privacy.plan import DPPlan
 from synthgen.schema.spec import Schema
 
@@ -137,58 +138,12 @@ class CopulaGenerator(Generator):
     ) -> TableSummary:
         """Two Gaussian releases sharing the budget's mu^2 equally (composed exactly in
         Gaussian DP): the DP marginals (bounds, histogram trees, label counts), then a noisy
-        correlation of the normal scores (rows clipped to a fixed norm)."""
+        correlation of the normal scores (rows clipped to a fixed norm); see copula_dp."""
         summary = plan.summarise(data, schema, side, share=0.5, rng=rng)
-        self.vars_, self.arrays_ = [], {}
-        scores = []
-        for i, name in enumerate(data.columns):
-            if name in summary.numeric:
-                scores += self._dp_numeric(i, name, data[name].to_numpy(float), summary, rng)
-            else:
-                scores.append(self._dp_labels(i, name, data[name], summary.labels[name], rng))
-        z = np.column_stack(scores) if scores else np.zeros((len(data), 0))
-        self.arrays_["corr"] = _dp_correlation(z, summary.n_rows, plan, rng)
+        self.vars_, self.arrays_ = dp_marginals(summary, list(data.columns), self.params.max_knots)
+        z = clipped(dp_scores(self.vars_, self.arrays_, summary, data, rng))
+        self.arrays_["corr"] = noisy_correlation(z.T @ z, summary.n_rows, plan, rng)
         return summary
-
-    def _dp_numeric(
-        self, i: int, name: str, x: np.ndarray, summary: TableSummary, rng: np.random.Generator
-    ) -> list[np.ndarray]:
-        s: NumericSummary = summary.numeric[name]
-        grid = np.linspace(0.0, 1.0, self.params.max_knots)
-        self.arrays_[f"knots.{i}"] = s.quantiles(grid, exact=True)  # point masses kept
-        missing = np.isnan(x)
-        z = rng.standard_normal(len(x))
-        z[~missing] = ndtri(np.clip(s.cdf(x[~missing], rng), _EPS, 1 - _EPS))
-        self.vars_.append({"name": name, "type": "numeric", "index": i, "missing_rate": 0.0})
-        p = s.missing_rate
-        if p <= 0:
-            return [z]
-        self.vars_[-1]["missing_rate"] = p
-        u = np.where(missing, (1 - p) + rng.random(len(x)) * p, rng.random(len(x)) * (1 - p))
-        self.vars_.append({"name": name, "type": "missing", "index": i, "missing_rate": p})
-        return [z, ndtri(np.clip(u, _EPS, 1 - _EPS))]
-
-    def _dp_labels(
-        self, i: int, name: str, s: pd.Series, lab: LabelSummary, rng: np.random.Generator
-    ) -> np.ndarray:
-        # most frequent first, as without DP (the noisy counts' order: post-processing); the
-        # copula's one ordering of the labels decides which relations a correlation can hold
-        order = np.argsort(-lab.probs, kind="stable")
-        probs = lab.probs[order]
-        ordered = [lab.labels[j] for j in order]
-        cum = np.concatenate([[0.0], np.cumsum(probs)])
-        index = {("__NA__" if v is None else v): j for j, v in enumerate(ordered)}
-        codes = np.array(
-            [index.get("__NA__" if isna(v) else plain(v), -1) for v in s.to_numpy()],
-            dtype=np.int64,
-        )
-        u = rng.random(len(codes))  # a label that was not released: an uninformative score
-        known = codes >= 0
-        u[known] = cum[codes[known]] + u[known] * probs[codes[known]]
-        self.arrays_[f"probs.{i}"] = probs
-        labels = [plain(v) for v in ordered]
-        self.vars_.append({"name": name, "type": "labels", "index": i, "labels": labels})
-        return ndtri(np.clip(u, _EPS, 1 - _EPS))
 
     # ---- sample ---------------------------------------------------------------------------
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -296,32 +251,6 @@ def _ecdf_scores(x: np.ndarray, sorted_values: np.ndarray, rng: np.random.Genera
     hi = np.searchsorted(sorted_values, x, side="right")
     u = (lo + rng.random(len(x)) * (hi - lo)) / n
     return ndtri(np.clip(u, _EPS, 1 - _EPS))
-
-
-def _dp_correlation(
-    z: np.ndarray, n_noisy: float, plan: DPPlan, rng: np.random.Generator
-) -> np.ndarray:
-    """Gaussian mechanism on sum(z z^T) with rows clipped to norm C (add/remove one row moves
-    it by at most C^2 in Frobenius norm), over the DP row count, projected to a correlation.
-    It takes all the budget the ledger has left (its mu)."""
-    d = z.shape[1]
-    if d < 2:
-        return np.eye(d)
-    clip = 1.5 * np.sqrt(d)
-    norms = np.linalg.norm(z, axis=1, keepdims=True)
-    z = z * np.minimum(1.0, clip / np.maximum(norms, 1e-12))
-    mu = plan.ledger.gaussian_mu_left()
-    sigma = clip**2 / mu
-    noise = np.triu(rng.standard_normal((d, d)) * sigma)
-    noisy = z.T @ z + noise + np.triu(noise, 1).T
-    plan.ledger.spend_gaussian(
-        "gaussian correlation", "pairwise score correlations", mu, sigma=round(sigma, 4)
-    )
-    cov = noisy / max(n_noisy, 1.0)
-    w, v = np.linalg.eigh((cov + cov.T) / 2)
-    cov = (v * np.maximum(w, 1e-3)) @ v.T
-    s = np.sqrt(np.diag(cov))
-    return cov / np.outer(s, s)
 
 
 def _correlation(z: np.ndarray, shrinkage: float) -> np.ndarray:

@@ -14,13 +14,16 @@ queries for their column: values are clipped to the bounds, labels outside the l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 from synthgen.errors import PrivacyBudgetError
+
+if TYPE_CHECKING:
+    from synthgen.privacy.counts import TableCounts, ValueCounter
 
 MAX_DEPTH = 6  # histogram-tree levels (the root and missing count included)
 FANOUT = 16  # children per split: 16**5, about a million leaves at the finest
@@ -159,26 +162,87 @@ def release(
     categories: dict[str, list[Any]] | None = None,
 ) -> TableSummary:
     """The DP summary of ``frame`` (model frame: floats for numbers, objects for labels)."""
+    from synthgen.privacy.counts import FrameCounts
+
+    return release_counts(
+        FrameCounts(frame, side_missing),
+        {c: kinds[c] for c in frame.columns},
+        list(side_missing),
+        mu=mu,
+        delta_label=delta_label,
+        rng=rng,
+        bounds=bounds,
+        categories=categories,
+    )
+
+
+def release_counts(
+    data: TableCounts,
+    kinds: dict[str, str],
+    side: list[str],
+    *,
+    mu: float,
+    delta_label: float,
+    rng: np.random.Generator,
+    bounds: dict[str, tuple[float, float]] | None = None,
+    categories: dict[str, list[Any]] | None = None,
+) -> TableSummary:
+    """The DP summary of the columns ``kinds`` (in order) and the side columns' missing
+    counts, reading the data only through ``data``'s exact counts. Every bound is released
+    before any histogram tree, and ``data.prepare`` is told the trees' ranges in between (a
+    streamed table counts its values there); the noise is drawn from ``rng`` alone."""
     bounds, categories = bounds or {}, categories or {}
-    numeric = [c for c in frame.columns if kinds[c] in ("numeric", "integer", "datetime")]
-    labels = [c for c in frame.columns if c not in numeric]
-    q = count_queries(numeric, labels, list(side_missing), set(bounds))
+    numeric = [c for c, k in kinds.items() if k in ("numeric", "integer", "datetime")]
+    labels = [c for c in kinds if c not in numeric]
+    q = count_queries(numeric, labels, side, set(bounds))
     sigma = float(np.sqrt(q) / mu)
     out = TableSummary(sigma=sigma, queries=q)
+    ranges = {
+        c: tree_range(bounds.get(c) or _dp_bounds(data.bins(c), sigma, rng, c), kinds[c])
+        for c in numeric
+    }
+    data.prepare(ranges)
     for c in numeric:
-        x = frame[c].to_numpy(np.float64)
-        lo_hi = bounds.get(c) or _dp_bounds(x, sigma, rng, c)
-        s = _tree(x, lo_hi, kinds[c] == "integer", sigma, rng)
-        out.numeric[c] = s
+        out.numeric[c] = _tree(data.values(c), ranges[c], kinds[c] == "integer", sigma, rng)
     tau = label_threshold(sigma, delta_label)
     for c in labels:
-        out.labels[c] = _labels(frame[c], sigma, tau, rng, categories.get(c), c)
-    out.n_rows = max(1.0, len(frame) + sigma * float(rng.standard_normal()))
-    for c, s in side_missing.items():
-        noisy = float(s.isna().sum()) + sigma * rng.standard_normal()
+        out.labels[c] = _labels(data.labels(c), sigma, tau, rng, categories.get(c), c)
+    out.n_rows = max(1.0, data.rows + sigma * float(rng.standard_normal()))
+    for c in side:
+        noisy = float(data.nulls(c)) + sigma * rng.standard_normal()
         noisy = noisy if noisy > MISSING_Z * sigma else 0.0
         out.missing[c] = float(np.clip(noisy / max(out.n_rows, 1.0), 0.0, 1.0))
     return out
+
+
+def tree_range(lo_hi: tuple[float, float], kind: str) -> tuple[float, float]:
+    """The interval a column's histogram tree covers (whole numbers: half a unit wider)."""
+    lo, hi = float(lo_hi[0]), float(lo_hi[1])
+    if kind == "integer":
+        lo, hi = float(np.floor(lo)) - 0.5, float(np.ceil(hi)) + 0.5
+    return lo, (hi if hi > lo else lo + 1.0)
+
+
+def tree_grid(lo: float, hi: float, integer: bool) -> np.ndarray:
+    """The edges of every node the histogram tree over [lo, hi] could split into at its
+    finest level: each node's edges are among them, as the same floats ``_child_edges``
+    gives (the same arithmetic, on arrays: numpy's linspace is elementwise)."""
+    edges = np.array([lo, hi], dtype=np.float64)
+    for _depth in range(MAX_DEPTH - 1):
+        a, b = edges[:-1], edges[1:]
+        if not integer:
+            starts = np.linspace(a, b, FANOUT + 1, axis=1)[:, :-1].ravel()
+        else:
+            units = np.rint(b - a)
+            leaf = b - a <= 1.0 + 1e-9
+            wide = ~leaf & (units >= FANOUT)
+            per = np.where(leaf, 1, np.minimum(FANOUT, units)).astype(np.int64)
+            node = np.repeat(np.arange(len(a)), per)
+            j = np.arange(len(node)) - np.repeat(np.cumsum(per) - per, per)
+            steps = np.round(np.linspace(0.0, units, FANOUT + 1, axis=1))
+            starts = a[node] + np.where(wide[node], steps[node, np.minimum(j, FANOUT)], j)
+        edges = np.concatenate([starts, [hi]])
+    return edges
 
 
 def _bin_of(x: np.ndarray) -> np.ndarray:
@@ -196,16 +260,20 @@ def _bin_edge(b: int, upper: bool) -> float:
     return mag if b > 0 else -mag
 
 
+def log_bins(x: np.ndarray) -> np.ndarray:
+    """How many of the (non-missing) values ``x`` fall in each log-scale bin."""
+    k = _MAX_EXP - _ZERO_EXP + 1
+    return np.bincount(_bin_of(x[~np.isnan(x)]) + k, minlength=2 * k + 1).astype(np.int64)
+
+
 def _dp_bounds(
-    x: np.ndarray, sigma: float, rng: np.random.Generator, col: str
+    counts: np.ndarray, sigma: float, rng: np.random.Generator, col: str
 ) -> tuple[float, float]:
-    """Bounds from a noisy log-scale histogram: the outermost bins that clear a threshold
-    an empty bin crosses with probability ~1e-4 (so a lone outlier never sets a bound)."""
-    x = x[~np.isnan(x)]
+    """Bounds from a noisy log-scale histogram (``log_bins``' counts): the outermost bins
+    that clear a threshold an empty bin crosses with probability ~1e-4 (so a lone outlier
+    never sets a bound)."""
     k = _MAX_EXP - _ZERO_EXP + 1
     bins = np.arange(-k, k + 1)
-    counts = np.zeros(len(bins))
-    np.add.at(counts, _bin_of(x) + k, 1.0)
     noisy = counts + sigma * rng.standard_normal(len(bins))
     hit = bins[noisy > sigma * float(norm.isf(1e-4 / len(bins)))]
     if len(hit) == 0:
@@ -218,22 +286,21 @@ def _dp_bounds(
 
 
 def _tree(
-    x: np.ndarray, lo_hi: tuple[float, float], integer: bool, sigma: float, rng: np.random.Generator
+    v: ValueCounter,
+    lo_hi: tuple[float, float],
+    integer: bool,
+    sigma: float,
+    rng: np.random.Generator,
 ) -> NumericSummary:
     """A noisy histogram tree over [lo, hi]: a heavy node splits into ``FANOUT`` children,
     level by level, down to a resolution of (hi - lo) / FANOUT**(MAX_DEPTH - 1) (one unit
     for integers, so a point mass such as capital-gain = 0 survives). Each level is one query
     vector: a row sits in one node per level. Masses flow top-down, children sharing their
     parent's mass by their noisy counts (those below 2 sigma count as empty)."""
-    lo, hi = float(lo_hi[0]), float(lo_hi[1])
-    if integer:
-        lo, hi = np.floor(lo) - 0.5, np.ceil(hi) + 0.5
-    hi = hi if hi > lo else lo + 1.0
-    miss = np.isnan(x)
-    v = np.sort(np.clip(x[~miss], lo, hi))
-    n_miss = float(miss.sum()) + sigma * rng.standard_normal()
+    lo, hi = lo_hi  # ``tree_range``'s; ``v`` counts the values clipped to it
+    n_miss = float(v.missing) + sigma * rng.standard_normal()
     n_miss = n_miss if n_miss > MISSING_Z * sigma else 0.0  # noise must not invent gaps
-    root = float(len(v)) + sigma * rng.standard_normal()
+    root = float(v.present) + sigma * rng.standard_normal()
     missing_rate = float(np.clip(n_miss / max(n_miss + root, 1.0), 0.0, 1.0))
     leaves: list[tuple[float, float, float]] = []
     frontier = [(lo, hi, max(root, 0.0), root)]
@@ -244,9 +311,9 @@ def _tree(
                 leaves.append((a, b, mass))
                 continue
             edges = _child_edges(a, b, integer)
-            cut = np.searchsorted(v, edges, side="left")
-            cut[-1] = np.searchsorted(v, b, side="right") if b >= hi else cut[-1]
-            c_noisy = np.diff(cut).astype(float) + sigma * rng.standard_normal(len(edges) - 1)
+            c_noisy = v.count(edges, top=b >= hi).astype(float) + sigma * rng.standard_normal(
+                len(edges) - 1
+            )
             share = np.where(c_noisy > 2.0 * sigma, c_noisy, 0.0)
             share = share / share.sum() if share.sum() > 0 else np.diff(edges) / (b - a)
             nxt += [
@@ -271,15 +338,13 @@ def _child_edges(a: float, b: float, integer: bool) -> np.ndarray:
 
 
 def _labels(
-    s: pd.Series,
+    counts: dict[Any, int],
     sigma: float,
     tau: float,
     rng: np.random.Generator,
     given: list[Any] | None,
     col: str,
 ) -> LabelSummary:
-    keys = s.astype(object).where(s.notna(), None)
-    counts = keys.value_counts(dropna=False, sort=False)
     if given is not None:
         allowed = list(given)
         raw = np.array([float(counts.get(v, 0)) for v in allowed])
@@ -287,7 +352,7 @@ def _labels(
         if noisy.sum() <= 0:
             noisy = np.ones(len(allowed))
         return LabelSummary(allowed, noisy, given=True)
-    keys_sorted = sorted(counts.index, key=lambda k: (k is None, str(k)))
+    keys_sorted = sorted(counts, key=lambda k: (k is None, str(k)))
     raw = np.array([float(counts[k]) for k in keys_sorted])
     noisy = raw + sigma * rng.standard_normal(len(raw))
     keep = noisy > tau

@@ -12,9 +12,10 @@ import pandas as pd
 
 from synthgen.errors import PrivacyBudgetError
 from synthgen.privacy.accounting import PrivacyLedger, default_delta
-from synthgen.privacy.marginals import TableSummary, release
+from synthgen.privacy.marginals import TableSummary, release_counts
 
 if TYPE_CHECKING:
+    from synthgen.privacy.counts import TableCounts
     from synthgen.schema.spec import Schema
 
 LABEL_DELTA_SHARE = 0.25  # of delta, for releasing label sets by threshold
@@ -68,11 +69,28 @@ class DPPlan:
         Gaussian release taking ``share`` of what is left of the budget's mu^2 (Gaussian DP's
         currency: the rest stays for later mechanisms). A quarter of delta pays for label
         thresholds when a label set is not public."""
-        n_label = sum(1 for c in frame.columns if schema[c].kind in ("categorical", "boolean"))
+        from synthgen.privacy.counts import FrameCounts
+
+        data = FrameCounts(frame, {c: side[c] for c in side.columns})
+        kinds = {c: str(schema[c].kind) for c in frame.columns}
+        return self.summarise_counts(data, kinds, list(side.columns), share, rng, what)
+
+    def summarise_counts(
+        self,
+        data: TableCounts,
+        kinds: dict[str, str],
+        side: list[str],
+        share: float,
+        rng: np.random.Generator,
+        what: str = "bounds, histograms and label sets",
+    ) -> TableSummary:
+        """``summarise`` of a table read through its counts (``privacy.counts``): the
+        columns ``kinds`` in order, the side columns ``side``."""
+        n_label = sum(1 for k in kinds.values() if k in ("categorical", "boolean"))
         unknown = sum(
             1
-            for c in frame.columns
-            if schema[c].kind in ("categorical", "boolean") and c not in self.categories
+            for c, k in kinds.items()
+            if k in ("categorical", "boolean") and c not in self.categories
         )
         d_label = self.delta * LABEL_DELTA_SHARE if unknown else 0.0
         if d_label:
@@ -82,15 +100,15 @@ class DPPlan:
         mu = self.ledger.gaussian_mu_left() * math.sqrt(share)
         if mu <= 0:
             raise PrivacyBudgetError("no privacy budget is left for the table's summary")
-        summary = release(
-            frame,
-            {c: schema[c].kind for c in frame.columns},
-            {c: side[c] for c in side.columns},
+        summary = release_counts(
+            data,
+            kinds,
+            side,
             mu=mu,
             delta_label=d_label / unknown if unknown else 1e-12,
             rng=rng,
             bounds=self.bounds,
-            categories={c: v for c, v in self.categories.items() if c in frame.columns},
+            categories={c: v for c, v in self.categories.items() if c in kinds},
         )
         self.ledger.spend_gaussian(
             "gaussian histograms", what, mu, sigma=round(summary.sigma, 4), queries=summary.queries

@@ -25,6 +25,7 @@ from scipy.special import ndtri
 from synthgen.generators.copula import valid_correlation
 from synthgen.generators.copula_context import plain
 from synthgen.generators.guards import refuse_infinity
+from synthgen.privacy.marginals import log_bins
 from synthgen.scale.sketch import ValueCounts
 from synthgen.schema.spec import Schema
 from synthgen.transforms import frame as framemod
@@ -61,21 +62,25 @@ class Plan:
 
 @dataclass
 class Summary:
-    """Pass 1 over any number of batches; ``merge`` adds another's counts."""
+    """Pass 1 over any number of batches; ``merge`` adds another's counts. With ``dp`` a
+    number's values are not kept, only its log-scale bin counts (what a DP release's bounds
+    read, ``privacy.marginals.log_bins``)."""
 
     plan: Plan
+    dp: bool = False
     rows: int = 0
     nulls: dict[str, int] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)  # numbers unreadable or missing
     id_min: dict[str, float] = field(default_factory=dict)
     values: dict[str, ValueCounts] = field(default_factory=dict)
     labels: dict[str, dict[Any, list[Any]]] = field(default_factory=dict)  # key: [count, text]
+    bins: dict[str, np.ndarray] = field(default_factory=dict)
 
     def add(self, df: pd.DataFrame) -> None:
         self.rows += len(df)
         for c in df.columns:
             self.nulls[c] = self.nulls.get(c, 0) + int(df[c].isna().sum())
-        for c in self.plan.id_ints:
+        for c in [] if self.dp else self.plan.id_ints:  # under DP an id starts at 1
             x = pd.to_numeric(df[c], errors="coerce").dropna()
             if len(x):
                 self.id_min[c] = min(self.id_min.get(c, np.inf), float(x.min()))
@@ -85,7 +90,10 @@ class Summary:
                 x = frame[name].to_numpy(np.float64)
                 ok = ~np.isnan(x)
                 self.missing[name] = self.missing.get(name, 0) + int((~ok).sum())
-                self.values.setdefault(name, ValueCounts()).add(x[ok])
+                if self.dp:
+                    self.bins[name] = self.bins.get(name, 0) + log_bins(x[ok])
+                else:
+                    self.values.setdefault(name, ValueCounts()).add(x[ok])
             else:
                 table = self.labels.setdefault(name, {})
                 for k, n in frame[name].value_counts(dropna=False, sort=False).items():
@@ -103,6 +111,8 @@ class Summary:
             self.missing[c] = self.missing.get(c, 0) + n
         for c, v in other.id_min.items():
             self.id_min[c] = min(self.id_min.get(c, np.inf), v)
+        for c, b in other.bins.items():
+            self.bins[c] = self.bins.get(c, 0) + b
         for c, vc in other.values.items():
             self.values.setdefault(c, ValueCounts()).merge(vc)
         for c, table in other.labels.items():

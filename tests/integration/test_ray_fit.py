@@ -1,5 +1,5 @@
 """The streamed copula fit on a real local Ray cluster (2 CPUs): the same model as the local
-engine for one or two workers; a bad address is a clear error before any work."""
+engine for one or two workers, with differential privacy too; a bad address is a clear error before any work."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from synthgen.cli import cli
+from synthgen.privacy import DPPlan
 from synthgen.scale.stream_fit import fit_copula_streamed
 from synthgen.scale.stream_source import open_source
 from synthgen.schema.detect import detect
@@ -31,23 +32,34 @@ def source(adult, tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 def test_ray_fits_the_local_model_for_one_or_two_workers(source: Path) -> None:
+    """Without and with differential privacy: under DP every noise is drawn on the driver
+    after the reduce, so the DP model and its ledger do not depend on the worker count."""
     src = open_source(source)
     sample = src.sample()
     schema = detect(sample)
-    kw = {"seed": 4, "say": lambda _m: None}
-    local = fit_copula_streamed(src, schema, sample, **kw)
-    with local_ray():
-        for w in (1, 2):
-            stats: dict = {}
-            on_ray = fit_copula_streamed(
-                src, schema, sample, engine="ray", workers=w, stats=stats, **kw
-            )
-            assert on_ray.vars_ == local.vars_ and on_ray.side_ == local.side_
-            assert on_ray.n_rows_ == local.n_rows_ == 8000
-            for key, a in local.arrays_.items():  # bit for bit, the correlation too
-                assert np.array_equal(on_ray.arrays_[key], a), key
-            assert len(stats["peak_rss"]) == w and min(stats["peak_rss"]) > 0
-            pd.testing.assert_frame_equal(on_ray.sample(300, seed=2), local.sample(300, seed=2))
+    dp = {"privacy": lambda n: DPPlan.build(1.0, None, n)}
+    for extra in ({}, dp):
+        kw = {"seed": 4, "say": lambda _m: None, **extra}
+        local = fit_copula_streamed(src, schema, sample, **kw)
+        with local_ray():
+            for w in (1, 2):
+                stats: dict = {}
+                on_ray = fit_copula_streamed(
+                    src, schema, sample, engine="ray", workers=w, stats=stats, **kw
+                )
+                assert on_ray.vars_ == local.vars_ and on_ray.side_ == local.side_
+                assert on_ray.n_rows_ == local.n_rows_
+                assert on_ray.privacy_ == local.privacy_
+                for key, a in local.arrays_.items():  # bit for bit, the correlation too
+                    assert np.array_equal(on_ray.arrays_[key], a), key
+                assert len(stats["peak_rss"]) == w and min(stats["peak_rss"]) > 0
+                rows = on_ray.sample(300, seed=2)
+                pd.testing.assert_frame_equal(rows, local.sample(300, seed=2))
+        if extra:  # the budget spent once, not once per worker
+            assert local.privacy_ is not None and local.n_rows_ != 8000
+            assert local.privacy_["epsilon_spent"] == pytest.approx(1.0, rel=1e-5)
+        else:
+            assert local.privacy_ is None and local.n_rows_ == 8000
 
 
 def test_a_bad_address_is_refused_before_any_work(source: Path, tmp_path: Path) -> None:

@@ -64,9 +64,10 @@ def test_release_keeps_point_masses_and_drops_a_label_held_once() -> None:
     draws = np.round(s.numeric["gain"].sample(20_000, np.random.default_rng(2)))
     assert 0.85 < float(np.mean(draws == 0)) < 0.95  # the point mass at zero survives
     assert abs(s.n_rows - len(df)) < 0.05 * len(df)
-    # bounds are powers of two around the data, never a raw value
+    # bounds are powers of two around the data, never a raw value (an outer bin holding
+    # fewer rows than the threshold, ~5 sigma, may be cut: here 20 rows in [4096, 8192))
     lo, hi = s.numeric["income"].lo, s.numeric["income"].hi
-    assert lo <= df.income.quantile(0.01) and hi >= df.income.quantile(0.99)
+    assert lo <= df.income.quantile(0.02) and hi >= df.income.quantile(0.99)
     assert np.log2(hi) == int(np.log2(hi))
 
 

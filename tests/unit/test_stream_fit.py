@@ -163,7 +163,7 @@ def test_synthgen_fit_writes_a_model_that_samples_as_a_fitted_one(adult_small, t
 @pytest.mark.parametrize(
     ("extra", "named"),
     [
-        ("privacy: {epsilon: 1}\n", "privacy: differential privacy"),
+        ("text: {workclass: {}}\n", "text: free-text models"),
         ("constraints: [{type: inequality, low: age, high: hours-per-week}]\n", "constraints"),
     ],
 )
