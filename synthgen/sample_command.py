@@ -73,7 +73,9 @@ def sample_command(
     address: str | None,
 ) -> None:
     """Sample N rows from a saved model folder (a run's model/); for a sequence model, N
-    entities' whole sequences (--where then names an entity's own columns).
+    entities' whole sequences (--where then names an entity's own columns); for a
+    multi-table model, N root entities (a customer) with every row under them and the
+    tables drawn once, as one Parquet dataset folder per table under --out.
 
     Rows are drawn in shards of 50,000, each from (seed, shard number) alone, decoded, given
     their texts and written shard by shard, so memory stays flat for any N and the rows are
@@ -97,6 +99,9 @@ def sample_command(
             )
         rows = sample_saved(model_dir, n, out, seed=seed, conditions=where)
         logs.say(f"wrote {rows:,} events of {n:,} sequences to {out}")
+        return
+    if (model_dir / "relational.json").is_file():  # N root entities and their rows
+        _relational(model_dir, n, out, seed, where, engine, workers, address, text_endpoint)
         return
     if is_dataset_target(out):
         from synthgen.scale.engine import sample_to_dataset
@@ -141,3 +146,35 @@ def sample_command(
         say=logs.say,
     )
     logs.say(f"wrote {rows:,} rows to {'standard output' if str(out) == '-' else out}")
+
+
+def _relational(
+    model_dir: Path,
+    n: int,
+    out: Path,
+    seed: int,
+    where: dict[str, object] | None,
+    engine: str,
+    workers: int | None,
+    address: str | None,
+    text_endpoint: str | None,
+) -> None:
+    """A multi-table model: ``n`` root entities (a customer and all their rows) and the
+    tables drawn once, one Parquet dataset folder per table."""
+    from synthgen.errors import UsageError
+    from synthgen.relational.folders import sample_folders
+    from synthgen.scale.dataset import is_dataset_target
+
+    if not is_dataset_target(out):
+        raise UsageError(
+            f"a multi-table model writes a folder of tables, not the file {out}",
+            hint="give --out a folder, e.g. --out db/",
+        )
+    if text_endpoint:
+        raise UsageError("a multi-table model has no remote text columns: leave --text-endpoint")
+    top = sample_folders(
+        model_dir, n, out, seed=seed, conditions=where or None, engine=engine,
+        workers=workers, address=address, say=logs.say,
+    )  # fmt: skip
+    rows = sum(t["rows"] for t in top["tables"].values())
+    logs.say(f"wrote {len(top['tables'])} tables ({rows:,} rows) to {out}")

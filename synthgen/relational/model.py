@@ -168,6 +168,7 @@ class RelationalSynthesizer:
         conditions: dict[str, Any] | None = None,
         shard_by: str | None = None,
         shard_rows: int | None = None,
+        roots: int | None = None,
     ) -> DatasetSampler:
         """The shards of one sampling (``relational.shards.DatasetSampler``)."""
         if not hasattr(self, "plan_"):
@@ -180,15 +181,17 @@ class RelationalSynthesizer:
         return DatasetSampler(
             self, seed=seed, ratio=ratio,
             conditions=by_table(self.plan_, self.columns_, conditions),
-            shard_by=shard_by, shard_rows=shard_rows or SHARD_ROOTS,
+            shard_by=shard_by, shard_rows=shard_rows or SHARD_ROOTS, roots=roots,
         )  # fmt: skip
 
     def as_dataset(self, tables: dict[str, Any]) -> Dataset:
         """Every table's rows as a Dataset in the source's table order."""
-        spec = DatasetSpec(
-            tables=[t.model_copy(update={"rows": len(tables[t.name])}) for t in self.spec_]
-        )
+        spec = self.as_dataset_spec({t: len(df) for t, df in tables.items()})
         return Dataset(spec, {t.name: tables[t.name] for t in self.spec_})
+
+    def as_dataset_spec(self, rows: dict[str, int]) -> DatasetSpec:
+        """The source's tables and keys with these row counts."""
+        return DatasetSpec(tables=[t.model_copy(update={"rows": rows[t.name]}) for t in self.spec_])
 
     # ---- save / load ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -122,6 +122,7 @@ def sample_dataset(
     from synthgen.relational.shards import sample_tables
 
     sampler = m.sampler(**options)
+    options = options | {"shard_rows": sampler.shard_rows}  # the workers' shards are these
     shards_of = draw_shards(
         sampler, options, engine=engine, workers=workers, address=address, stats=stats,
         progress=progress,

@@ -158,7 +158,10 @@ class DatasetSampler:
         conditions: dict[str, dict] | None = None,
         shard_by: str | None = None,
         shard_rows: int = SHARD_ROOTS,
+        roots: int | None = None,
     ) -> None:
+        """``roots``: the root rows to draw (the other root tables scaled alike), in place
+        of ``ratio``."""
         if shard_rows < 1:
             raise UsageError(f"shard_rows must be at least 1, got {shard_rows}")
         self.m, self.seed, self.ratio = m, int(seed), float(ratio)
@@ -166,7 +169,12 @@ class DatasetSampler:
         self.shard_rows = int(shard_rows)
         self.plan = shard_plan(m, shard_by)
         root = self.plan.root
-        self.total = int(max(0, round(ratio * m.rows_[root]))) if root else 0
+        if roots is not None:
+            base = root or next((t for t in m.plan_.order if m.rows_[t]), m.plan_.order[0])
+            self.ratio = roots / max(1, m.rows_[base])
+        self.total = int(max(0, round(self.ratio * m.rows_[root]))) if root else 0
+        if roots is not None and root is not None:
+            self.total = int(roots)
         self.count = shard_count(self.total, self.shard_rows) if root else 0
 
     def shared(self) -> SamplingPass:
