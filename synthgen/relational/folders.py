@@ -72,11 +72,13 @@ def sample_folders(
     address: str | None = None,
     shard_by: str | None = None,
     shard_rows: int | None = None,
+    shared_ratio: float | None = None,
     say: Callable[[str], None] = logs.say,
     stats: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``roots`` root entities of a saved multi-table model and every row under them, as
-    one dataset folder per table under ``out``; returns the top manifest."""
+    one dataset folder per table under ``out``; returns the top manifest. ``shared_ratio``:
+    the scale of the tables drawn once (default: the roots' scale against the source)."""
     from synthgen.io.atomic import atomic_dir, check_replaceable
     from synthgen.relational.model import RelationalSynthesizer
     from synthgen.relational.ray_shards import draw_shards
@@ -92,7 +94,7 @@ def sample_folders(
     m = RelationalSynthesizer.load(model_dir)
     options: dict[str, Any] = {
         "seed": seed, "conditions": conditions, "shard_by": shard_by, "roots": roots,
-        "shard_rows": shard_rows,
+        "shard_rows": shard_rows, "shared_ratio": shared_ratio,
     }  # fmt: skip
     sampler = m.sampler(**options)
     options["shard_rows"] = sampler.shard_rows
@@ -136,6 +138,7 @@ def _write(tmp: Path, m: Any, sampler: DatasetSampler, shards_of: Any) -> dict[s
     top = {
         "format": DATABASE_FORMAT, "version": 1, "seed": sampler.seed, "root": plan.root,
         "roots": sampler.total, "shards": sampler.count, "shard_rows": sampler.shard_rows,
+        "shared_ratio": sampler.shared_ratio,
         "tables": tables,
     }  # fmt: skip
     (tmp / MANIFEST_FILE).write_text(json.dumps(top, indent=2), encoding="utf-8")

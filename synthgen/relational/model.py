@@ -169,6 +169,7 @@ class RelationalSynthesizer:
         shard_by: str | None = None,
         shard_rows: int | None = None,
         roots: int | None = None,
+        shared_ratio: float | None = None,
     ) -> DatasetSampler:
         """The shards of one sampling (``relational.shards.DatasetSampler``)."""
         if not hasattr(self, "plan_"):
@@ -182,6 +183,7 @@ class RelationalSynthesizer:
             self, seed=seed, ratio=ratio,
             conditions=by_table(self.plan_, self.columns_, conditions),
             shard_by=shard_by, shard_rows=shard_rows or SHARD_ROOTS, roots=roots,
+            shared_ratio=shared_ratio,
         )  # fmt: skip
 
     def as_dataset(self, tables: dict[str, Any]) -> Dataset:

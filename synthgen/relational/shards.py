@@ -159,9 +159,11 @@ class DatasetSampler:
         shard_by: str | None = None,
         shard_rows: int = SHARD_ROOTS,
         roots: int | None = None,
+        shared_ratio: float | None = None,
     ) -> None:
-        """``roots``: the root rows to draw (the other root tables scaled alike), in place
-        of ``ratio``."""
+        """``roots``: the root rows to draw, in place of ``ratio``; ``shared_ratio``: the
+        shared tables' scale (default: the roots', as an unsharded sample scales every
+        table drawn on its own; 1: as many rows as the source's)."""
         if shard_rows < 1:
             raise UsageError(f"shard_rows must be at least 1, got {shard_rows}")
         self.m, self.seed, self.ratio = m, int(seed), float(ratio)
@@ -175,13 +177,14 @@ class DatasetSampler:
         self.total = int(max(0, round(self.ratio * m.rows_[root]))) if root else 0
         if roots is not None and root is not None:
             self.total = int(roots)
+        self.shared_ratio = self.ratio if shared_ratio is None else float(shared_ratio)
         self.count = shard_count(self.total, self.shard_rows) if root else 0
 
     def shared(self) -> SamplingPass:
         """The shared tables, drawn once from the run's seed."""
         st = SamplingPass(self.m, self.seed, self.conditions)
         for t in self.plan.shared:
-            st.table(t, self.ratio)
+            st.table(t, self.shared_ratio)
         _cut(st, self.plan.shared)
         return st
 
