@@ -2,9 +2,11 @@
 
 A copula relational model is fitted on Chinook (keys detected from the CSV folder) and
 saved once; then `synthgen sample MODEL -n ROOTS --out db/ --shared-ratio 1` is run, as the
-library call it makes (``relational.folders.sample_folders``): ROOTS customers, each with
-their invoices and invoice lines, in shards of --shard-rows customers; the catalogue
-(artists, albums, tracks, playlists), employees and reference tables are drawn once at the
+library call it makes (``relational.folders.sample_folders``): ROOTS root entities with every
+row under them, in shards of --shard-rows roots. With the keys detected from the CSVs every
+customer has a support rep, so the root is Employee (an employee, their customers, their
+invoices and lines: a shard of 200 employees is about 70,000 rows); the
+catalogue (artists, albums, tracks, playlists) and reference tables are drawn once at the
 source's size and shared. Configurations:
 - the local engine (the anchor), in its own child process so its peak RSS is its own;
 - Ray with 1 worker and with 2 workers on a local 2-CPU Ray cluster started here (peak RSS
@@ -141,8 +143,8 @@ def integrity(folder: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--roots", type=int, default=20_000, help="customers (root entities)")
-    ap.add_argument("--shard-rows", type=int, default=2_000, help="customers per shard")
+    ap.add_argument("--roots", type=int, default=2_800, help="root entities (employees)")
+    ap.add_argument("--shard-rows", type=int, default=200, help="root entities per shard")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep-pii", action="store_true")
@@ -202,10 +204,12 @@ def main(argv: list[str] | None = None) -> None:
             ],  # fmt: skip
         }
     doc = {
-        "what": "a Chinook relational model (copula) sampled as ROOTS customers with their "
-        "invoices and lines, in root shards, the rest drawn once at the source's size, to one "
+        "what": "a Chinook relational model (copula) sampled as ROOTS root entities (an "
+        "employee, their customers, invoices and lines) in root shards, the rest drawn once "
+        "at the source's size, to one "
         "Parquet dataset folder per table; local engine vs Ray 1 and 2 workers on a local "
         "2-CPU Ray cluster",
+        "root": top["root"],
         "roots": args.roots,
         "shard_rows": args.shard_rows,
         "shards": top["shards"],
