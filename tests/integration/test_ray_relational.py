@@ -98,12 +98,29 @@ def test_the_cli_samples_a_multi_table_model_on_ray_into_table_folders(
     assert not (tmp_path / "x.csv").exists()
 
 
-@pytest.mark.slow
-def test_a_multi_table_run_on_ray_writes_what_the_local_run_writes(
-    cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two workers, several shards (50 customers each): the CSVs of the run folder and the
-    SQLite database (written in one transaction) are the local run's."""
+def _source(tmp_path: Path):  # type: ignore[no-untyped-def]
+    src = rd.two_parents()
+    (tmp_path / "db").mkdir()
+    for t in src.names:
+        src[t].to_csv(tmp_path / "db" / f"{t}.csv", index=False)
+    return src
+
+
+def _run(tmp_path: Path, engine: str, url: str) -> None:
+    ex = "execution: {engine: ray, workers: 2}\n" if engine == "ray" else ""
+    (tmp_path / f"{engine}.yaml").write_text(
+        f"name: t\nseed: 3\nsource: {{path: db}}\ngenerator: {{name: copula}}\n{ex}"
+        f"outputs: [{{url: '{url}'}}]\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(
+        cli, ["run", str(tmp_path / f"{engine}.yaml"), "--out", str(tmp_path / engine)]
+    )
+    assert res.exit_code == 0, res.output
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Several shards (50 customers each), and a record of the shards drawn on Ray."""
     from synthgen.relational import ray_shards, shards
 
     monkeypatch.setattr(shards, "SHARD_ROOTS", 50)  # the driver's value goes to the workers
@@ -112,31 +129,52 @@ def test_a_multi_table_run_on_ray_writes_what_the_local_run_writes(
     monkeypatch.setattr(
         ray_shards, "ray_shards", lambda s, *a, **k: counts.append(s.count) or real(s, *a, **k)
     )
-    src = rd.two_parents()
-    (tmp_path / "db").mkdir()
-    for t in src.names:
-        src[t].to_csv(tmp_path / "db" / f"{t}.csv", index=False)
-    outs = {}
+    return counts
+
+
+@pytest.mark.slow
+def test_a_multi_table_run_on_ray_writes_what_the_local_run_writes(
+    cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers, four shards: the CSVs of the run folder and the SQLite database
+    (written in one transaction) are the local run's."""
+    counts = _spy(monkeypatch)
+    src = _source(tmp_path)
     for engine in ("local", "ray"):
-        ex = "execution: {engine: ray, workers: 2}\n" if engine == "ray" else ""
-        db = tmp_path / f"{engine}.db"
-        (tmp_path / f"{engine}.yaml").write_text(
-            f"name: t\nseed: 3\nsource: {{path: db}}\ngenerator: {{name: copula}}\n{ex}"
-            f"outputs: [{{url: 'sqlite:///{db}'}}]\n",
-            encoding="utf-8",
-        )
-        res = CliRunner().invoke(
-            cli, ["run", str(tmp_path / f"{engine}.yaml"), "--out", str(tmp_path / engine)]
-        )
-        assert res.exit_code in (0, 3), res.output
-        outs[engine] = db
+        _run(tmp_path, engine, f"sqlite:///{tmp_path / engine}.db")
+    assert counts == [4]  # four shards of 50 customers, drawn on Ray
     for t in src.names:
         a = (tmp_path / "local" / "synthetic" / f"{t}.csv").read_bytes()
         assert (tmp_path / "ray" / "synthetic" / f"{t}.csv").read_bytes() == a, t
-    with sqlite3.connect(outs["ray"]) as con, sqlite3.connect(outs["local"]) as loc:
+    with sqlite3.connect(tmp_path / "ray.db") as con, sqlite3.connect(tmp_path / "local.db") as loc:
         assert con.execute("PRAGMA foreign_key_check").fetchall() == []
         for t in src.names:
             q = f'SELECT * FROM "{t}"'
             assert con.execute(q).fetchall() == loc.execute(q).fetchall(), t
-        n = con.execute("SELECT COUNT(*) FROM customer").fetchone()[0]
-    assert n == 200 and counts == [4]  # four shards of 50 customers, drawn on Ray
+        assert con.execute("SELECT COUNT(*) FROM customer").fetchone()[0] == 200
+
+
+@pytest.mark.slow
+def test_a_multi_table_run_on_ray_into_postgres(
+    cluster, pg_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The same rows in PostgreSQL as the local run puts in SQLite, every key holding."""
+    counts = _spy(monkeypatch)
+    src = _source(tmp_path)
+    _run(tmp_path, "local", f"sqlite:///{tmp_path / 'local'}.db")
+    _run(tmp_path, "ray", pg_db.url)
+    assert counts == [4]
+    with sqlite3.connect(tmp_path / "local.db") as loc:
+        for t, key in (("customer", "cid"), ("product", "pid"), ("line", "lid")):
+            n = loc.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]
+            assert (
+                pg_db.scalar(f'SELECT count(*) FROM "{t}"')
+                == n
+                == len(pd.read_csv(tmp_path / "ray" / "synthetic" / f"{t}.csv"))
+            ), t
+            top = loc.execute(f'SELECT MAX("{key}") FROM "{t}"').fetchone()[0]
+            assert pg_db.scalar(f'SELECT max("{key}") FROM "{t}"') == top, t
+    orphans = pg_db.scalar(
+        "SELECT count(*) FROM line l LEFT JOIN customer c USING (cid) WHERE c.cid IS NULL"
+    )
+    assert orphans == 0 and len(src.names) == 3
