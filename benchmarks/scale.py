@@ -13,7 +13,7 @@ starting workers) and rows/s after it, and whether every run's folder has the sa
 The issue's target is 100M rows (--rows 100000000); on the shared 2-core machine the
 committed run uses fewer (the JSON says how many). Shards are 50,000 rows, as in `sample`.
 
-`--multi [--roots 2800 --repeats 3]`: a multi-table model (Chinook) in root shards instead
+`--multi [--roots 3000 --repeats 3]`: a multi-table model (Chinook) in root shards instead
 (benchmarks/scale_relational.py, benchmarks/results/scale_relational.json).
 
 `--fit [--rows 2000000,5000000 --repeats 3]`: fitting instead, on a Parquet dataset folder of

@@ -143,7 +143,7 @@ def integrity(folder: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--roots", type=int, default=2_800, help="root entities (employees)")
+    ap.add_argument("--roots", type=int, default=3_000, help="root entities (employees)")
     ap.add_argument("--shard-rows", type=int, default=200, help="root entities per shard")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)

@@ -199,7 +199,7 @@ class SamplingPass:
         )
         cols = [c for c in body.columns if c.startswith(f"__want.{fid}.")]
         want = body.loc[has, cols].reset_index(drop=True).astype(object)
-        offer = self._offer(p)[[c.rsplit(".", 1)[1] for c in cols]]
+        offer = self.offer(p)[[c.rsplit(".", 1)[1] for c in cols]]
         offer.columns = cols
         r = self.rng(t, fid, "assign")
         if len(self.rows[p]) == 0:
@@ -222,7 +222,7 @@ class SamplingPass:
             idx[has] = assign.match(want, offer, deg, r)
         self._put(self.rows[t], fk, self.rows[p], idx)
 
-    def _offer(self, p: str) -> pd.DataFrame:
+    def offer(self, p: str) -> pd.DataFrame:
         """The profile cells of ``p``'s rows; a table drawn once (shared by every shard)
         has them computed once."""
         if p in self.offers:

@@ -186,6 +186,10 @@ class DatasetSampler:
         for t in self.plan.shared:
             st.table(t, self.shared_ratio)
         _cut(st, self.plan.shared)
+        for t in self.plan.sharded:  # the profiles shards match against, computed once
+            for fk in self.m.plan_.tables[t].assigned:
+                if fk.ref_table in self.plan.shared:
+                    st.offer(fk.ref_table)
         return st
 
     def shard(self, shared: dict[str, Any], k: int) -> Shard:
