@@ -84,7 +84,7 @@ def test_chinook_on_ray_gives_the_local_bytes_and_every_key_holds(
 
 
 def test_the_cli_samples_a_multi_table_model_on_ray_into_table_folders(
-    cluster, chinook_dir, tmp_path: Path
+    cluster, chinook_dir, chinook_dataset, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     base = ["sample", str(chinook_dir), "-n", "30", "--seed", "3", "--out"]
     res = CliRunner().invoke(cli, [*base, f"{tmp_path}/local/"])
@@ -96,6 +96,16 @@ def test_the_cli_samples_a_multi_table_model_on_ray_into_table_folders(
     res = CliRunner().invoke(cli, [*base, f"{tmp_path}/x.csv"])
     assert res.exit_code == 2 and "folder of tables" in res.output
     assert not (tmp_path / "x.csv").exists()
+    # 120 customers against the catalogue at the source's size
+    res = CliRunner().invoke(
+        cli, [*base[:3], "120", *base[4:], f"{tmp_path}/big/", "--shared-ratio", "1"]
+    )
+    assert res.exit_code == 0, res.output
+    syn = _read(tmp_path / "big")
+    assert len(syn["Customer"]) == 120 and len(syn["Track"]) == len(chinook_dataset["Track"])
+    assert len(_read(tmp_path / "local")["Track"]) < len(
+        chinook_dataset["Track"]
+    )  # 30 of 59: scaled
 
 
 def _source(tmp_path: Path):  # type: ignore[no-untyped-def]
