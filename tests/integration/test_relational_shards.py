@@ -130,3 +130,28 @@ def test_a_dataset_no_root_of_which_can_be_sharded_is_drawn_whole() -> None:
     syn = m.sample(seed=1, shard_rows=5)
     assert_integrity(syn)
     assert len(syn["a"]) == 30
+
+
+def test_a_failing_shard_leaves_no_table_folders(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The folder of tables appears whole or not at all: a shard that fails after others
+    were written leaves nothing behind."""
+    from synthgen.errors import DataError
+    from synthgen.relational import shards
+    from synthgen.relational.folders import sample_folders
+
+    m = RelationalSynthesizer("autoreg", FAST).fit(rd.two_parents(), seed=0)
+    model = m.save(tmp_path / "model")
+    top = sample_folders(model, 60, tmp_path / "ok", shard_rows=20, say=lambda _s: None)
+    assert top["shards"] == 3 and (tmp_path / "ok" / "line" / "part-00002.parquet").is_file()
+    real = shards.DatasetSampler.shard
+
+    def broken(self, shared, k):  # type: ignore[no-untyped-def]
+        if k == 2:
+            raise DataError("shard 2 failed")
+        return real(self, shared, k)
+
+    monkeypatch.setattr(shards.DatasetSampler, "shard", broken)
+    with pytest.raises(DataError, match="shard 2 failed"):
+        sample_folders(model, 60, tmp_path / "bad", shard_rows=20, say=lambda _s: None)
+    assert not (tmp_path / "bad").exists()
+    assert {p.name for p in tmp_path.iterdir()} == {"model", "ok"}  # no temp folder left
