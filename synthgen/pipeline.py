@@ -18,7 +18,7 @@ import pandas as pd
 
 from synthgen import interrupt, logs, validate
 from synthgen.constraints.stage import ConstraintRun
-from synthgen.errors import DataError, RecipeError, UsageError
+from synthgen.errors import DataError, UsageError
 from synthgen.generators import create, distributed
 from synthgen.generators.memory import check_rows
 from synthgen.io import write_table
@@ -150,12 +150,6 @@ def _run(
             check_recipe_against_data(recipe, read.df, read.file.name if read.file else read.name)
     if isinstance(read, SourceDataset):  # several tables: every one learnt and written
         assert run_dir is not None  # a DataFrame (the only source that writes nothing) is one
-        if recipe.execution.engine != "local":
-            raise RecipeError(
-                "execution: engine ray samples single tables for now; this source has "
-                f"{len(read.dataset.tables)} tables",
-                hint="remove execution: (or set engine: local) for a multi-table run",
-            )
         from synthgen.sequences.run import check_source_shape
 
         check_source_shape(recipe, run_dir, dataset=True)

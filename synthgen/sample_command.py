@@ -58,6 +58,12 @@ from synthgen.transforms.where import parse_where
     metavar="A",
     help="Ray cluster: auto (the one on this machine) or ray://host:10001; default: start one",
 )
+@click.option(
+    "--shared-ratio",
+    type=click.FloatRange(min=0),
+    help="multi-table model: the scale of the tables drawn once (a catalogue, reference "
+    "tables) against the source; 1: the source's size  [default: the roots' scale]",
+)
 @verbosity_options
 def sample_command(
     model_dir: Path,
@@ -71,9 +77,12 @@ def sample_command(
     engine: str,
     workers: int | None,
     address: str | None,
+    shared_ratio: float | None,
 ) -> None:
     """Sample N rows from a saved model folder (a run's model/); for a sequence model, N
-    entities' whole sequences (--where then names an entity's own columns).
+    entities' whole sequences (--where then names an entity's own columns); for a
+    multi-table model, N root entities (a customer) with every row under them and the
+    tables drawn once, as one Parquet dataset folder per table under --out.
 
     Rows are drawn in shards of 50,000, each from (seed, shard number) alone, decoded, given
     their texts and written shard by shard, so memory stays flat for any N and the rows are
@@ -98,6 +107,15 @@ def sample_command(
         rows = sample_saved(model_dir, n, out, seed=seed, conditions=where)
         logs.say(f"wrote {rows:,} events of {n:,} sequences to {out}")
         return
+    if (model_dir / "relational.json").is_file():  # N root entities and their rows
+        _relational(
+            model_dir, n, out, seed, where, engine, workers, address, text_endpoint, shared_ratio
+        )
+        return
+    if shared_ratio is not None:
+        from synthgen.errors import UsageError
+
+        raise UsageError("--shared-ratio is for a multi-table model")
     if is_dataset_target(out):
         from synthgen.scale.engine import sample_to_dataset
 
@@ -141,3 +159,36 @@ def sample_command(
         say=logs.say,
     )
     logs.say(f"wrote {rows:,} rows to {'standard output' if str(out) == '-' else out}")
+
+
+def _relational(
+    model_dir: Path,
+    n: int,
+    out: Path,
+    seed: int,
+    where: dict[str, object] | None,
+    engine: str,
+    workers: int | None,
+    address: str | None,
+    text_endpoint: str | None,
+    shared_ratio: float | None,
+) -> None:
+    """A multi-table model: ``n`` root entities (a customer and all their rows) and the
+    tables drawn once, one Parquet dataset folder per table."""
+    from synthgen.errors import UsageError
+    from synthgen.relational.folders import sample_folders
+    from synthgen.scale.dataset import is_dataset_target
+
+    if not is_dataset_target(out):
+        raise UsageError(
+            f"a multi-table model writes a folder of tables, not the file {out}",
+            hint="give --out a folder, e.g. --out db/",
+        )
+    if text_endpoint:
+        raise UsageError("a multi-table model has no remote text columns: leave --text-endpoint")
+    top = sample_folders(
+        model_dir, n, out, seed=seed, conditions=where or None, engine=engine,
+        workers=workers, address=address, shared_ratio=shared_ratio, say=logs.say,
+    )  # fmt: skip
+    rows = sum(t["rows"] for t in top["tables"].values())
+    logs.say(f"wrote {len(top['tables'])} tables ({rows:,} rows) to {out}")

@@ -39,7 +39,12 @@ class KeyFormat:
 
     def make(self, n: int, seed: int, table: str, column: str) -> pd.Series:
         """``n`` distinct fresh values."""
-        rows = np.arange(n, dtype=np.int64)
+        return self.render(np.arange(n, dtype=np.int64), seed, table, column)
+
+    def render(self, rows: np.ndarray, seed: int, table: str, column: str) -> pd.Series:
+        """The fresh values of row numbers ``rows`` (distinct rows, distinct values): a row's
+        value depends on its number only, so shards numbered apart never share one."""
+        rows = np.asarray(rows, dtype=np.int64)
         if self.kind == "int":
             return pd.Series(self.start + rows, dtype="int64")
         if self.kind == "code":

@@ -23,10 +23,10 @@ from synthgen.relational.learn import learn, personal_unique
 from synthgen.relational.plan import Plan, make_plan
 from synthgen.relational.reference import is_lookup, records, unique_labels
 from synthgen.relational.rules import TableRules, fit_frames, table_run
-from synthgen.relational.sampling import SamplingPass
 from synthgen.relational.sampling import sub_seed as _sub
 
 if TYPE_CHECKING:
+    from synthgen.relational.shards import DatasetSampler
     from synthgen.sequences.model import SequenceModel
 
 FORMAT_VERSION = 1
@@ -141,30 +141,59 @@ class RelationalSynthesizer:
 
     # ---- sample ---------------------------------------------------------------------------
     def sample(
-        self, *, seed: int = 0, ratio: float = 1.0, conditions: dict[str, Any] | None = None
+        self,
+        *,
+        seed: int = 0,
+        ratio: float = 1.0,
+        conditions: dict[str, Any] | None = None,
+        shard_by: str | None = None,
+        shard_rows: int | None = None,
     ) -> Dataset:
         """A synthetic dataset: parents first, children drawn per synthetic parent, keys
         fresh; the same seed gives the same dataset. ``conditions`` (``--where``) fix
-        columns of tables drawn on their own (see synthgen.relational.conditions)."""
+        columns of tables drawn on their own (see synthgen.relational.conditions). Drawn
+        in shards of ``shard_rows`` root entities (``relational.shards``; ``shard_by``
+        names the root table), the same rows as on Ray with any number of workers."""
+        from synthgen.relational.shards import SHARD_ROOTS, sample_tables
+
+        tables = sample_tables(
+            self.sampler(seed, ratio, conditions, shard_by, shard_rows or SHARD_ROOTS)
+        )
+        return self.as_dataset(tables)
+
+    def sampler(
+        self,
+        seed: int = 0,
+        ratio: float = 1.0,
+        conditions: dict[str, Any] | None = None,
+        shard_by: str | None = None,
+        shard_rows: int | None = None,
+        roots: int | None = None,
+        shared_ratio: float | None = None,
+    ) -> DatasetSampler:
+        """The shards of one sampling (``relational.shards.DatasetSampler``)."""
         if not hasattr(self, "plan_"):
             from synthgen.errors import NotFittedError
 
             raise NotFittedError("fit (or load) the relational model before sampling")
         from synthgen.relational.conditions import by_table
+        from synthgen.relational.shards import SHARD_ROOTS, DatasetSampler
 
-        st = SamplingPass(self, seed, by_table(self.plan_, self.columns_, conditions))
-        for t in self.plan_.order:
-            st.table(t, ratio)
-        for t in self.plan_.order:  # references cut to break a cycle, now every table exists
-            tp = self.plan_.tables[t]
-            for fk in tp.assigned:
-                if ",".join(fk.columns) in tp.cut:
-                    st.assign(t, fk)
-        tables = {t: st.finish(t) for t in self.plan_.order}
-        spec = DatasetSpec(
-            tables=[t.model_copy(update={"rows": len(tables[t.name])}) for t in self.spec_]
-        )
+        return DatasetSampler(
+            self, seed=seed, ratio=ratio,
+            conditions=by_table(self.plan_, self.columns_, conditions),
+            shard_by=shard_by, shard_rows=shard_rows or SHARD_ROOTS, roots=roots,
+            shared_ratio=shared_ratio,
+        )  # fmt: skip
+
+    def as_dataset(self, tables: dict[str, Any]) -> Dataset:
+        """Every table's rows as a Dataset in the source's table order."""
+        spec = self.as_dataset_spec({t: len(df) for t, df in tables.items()})
         return Dataset(spec, {t.name: tables[t.name] for t in self.spec_})
+
+    def as_dataset_spec(self, rows: dict[str, int]) -> DatasetSpec:
+        """The source's tables and keys with these row counts."""
+        return DatasetSpec(tables=[t.model_copy(update={"rows": rows[t.name]}) for t in self.spec_])
 
     # ---- save / load ----------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -143,6 +143,11 @@ def run_dataset(
                 None,
             )
         train = _scrubbed(recipe, train, warnings)
+    ex = recipe.execution
+    if ex.engine == "ray":  # Ray missing or a bad address: said before the fit
+        from synthgen.scale.ray_engine import connect
+
+        connect(ex.address, ex.workers)
     model = RelationalSynthesizer(
         recipe.generator.name, recipe.generator.params, sequence_orders(recipe)
     )
@@ -158,11 +163,13 @@ def run_dataset(
         )
         warnings += model.warnings_
     with clock.stage("sample", "sampling every table"):
-        syn = model.sample(
-            seed=seed,
-            ratio=recipe.sample.ratio or 1.0,
+        from synthgen.relational.ray_shards import sample_dataset
+
+        syn = sample_dataset(
+            model, engine=ex.engine, workers=ex.workers, address=ex.address, progress=True,
+            seed=seed, ratio=recipe.sample.ratio or 1.0,
             conditions=recipe.sample.condition_dict() or None,
-        )
+        )  # fmt: skip
         syn = rules.finish(model.runs_, _pii_strategies(recipe, train, syn), seed)
     with clock.stage("validate", f"validating with suite '{suite.name}'"):
         verdict = validate.run(

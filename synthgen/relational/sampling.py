@@ -19,6 +19,7 @@ from synthgen.relational.reference import distinct_labels
 
 if TYPE_CHECKING:
     from synthgen.relational.model import RelationalSynthesizer
+    from synthgen.relational.shards import RootShard
 
 
 def sub_seed(seed: int, *parts: str) -> int:
@@ -38,14 +39,37 @@ class SamplingPass:
     """One sampling pass of a RelationalSynthesizer: synthetic features, contexts and keyed rows per table so far."""
 
     def __init__(
-        self, m: RelationalSynthesizer, seed: int, conditions: dict[str, dict] | None = None
+        self,
+        m: RelationalSynthesizer,
+        seed: int,
+        conditions: dict[str, dict] | None = None,
+        *,
+        root: RootShard | None = None,
     ) -> None:
+        """``root``: this pass draws one shard of the root table (``relational.shards``):
+        its rows and those under them are numbered from 0 here (local row numbers in the
+        key columns), the writer makes them fresh keys once it knows the earlier shards'."""
         self.m, self.seed = m, seed
         self.conditions = conditions or {}
+        self.root = root
         self.feats: dict[str, pd.DataFrame] = {}
         self.ctx: dict[str, pd.DataFrame | None] = {}
         self.rows: dict[str, pd.DataFrame] = {}
         self.keep: dict[str, np.ndarray] = {}
+        self.local: set[str] = set()  # tables whose own keys are local row numbers
+        self.offers: dict[str, pd.DataFrame] = {}  # profile cells of tables drawn before
+
+    def state(self, tables: list[str]) -> dict[str, Any]:
+        """What later passes need of ``tables`` (plain frames and arrays: it travels to
+        workers)."""
+        drawn = {t: (self.feats[t], self.ctx[t], self.rows[t], self.keep[t]) for t in tables}
+        return {"tables": drawn, "offers": dict(self.offers)}
+
+    def take(self, state: dict[str, Any]) -> None:
+        """Tables as another pass drew them (``state``: the shared tables, drawn once)."""
+        for t, (feats, ctx, rows, keep) in state["tables"].items():
+            self.feats[t], self.ctx[t], self.rows[t], self.keep[t] = feats, ctx, rows, keep
+        self.offers = dict(state["offers"])
 
     def rng(self, *parts: str) -> np.random.Generator:
         return np.random.default_rng(crng.key(self.seed, *parts))
@@ -69,6 +93,8 @@ class SamplingPass:
             cf = context_frame(self.feats[p], self.ctx[p], m.context_columns_[p])
             ctx = cf.iloc[pidx].reset_index(drop=True)
             n = len(pidx)
+        elif self.root is not None and t == self.root.table:
+            n = self.root.rows
         else:
             n = int(max(0, round(ratio * m.rows_[t])))
         gen = m.models_[t]
@@ -87,6 +113,8 @@ class SamplingPass:
             )  # fmt: skip
         elif gen is None:
             body = pd.DataFrame(index=range(n))
+        elif self.root is not None and t == self.root.table and t not in m.rules_:
+            body = self.root.draw(gen, self.conditions.get(t), m.exclude_.get(t))
         else:
             given = ctx if gen.context_ is not None else None
             draw = m.rules_[t].sample if t in m.rules_ else _plain
@@ -102,8 +130,13 @@ class SamplingPass:
             body[c] = distinct_labels(body[c], labels, self.rng(t, c, "unique"))
         self.feats[t], self.ctx[t] = body, ctx
         rows = pd.DataFrame(index=range(n))
+        if self.root is not None:
+            self.local.add(t)
         for c in tp.own_keys:
-            rows[c] = m.formats_[t][c].make(n, self.seed, t, c).to_numpy()
+            if t in self.local:  # numbered here; made fresh keys by the writer
+                rows[c] = np.arange(n, dtype=np.int64)
+            else:
+                rows[c] = m.formats_[t][c].make(n, self.seed, t, c).to_numpy()
         if tp.context is not None and pidx is not None:
             self._put(rows, tp.context, self.rows[tp.context.ref_table], pidx)
         self.rows[t] = rows
@@ -166,9 +199,7 @@ class SamplingPass:
         )
         cols = [c for c in body.columns if c.startswith(f"__want.{fid}.")]
         want = body.loc[has, cols].reset_index(drop=True).astype(object)
-        offer = fr.profile_cells(m.plan_, p, m.profiles_.get(p, []), self.rows)[
-            [c.rsplit(".", 1)[1] for c in cols]
-        ]
+        offer = self.offer(p)[[c.rsplit(".", 1)[1] for c in cols]]
         offer.columns = cols
         r = self.rng(t, fid, "assign")
         if len(self.rows[p]) == 0:
@@ -190,6 +221,16 @@ class SamplingPass:
             idx = np.full(n, -1)
             idx[has] = assign.match(want, offer, deg, r)
         self._put(self.rows[t], fk, self.rows[p], idx)
+
+    def offer(self, p: str) -> pd.DataFrame:
+        """The profile cells of ``p``'s rows; a table drawn once (shared by every shard)
+        has them computed once."""
+        if p in self.offers:
+            return self.offers[p]
+        cells = fr.profile_cells(self.m.plan_, p, self.m.profiles_.get(p, []), self.rows)
+        if p not in self.local and self.root is None:
+            self.offers[p] = cells
+        return cells
 
     def _forest(self, t: str, fk: ForeignKey) -> None:
         fid = ",".join(fk.columns)
@@ -220,7 +261,9 @@ class SamplingPass:
         self._put(rows, fk, parent, new)
         return keep
 
-    def finish(self, t: str) -> pd.DataFrame:
+    def finish(self, t: str, numbered: frozenset[str] = frozenset()) -> pd.DataFrame:
+        """Table ``t`` as written: its columns in order, keys in their dtypes (but the
+        ``numbered`` columns, local row numbers the writer makes keys)."""
         rows = self.rows[t]
         has_children = bool(self.m.plan_.children(t) or self.m.plan_.referrers(t))
         if not has_children:
@@ -229,5 +272,7 @@ class SamplingPass:
             if c not in rows:  # a table learnt from no rows is written empty
                 rows[c] = pd.Series([None] * len(rows), dtype=object)
         for c, f in self.m.formats_[t].items():
+            if c in numbered:
+                continue
             rows[c] = f.cast(pd.Series(rows[c].to_numpy(), dtype=object))
         return rows[self.m.columns_[t]]

@@ -170,16 +170,3 @@ def test_more_workers_than_cpus_are_capped_not_left_waiting(cluster, model_dir, 
         model_dir, 300, tmp_path / "o", engine="ray", workers=5, say=said.append, shard_rows=100
     )
     assert "using 2 worker(s), not 5" in said[0] and len(manifest["parts"]) == 3
-
-
-def test_a_multi_table_run_on_ray_is_refused_saying_why(tmp_path: Path):
-    (tmp_path / "db").mkdir()
-    pd.DataFrame({"pid": range(30), "age": range(30)}).to_csv(tmp_path / "db/p.csv", index=False)
-    visits = pd.DataFrame({"vid": range(60), "pid": [i % 30 for i in range(60)]})
-    visits.to_csv(tmp_path / "db/v.csv", index=False)
-    (tmp_path / "r.yaml").write_text(
-        "name: t\nsource: {path: db}\nexecution: {engine: ray}\n", encoding="utf-8"
-    )
-    res = CliRunner().invoke(cli, ["run", str(tmp_path / "r.yaml"), "--out", f"{tmp_path}/o"])
-    assert res.exit_code == 2 and "samples single tables for now" in res.output
-    assert not (tmp_path / "o").exists()
