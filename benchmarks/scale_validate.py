@@ -180,11 +180,9 @@ def main(argv: list[str] | None = None) -> None:
                 print(config, rep, json.dumps(runs[config][-1], default=str), flush=True)
         anchor = runs["local"][0]
         scanned = sum(anchor["rows"][k] for k in ("train", "holdout", "synthetic"))
-        doc = {
-            "what": "synthgen validate --engine on Adult-like Parquet dataset folders (50,000-row "
-            "parts sampled from a copula fitted on Adult's train split) with one real part "
-            "copied into the synthetic folder; local engine vs Ray 1 and 2 workers on a local "
-            "2-CPU Ray cluster; each configuration in its own process",
+        previous = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {}
+        results = previous.get("results", {})
+        results[str(args.rows)] = {
             "rows": anchor["rows"],
             "planted_copies": PLANTED,
             "exact": anchor["exact"],
@@ -193,14 +191,21 @@ def main(argv: list[str] | None = None) -> None:
             "gates": anchor["gates"],
             "options": options,
             "repeats": args.repeats,
+            **summarise(runs, scanned),
+        }
+        doc = {
+            "what": "synthgen validate --engine on Adult-like Parquet dataset folders (50,000-row "
+            "parts sampled from a copula fitted on Adult's train split) with one real part "
+            "copied into the synthetic folder; local engine vs Ray 1 and 2 workers on a local "
+            "2-CPU Ray cluster; each configuration in its own process",
             "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs",
             "python": platform.python_version(),
             "ray": ray.__version__,
             "pyarrow": pyarrow.__version__,
-            "results": summarise(runs, scanned),
+            "results": dict(sorted(results.items(), key=lambda kv: int(kv[0]))),
         }
         Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
-        print(json.dumps(doc["results"], indent=1))
+        print(json.dumps(results[str(args.rows)], indent=1))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -217,3 +217,23 @@ def test_without_ray_the_error_names_the_extra(monkeypatch, tables, tmp_path):
     res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "o"), "--engine", "ray"])
     assert res.exit_code == 2 and "synthgen[ray]" in res.output
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_exact_counts_do_not_depend_on_parts_or_hash_ranges(adult, tables, tmp_path, monkeypatch):
+    """The same rows cut into other parts and row groups, reduced in 1 range or in 16:
+    the same whole-number counts (the samples may differ: their keys follow the parts)."""
+    from synthgen.scale import exact_reduce
+
+    leak = pd.read_parquet(tables["leak"])
+    other = write_parts(leak, tmp_path / "other", 7, 333)
+    kw = {"holdout": tables["holdout"], "suite": _suite(tmp_path), "sample_rows": 200}
+    kw |= {"bootstrap": 0, **QUIET}
+    first = validate_at_scale(tables["train"], tables["leak"], out=tmp_path / "a", **kw)
+    monkeypatch.setattr(exact_reduce, "MIN_RANGES", 1)
+    second = validate_at_scale(tables["train"], other, out=tmp_path / "b", **kw)
+    assert second["scale"]["exact"]["hash_ranges"] == 1 < first["scale"]["exact"]["hash_ranges"]
+    for key in ("copies", "holdout_copies"):
+        assert second["scale"]["exact"][key] == first["scale"]["exact"][key]
+    one, two = first["metrics"]["privacy"], second["metrics"]["privacy"]
+    assert two["exact_copy_excess"] == one["exact_copy_excess"]
