@@ -58,13 +58,15 @@ class UnitSummary:
     role: str
     unit: Unit
     rows: int = 0
+    batches: int = 0
     cells: dict[str, int] = field(default_factory=dict)  # checked column -> non-missing cells
     label_hashes: np.ndarray = field(default_factory=lambda: EMPTY)
 
 
-def spill_name(role: str, unit: Unit, what: str) -> str:
-    """``train.3.0.rows.npy``: the role, file and row group, and what the hashes are of."""
-    return f"{role}.{unit.file}.{unit.row_group}.{what}.npy"
+def spill_name(role: str, unit: Unit, batch: int, what: str) -> str:
+    """``train.3.0.0.rows.npy``: the role, file, row group and batch, and what the hashes
+    are of (sorted)."""
+    return f"{role}.{unit.file}.{unit.row_group}.{batch}.{what}.npy"
 
 
 def value_hashes(s: pd.Series, real: bool) -> np.ndarray:
@@ -163,41 +165,38 @@ class Mapper:
         self.samples = {role: BottomK(plan.sample_rows) for role in sources}
 
     def map(self, role: str, unit: Unit) -> UnitSummary:
+        """One unit, batch by batch: each batch's hashes are written as it is read, so a
+        unit as large as a whole CSV file is never held either."""
         plan, out = self.plan, UnitSummary(role, unit)
-        rows: list[np.ndarray] = []
-        pii: list[np.ndarray] = []
-        labels: list[np.ndarray] = []
-        checked: dict[str, list[np.ndarray]] = {c: [] for c in plan.checked}
+        labels = EMPTY
         for b, df in enumerate(self.sources[role].batches(unit)):
-            rows.append(frame_hashes(df, plan.schema, plan.compared))
+            rows = frame_hashes(df, plan.schema, plan.compared) if plan.compared else EMPTY
+            self._save(role, unit, b, "rows", np.sort(rows))
             keys = sample_keys(plan.seed, role, unit, b, len(df))
             self.samples[role].add(keys, df, unit, out.rows)
             out.rows += len(df)
+            out.batches += 1
             if role == "synthetic" and plan.pii:
-                for c in plan.checked:
-                    checked[c].append(value_hashes(df[c], real=False))
+                for j, c in enumerate(plan.checked):
+                    self._save(role, unit, b, f"v{j}", np.sort(value_hashes(df[c], real=False)))
                     out.cells[c] = out.cells.get(c, 0) + int(df[c].notna().sum())
             elif plan.pii:
-                pii += [np.unique(value_hashes(df[c], real=True)) for c in plan.pii]
-                labels += [_label_hashes(df[c]) for c in plan.labels]
-        self._save(role, unit, "rows", rows, unique=False)
-        if role == "synthetic" and plan.pii:
-            for j, c in enumerate(plan.checked):
-                self._save(role, unit, f"v{j}", checked[c], unique=False)
-        elif plan.pii:
-            self._save(role, unit, "pii", pii, unique=True)
-            out.label_hashes = np.unique(np.concatenate(labels)) if labels else EMPTY
+                found = [value_hashes(df[c], real=True) for c in plan.pii]
+                self._save(role, unit, b, "pii", np.unique(np.concatenate(found)))
+                labels = np.unique(np.concatenate([labels, *map(_label_hashes, _cols(df, plan))]))
+        out.label_hashes = labels
         return out
 
     def sample(self, role: str) -> pd.DataFrame:
         return self.samples[role].frame()
 
-    def _save(
-        self, role: str, unit: Unit, what: str, parts: list[np.ndarray], unique: bool
-    ) -> None:
-        every = np.concatenate(parts) if parts else EMPTY
-        every = np.unique(every) if unique else np.sort(every)
-        np.save(self.spill / spill_name(role, unit, what), every.astype(np.uint64, copy=False))
+    def _save(self, role: str, unit: Unit, batch: int, what: str, hashes: np.ndarray) -> None:
+        path = self.spill / spill_name(role, unit, batch, what)
+        np.save(path, hashes.astype(np.uint64, copy=False))
+
+
+def _cols(df: pd.DataFrame, plan: Plan) -> list[pd.Series]:
+    return [df[c] for c in plan.labels]
 
 
 def _label_hashes(s: pd.Series) -> np.ndarray:

@@ -63,7 +63,7 @@ def run_pass(
         worker = PassWorker(sources, plan, str(spill))
         summaries = [worker.map(r, u) for r, u in _bar("reading", jobs)]
         frames = {role: [worker.sample(role)] for role in sources}
-        files, ranges, labels = _plan_reduce(summaries, units, plan, spill)
+        files, ranges, labels = _plan_reduce(summaries, plan, spill)
         counts = Counts()
         for k in _bar("counting", list(range(ranges))):
             counts.add(worker.reduce(files, k, ranges, labels))
@@ -82,7 +82,7 @@ def run_pass(
                 summaries.append(s)
                 bar.update(len(summaries))
         frames = {role: ray.get([a.sample.remote(role) for a in actors]) for role in sources}
-        files, ranges, labels = _plan_reduce(summaries, units, plan, spill)
+        files, ranges, labels = _plan_reduce(summaries, plan, spill)
         f_ref, l_ref = ray.put(files), ray.put(labels)  # sent once, not once per range
         counts = Counts()
         with Progress("validating: counting", ranges, unit="range") as bar:
@@ -98,13 +98,14 @@ def run_pass(
 
 
 def _plan_reduce(
-    summaries: list[UnitSummary], units: dict[str, list[Any]], plan: Plan, spill: Path
+    summaries: list[UnitSummary], plan: Plan, spill: Path
 ) -> tuple[Files, int, np.ndarray]:
     rows = sum(s.rows for s in summaries)
     per_row = 1 + (len(plan.checked) + len(plan.pii) if plan.pii else 0)
     labels = [s.label_hashes for s in summaries if len(s.label_hashes)]
     found = np.unique(np.concatenate(labels)) if labels else EMPTY
-    files = hash_files(spill, units, plan.checked, bool(plan.pii))
+    ordered = sorted(summaries, key=lambda s: (s.role, s.unit.file, s.unit.row_group))
+    files = hash_files(spill, ordered, plan.checked, bool(plan.pii))
     return files, range_count(rows * per_row), found
 
 

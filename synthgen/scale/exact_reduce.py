@@ -119,12 +119,17 @@ def reduce_range(files: Files, k: int, ranges: int, labels: np.ndarray) -> Count
     return out
 
 
-def hash_files(spill: Path, units: dict[str, list[Any]], checked: list[str], pii: bool) -> Files:
-    """The hash files the map pass wrote for ``units`` (role -> units)."""
+def hash_files(spill: Path, summaries: list[Any], checked: list[str], pii: bool) -> Files:
+    """The hash files the map pass wrote for the units of ``summaries`` (``UnitSummary``)."""
     from synthgen.scale.exact import spill_name
 
     def names(role: str, what: str) -> list[str]:
-        return [str(spill / spill_name(role, u, what)) for u in units.get(role, [])]
+        return [
+            str(spill / spill_name(role, s.unit, b, what))
+            for s in summaries
+            if s.role == role
+            for b in range(s.batches)
+        ]
 
     real_pii = names("train", "pii") + names("holdout", "pii") if pii else []
     return Files(
