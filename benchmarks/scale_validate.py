@@ -4,7 +4,8 @@ folders that are never held in memory (`python benchmarks/scale_validate.py`).
 A copula fitted on Adult's training split samples three dataset folders (50,000-row part
 files, as `synthgen sample --out big/` writes them): the "real" table (--real-rows), a
 holdout (a quarter of that) and the synthetic table (--rows). One part of the real folder
-is copied into the synthetic folder (a planted leak of 50,000 verbatim training rows).
+are copied into the synthetic folder (--planted-parts: a planted leak of 50,000 verbatim
+training rows each).
 Then the validation runs with
 - the local engine (the anchor): one process;
 - Ray with 1 and with 2 workers on a local Ray cluster of 2 CPUs.
@@ -37,7 +38,7 @@ from benchmarks.common import ROOT, load_adult  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "scale_validate.json"
 CONFIGS = ("local", "ray-1", "ray-2")
-PLANTED = 50_000  # one part file of the real folder
+PART_ROWS = 50_000  # rows of one part file of the real folder
 
 
 def report_digest(report: dict[str, Any]) -> str:
@@ -103,7 +104,7 @@ def run(config: str, paths: dict[str, str], options: dict[str, Any]) -> dict[str
     return r
 
 
-def make_tables(work: Path, real_rows: int, rows: int) -> dict[str, str]:
+def make_tables(work: Path, real_rows: int, rows: int, planted: int) -> dict[str, str]:
     from synthgen.generators import create
     from synthgen.progress import quiet
     from synthgen.scale.engine import sample_to_dataset
@@ -120,8 +121,8 @@ def make_tables(work: Path, real_rows: int, rows: int) -> dict[str, str]:
         with quiet():
             sample_to_dataset(model, n, work / name, seed=seed, say=lambda _m: None)
         paths[name] = str(work / name)
-    first = sorted((work / "real").glob("part-*.parquet"))[0]
-    shutil.copy(first, work / "synthetic" / "part-planted.parquet")  # the leak
+    for i, part in enumerate(sorted((work / "real").glob("part-*.parquet"))[:planted]):
+        shutil.copy(part, work / "synthetic" / f"part-planted-{i}.parquet")  # the leak
     return paths
 
 
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rows", type=int, default=10_000_000, help="synthetic rows")
     ap.add_argument("--real-rows", type=int, default=2_000_000, help="real rows")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--planted-parts", type=int, default=1, help="real parts copied")
     ap.add_argument("--sample-rows", type=int, default=100_000)
     ap.add_argument("--bootstrap", type=int, default=10)
     ap.add_argument("--out", default=str(OUT))
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     options = {"sample_rows": args.sample_rows, "bootstrap": args.bootstrap, "seed": 0}
     try:
         t = time.perf_counter()
-        paths = make_tables(work, args.real_rows, args.rows)
+        paths = make_tables(work, args.real_rows, args.rows, args.planted_parts)
         print(f"tables written in {time.perf_counter() - t:.0f} s", flush=True)
         runs: dict[str, list[dict[str, Any]]] = {c: [] for c in CONFIGS}
         for rep in range(args.repeats):
@@ -184,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         results = previous.get("results", {})
         results[str(args.rows)] = {
             "rows": anchor["rows"],
-            "planted_copies": PLANTED,
+            "planted_copies": args.planted_parts * PART_ROWS,
             "exact": anchor["exact"],
             "exact_copy_excess": anchor["exact_copy_excess"],
             "verdict": anchor["verdict"],

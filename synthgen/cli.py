@@ -252,6 +252,13 @@ def validate(
 
     if logs.shows_info():
         print_outcome(err_console, report)
+        if scale := report.get("scale"):  # which figures are exact, which sampled
+            rows, sampled = scale["rows"], scale["sample_rows"]
+            err_console.print(
+                f"exact over {sum(rows.values()):,} rows: {scale['exact']['copies']:,} synthetic "
+                f"row(s) equal a training row; other metrics on samples of "
+                f"{', '.join(f'{v:,} {k}' for k, v in sampled.items())} rows"
+            )
         err_console.print(f"report: {out / 'report.html'}")
     if not report["passed"]:
         raise_for_gates(err_console, report)
