@@ -164,6 +164,24 @@ def run(
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--na-values", multiple=True, help="extra string read as missing (repeatable)")
 @click.option("--strip-whitespace", is_flag=True, help="strip spaces around text values")
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    help="tables larger than memory (Parquet dataset folders, big files): exact counts over "
+    "every row and the other metrics on samples, here or on Ray",
+)
+@click.option("--workers", type=click.IntRange(min=1), help="Ray workers")
+@click.option("--address", metavar="A", help="Ray cluster: auto or ray://host:10001")
+@click.option(
+    "--sample-rows",
+    type=click.IntRange(min=100),
+    help="with --engine: rows sampled from each table for the sampled metrics  [default: 100000]",
+)
+@click.option(
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    help="with --engine: bootstrap replicates for the sampled metrics' intervals  [default: 10]",
+)
 @verbosity_options
 def validate(
     run_dir: Path | None,
@@ -178,14 +196,30 @@ def validate(
     seed: int,
     na_values: tuple[str, ...],
     strip_whitespace: bool,
+    engine: str | None,
+    workers: int | None,
+    address: str | None,
+    sample_rows: int | None,
+    bootstrap: int | None,
 ) -> None:
     """Validate a synthetic table from any generator (--real, --synthetic, --holdout), or
-    RUN_DIR, a folder `synthgen run` wrote, again on its own split. Exit 3 if a gate fails,
-    4 if none fails but one cannot decide on this sample."""
+    RUN_DIR, a folder `synthgen run` wrote, again on its own split. With --engine: tables
+    larger than memory, counted exactly over every row and sampled for the rest. Exit 3 if
+    a gate fails, 4 if none fails but one cannot decide on this sample."""
     from synthgen.evaluation import validate_files, validate_run
 
     say = logs.say
-    if run_dir is not None:
+    if engine is not None or workers or address or sample_rows is not None or bootstrap is not None:
+        from synthgen.evaluation_scale import validate_command
+
+        report = validate_command(
+            run_dir, real, synthetic, holdout, engine=engine, workers=workers,
+            address=address, sample_rows=sample_rows, bootstrap=bootstrap,
+            suite=suite or "default", target=target, schema_path=schema_path,
+            sensitive=list(sensitive), out=out, seed=seed, na_values=list(na_values),
+            strip_whitespace=strip_whitespace, say=say,
+        )  # fmt: skip
+    elif run_dir is not None:
         named: dict[str, object] = {"--real": real, "--synthetic": synthetic, "--holdout": holdout}
         named |= {"--schema": schema_path, "--target": target, "--sensitive": sensitive}
         named |= {"--na-values": na_values, "--strip-whitespace": strip_whitespace}
@@ -218,6 +252,13 @@ def validate(
 
     if logs.shows_info():
         print_outcome(err_console, report)
+        if scale := report.get("scale"):  # which figures are exact, which sampled
+            rows, sampled = scale["rows"], scale["sample_rows"]
+            err_console.print(
+                f"exact over {sum(rows.values()):,} rows: {scale['exact']['copies']:,} synthetic "
+                f"row(s) equal a training row; other metrics on samples of "
+                f"{', '.join(f'{v:,} {k}' for k, v in sampled.items())} rows"
+            )
         err_console.print(f"report: {out / 'report.html'}")
     if not report["passed"]:
         raise_for_gates(err_console, report)

@@ -144,8 +144,11 @@ def run(
     options: dict[str, dict[str, Any]] | None = None,
     progress: bool = False,
     datasets: tuple[Any, ...] | None = None,
+    given: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``datasets`` (train, holdout, synthetic[, whole source]): for the relational metrics.
+    ``given`` (metric -> Result): results computed elsewhere (exact counts over tables too
+    large for memory), filed and judged as if computed here.
     Compute each metric the suite names once; judge every gate. Returns a JSON-ready dict.
     ``options`` (metric -> settings) add to the suite's own; ``progress``: report the metrics
     done on stderr as they go (a long validation says where it is)."""
@@ -170,7 +173,7 @@ def run(
     names = list(dict.fromkeys([g.metric for g in suite.gates] + list(suite.metrics)))
     with Progress("validating", len(names), unit="metric", enabled=progress) as bar:
         for done, name in enumerate(names, start=1):
-            results[name] = _compute(name, ctx, metrics, timings)
+            results[name] = _compute(name, ctx, metrics, timings, (given or {}).get(name))
             bar.update(done)
     gates = [judge(g, results[g.metric]) for g in suite.gates]
     outcome = verdict(gates)
@@ -185,12 +188,17 @@ def run(
 
 
 def _compute(
-    name: str, ctx: Context, metrics: dict[str, dict[str, Any]], timings: dict[str, float]
+    name: str,
+    ctx: Context,
+    metrics: dict[str, dict[str, Any]],
+    timings: dict[str, float],
+    given: Any = None,
 ) -> Any:
-    """One metric, its value and details filed under its group, its time noted."""
+    """One metric (or its ``given`` result), its value and details filed under its group,
+    its time noted."""
     m = REGISTRY[name]
     t0 = time.perf_counter()
-    result = m.compute(ctx)
+    result = given if given is not None else m.compute(ctx)
     timings[name] = round(time.perf_counter() - t0, 4)
     from synthgen.logs import LOGGER
 

@@ -30,6 +30,7 @@ from synthgen.metrics.neighbors import (
     real_to_synthetic,
     shared_neighbours,
 )
+from synthgen.schema.spec import Schema
 from synthgen.transforms.frame import to_model_frame
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -38,13 +39,21 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 def row_hashes(df: pd.DataFrame, ctx: Context, cols: list[str]) -> np.ndarray:
     """One 64-bit hash per row over ``cols`` with types normalised (1 == 1.0 == "1",
     NaN == None), so frames from any generator compare."""
-    frame = to_model_frame(df, ctx.schema, cols)
+    return frame_hashes(df, ctx.schema, cols)
+
+
+def frame_hashes(df: pd.DataFrame, schema: Schema, cols: list[str]) -> np.ndarray:
+    """``row_hashes`` given the schema alone: a row's hash depends on that row only, so a
+    table read in batches (``synthgen.scale.exact``) hashes as it would whole. A missing
+    label is a marker led by the record separator (0x1e), not by NUL: pandas compares
+    hashed text only up to a NUL, which made a missing label hash like an empty one."""
+    frame = to_model_frame(df, schema, cols)
     norm = pd.DataFrame(
         {
             c: (
                 _round9(frame[c])
-                if ctx.schema[c].kind in NUMERIC_KINDS
-                else canonical_labels(df[c], ctx.schema[c].kind).fillna("\x1eNA")
+                if schema[c].kind in NUMERIC_KINDS
+                else canonical_labels(df[c], schema[c].kind).fillna("\x1eNA")
             )
             for c in cols
         },

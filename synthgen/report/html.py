@@ -11,6 +11,7 @@ import pandas as pd
 from synthgen.report import plots, privacy_sections, sections
 from synthgen.report.gates import gate_status, gates_section, report_verdict
 from synthgen.report.rules_section import rules_section
+from synthgen.report.scale_section import scale_section
 from synthgen.report.sections import esc, fmt_value, img, is_scalar, note, section, table
 from synthgen.report.sequence_plots import sequence_section
 
@@ -71,6 +72,7 @@ def render_html(
     body = [
         _header(report, gates, report_verdict(report, gates)),
         gates_section(gates),
+        scale_section(report.get("scale")),
         _run_section(report),
         privacy_sections.budget_section(report.get("privacy")),
         *_topic_sections(report.get("metrics"), gates),
