@@ -52,7 +52,8 @@ def canonical_labels(s: pd.Series, kind: str = "categorical") -> pd.Series:
     missing stays missing."""
     obj = s.astype(object)
     present = obj.notna()
-    mapping = {v: _canon(v, kind) for v in pd.unique(obj[present])}
+    # not pd.unique: on strings it compares C strings, so "a\x00b" and "a\x00c" were one
+    mapping = {v: _canon(v, kind) for v in dict.fromkeys(obj[present].tolist())}
     return obj.map(mapping).astype(object).where(present, None)  # pandas 3 would infer str
 
 

@@ -86,6 +86,10 @@ def test_exact_copies_found_across_dtypes(adult_parts: tuple):
     assert list(canonical_labels(pd.Series(["1", 1, 1.0, " 1 ", None]))) == ["1"] * 4 + [None]
     flags = canonical_labels(pd.Series([True, "true", 1, "no"]), "boolean")
     assert list(flags) == ["True", "True", "True", "False"]
+    # labels that differ only after a NUL stay apart (pandas' string hashing stops at NUL)
+    assert list(canonical_labels(pd.Series(["a\x00b", "a\x00c", "a\x00b"]))) == [
+        "a\x00b", "a\x00c", "a\x00b",
+    ]  # fmt: skip
 
 
 def test_skipped_semantics(adult_parts: tuple):
