@@ -67,7 +67,7 @@ pg: ## start a throwaway PostgreSQL for the tests (root; PGPORT_TEST=54330 for a
 pg-stop: ## stop the test PostgreSQL and remove its env file
 	bash .ci/postgres.sh stop
 
-bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes, gate calibration, rules, sequences, Ray (benchmarks/results/*.json; ~4.5 h)
+bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes, gate calibration, rules, sequences, Ray (benchmarks/results/*.json; ~6 h)
 	-@bash .ci/postgres.sh >/dev/null  # without it, sql_write.py measures SQLite only
 	$(BIN)/python benchmarks/sql_write.py
 	$(BIN)/python benchmarks/fixtures.py
@@ -83,6 +83,12 @@ bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes,
 	$(BIN)/python benchmarks/constraints.py --chinook
 	$(BIN)/python benchmarks/sequential.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/scale.py --rows 100000000 --repeats 1 --out benchmarks/results/scale_100m.json
+	$(BIN)/python benchmarks/scale.py --fit
+	$(BIN)/python benchmarks/scale.py --train
+	$(BIN)/python benchmarks/scale.py --multi
+	$(BIN)/python benchmarks/scale_fit_dp.py
+	$(BIN)/python benchmarks/scale_validate.py --rows 10000000 --real-rows 3000000 --sample-rows 50000 --bootstrap 5
 
 bench-anchors: ## the anchors' own virtualenv (.bench-venv): TabularARGN and ARF, never synthgen's deps
 	test -x $(ANCHOR_VENV)/bin/python || $(PYTHON) -m venv $(ANCHOR_VENV)
