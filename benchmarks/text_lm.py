@@ -14,6 +14,8 @@ measured in the same run, because other jobs share the cores):
 Run: python benchmarks/text_lm.py [--repeats 3] [--new-tokens 16] [--bf16-train] [--quick]
      python benchmarks/text_lm.py --interleaved   (fp32 vs int8 at batch 16 / 32, taking
      turns, with the quality path's compact prompt and 32 new tokens; merged into the JSON)
+     python benchmarks/text_lm.py --dp   (LoRA fine-tuning with and without DP-SGD, taking
+     turns, on the same texts and settings: trained tokens/s and their ratio; merged)
 Results: benchmarks/results/text_lm.json.
 """
 
@@ -151,6 +153,43 @@ def interleaved(backend: Any, prompts: list[str], reps: int, new: int) -> dict[s
     }
 
 
+def dp_cost(texts: list[str], prompts: list[str], reps: int, epsilon: float) -> dict[str, Any]:
+    """The hf backend's own LoRA training (``train_lora``) and DP-LoRA (``train_lora_dp``) on
+    the same pairs, one epoch each, taking turns; a fresh model every run."""
+    from synthgen.text.hf_dp import train_lora_dp
+    from synthgen.text.hf_train import LoraParams, train_lora
+
+    lp = LoraParams(epochs=1, batch_size=8, max_length=128)
+    runs: dict[str, list[dict]] = {"lora": [], "dp_lora": []}
+    privacy: dict[str, Any] = {}
+    for _ in range(reps):
+        for name in runs:
+            backend, _ = load_backend()
+            data = [backend._pair(p, t, 128) for p, t in zip(prompts, texts, strict=True)]
+            pad = backend._tok.pad_token_id
+            if name == "lora":
+                _, stats = train_lora(backend._model, data, lp, pad, seed=0)
+            else:
+                dp = lp.model_copy(update={"epsilon": epsilon})
+                _, stats = train_lora_dp(backend._model, data, dp, pad, seed=0)
+                privacy = stats["privacy"]
+            runs[name].append(
+                {"tokens_per_s": stats["train_tokens_per_s"], "tokens": stats["train_tokens"]}
+            )
+            print(name, runs[name][-1], flush=True)
+    out: dict[str, Any] = {k: median_of(v) for k, v in runs.items()}
+    out["dp_over_plain_tokens_per_s"] = round(
+        out["dp_lora"]["tokens_per_s_median"] / out["lora"]["tokens_per_s_median"], 3
+    )
+    out["settings"] = {"texts": len(texts), "epochs": 1, "batch_size": 8, "max_length": 128}
+    out["privacy"] = {k: privacy[k] for k in ("epsilon_spent", "delta", "noise_multiplier")}
+    out["note"] = (
+        "Poisson batches under DP (seeded): the trained tokens differ from the plain run's; tokens/s "
+        "compares the work rates. A DP step also computes per-text gradients of the adapters."
+    )
+    return out
+
+
 def median_of(runs: list[dict]) -> dict[str, Any]:
     rates = [r["tokens_per_s"] for r in runs]
     return {
@@ -172,9 +211,21 @@ def main() -> None:
     ap.add_argument(
         "--interleaved", action="store_true", help="only fp32 vs int8, compact prompt, in turns"
     )
+    ap.add_argument("--dp", action="store_true", help="only LoRA vs DP-LoRA training, in turns")
+    ap.add_argument("--dp-texts", type=int, default=64)
     args = ap.parse_args()
     one_thread()
     import torch
+
+    if args.dp:
+        backend, _ = load_backend()
+        texts, prompts = pairs(backend, args.dp_texts)
+        result = dp_cost(texts, prompts, args.repeats, 3.0)
+        body = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        body["dp_lora_train_1_thread"] = result
+        RESULTS.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(result, indent=1))
+        return
 
     if args.interleaved:
         backend, _ = load_backend()
