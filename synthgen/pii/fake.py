@@ -8,13 +8,16 @@ from __future__ import annotations
 import difflib
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from faker import Faker
 
 from synthgen.errors import UsageError
+
+if TYPE_CHECKING:
+    from synthgen.pii.unique import Interleaved
 
 
 def _address(f: Faker) -> str:
@@ -83,15 +86,18 @@ def fake_values(
     *,
     exclude: set[str],
     start: int = 0,
-    unique: tuple[int, int] | None = None,
+    unique: tuple[int, int] | Interleaved | None = None,
     key: list[int] | None = None,
 ) -> list[Any]:
     """Fakes for rows ``start .. start + n - 1``, none in ``exclude``. ``unique``: (the
-    column's rows, the shard size) of a unique column: then no two rows of the column share
-    a value, whichever shard makes them (see ``pii.unique``; ``key`` keys its permutation)."""
+    column's rows, the shard size) of a unique column, or the rows of a root shard
+    (``Interleaved``): then no two rows of the column share a value, whichever shard makes
+    them (see ``pii.unique``; ``key`` keys its permutation)."""
     from synthgen.pii import unique as uq
 
     make = fake_maker(pii_type)
+    if isinstance(unique, uq.Interleaved):
+        return unique.fakes(pii_type, lambda: make(f), n, exclude, key or [0])
     if unique is not None:
         total, shard_rows = unique
         return uq.unique_fakes(
@@ -122,7 +128,7 @@ def side_column(
     dtype: str,
     exclude: set[str],
     start: int = 0,
-    unique: tuple[int, int] | None = None,
+    unique: tuple[int, int] | Interleaved | None = None,
     key: list[int] | None = None,
 ) -> pd.Series:
     """One side column's rows ``start .. start + n - 1`` from its JSON state (see
@@ -135,7 +141,11 @@ def side_column(
             [np.nan] * n, dtype="float64" if dtype.startswith(("float", "int")) else object
         )
     if how.startswith("id_"):
-        values = pd.Series(_ids(state, n, rng, start, key or [0]))
+        if unique is not None and not isinstance(unique, tuple):  # rows of a root shard
+            rows = np.arange(n, dtype=np.int64) * unique.shards + unique.shard
+        else:
+            rows = np.arange(start, start + n, dtype=np.int64)
+        values = pd.Series(_ids(state, rows, rng, key or [0]))
         if how == "id_int" and dtype.startswith(("int", "uint")) and not state.get("null_fraction"):
             values = values.astype(dtype)
     elif how == "pii":
@@ -164,23 +174,22 @@ def side_column(
 
 
 def _ids(
-    state: dict[str, Any], n: int, rng: np.random.Generator, start: int, key: list[int]
+    state: dict[str, Any], rows: np.ndarray, rng: np.random.Generator, key: list[int]
 ) -> list[Any] | np.ndarray:
-    """Ids of rows ``start .. start + n - 1``: from the row number, so unique without memory
+    """Ids of the rows numbered ``rows``: from the row number, so unique without memory
     of earlier rows (uuids: 122 random bits)."""
     how = state["how"]
     if how == "id_int":
-        return np.arange(start, start + n, dtype=np.int64) + int(state["start"])
+        return rows + int(state["start"])
     if how == "id_pattern":
         w = int(state["width"])
-        rows = range(start + 1, start + n + 1)
-        return [f"{state['prefix']}{i:0{w}d}" if w else f"{state['prefix']}{i}" for i in rows]
+        return [f"{state['prefix']}{i:0{w}d}" if w else f"{state['prefix']}{i}" for i in rows + 1]
     if how == "id_uuid":
-        raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+        raw = rng.integers(0, 256, size=(len(rows), 16), dtype=np.uint8)
         return [str(uuid.UUID(bytes=bytes(r), version=4)) for r in raw]
     if how == "id_shape":
-        return _shaped_ids(np.arange(start, start + n), state["shape"], key)
-    return _hex_ids(np.arange(start, start + n), max(4, int(state.get("length", 12))), rng, key)
+        return _shaped_ids(rows, state["shape"], key)
+    return _hex_ids(rows, max(4, int(state.get("length", 12))), rng, key)
 
 
 def _shaped_ids(rows: np.ndarray, shape: list[str], key: list[int]) -> list[str]:

@@ -24,7 +24,8 @@ renumbered takes its row number at once (Faker's vocabularies are finite anyway)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -109,20 +110,55 @@ def unique_fakes(
     of a unique column of ``total`` rows: distinct from each other, from ``exclude``, and
     from any other shard's, whichever worker makes those."""
     shards = max(1, -(-total // shard_rows))
-    shard = start // shard_rows
     need = min(digits_for(total), _MAX_DIGITS)  # the digits that number every row
+    rows = range(start, start + n)
+    return fakes_for_rows(pii_type, make, rows, start // shard_rows, shards, need, exclude, key)
+
+
+@dataclass(frozen=True)
+class Interleaved:
+    """Rows of a table drawn per root shard (``relational.shards``), whose count per shard
+    is known only once drawn: row ``i`` of shard ``shard`` is numbered
+    ``i * shards + shard``, distinct for any counts. ``expected``: the table's expected
+    rows, which sets the digits a number-shaped fake renumbers (a row numbered past them
+    gets its row number appended instead, still unique)."""
+
+    shard: int
+    shards: int
+    expected: int
+
+    def fakes(
+        self, pii_type: str, make: Callable[[], Any], n: int, exclude: set[str], key: list[int]
+    ) -> list[Any]:
+        rows = range(self.shard, self.shard + n * self.shards, self.shards)
+        need = min(digits_for(max(self.expected, 1) * 2 + self.shards), _MAX_DIGITS)
+        return fakes_for_rows(pii_type, make, rows, self.shard, self.shards, need, exclude, key)
+
+
+def fakes_for_rows(
+    pii_type: str,
+    make: Callable[[], Any],
+    rows: Iterable[int],
+    shard: int,
+    shards: int,
+    need: int,
+    exclude: set[str],
+    key: list[int],
+) -> list[Any]:
+    """A unique fake for each of ``rows`` (row numbers no other shard has), owned by
+    ``shard`` of ``shards`` or renumbered in its last ``need`` digits (see the module)."""
     numbered = pii_type in NUMBERED_TYPES
     tries_max = ROUTE_TRIES if shards <= MAX_ROUTED_SHARDS else 0
     batch: set[str] = set()
     out: list[Any] = []
-    for row in range(start, start + n):
+    for row in rows:
         v, tries = make(), 0
         while True:
             s = str(v)
             if MARK not in s and not (pii_type == "email" and EMAIL_MARK in s):
                 if numbered and sum("0" <= ch <= "9" for ch in s) >= need:
-                    r = renumber(s, row, key, need)
-                    v = r if r not in exclude else disambiguate(s, row, exclude)
+                    r = renumber(s, row, key, need) if row < 10**need else None
+                    v = r if r is not None and r not in exclude else disambiguate(s, row, exclude)
                     break
                 if s not in exclude and s not in batch and owner(s, shards) == shard:
                     batch.add(s)

@@ -11,11 +11,13 @@ import pandas as pd
 from synthgen.dataset.spec import ForeignKey
 from synthgen.errors import DataError, UsageError
 from synthgen.fixtures import rng as crng
+from synthgen.generators.shards import shard_count
 from synthgen.relational import assign
 from synthgen.relational import frames as fr
 from synthgen.relational import sequence_tables as seqt
 from synthgen.relational.learn import context_frame
 from synthgen.relational.reference import distinct_labels
+from synthgen.relational.shard_unique import owned_labels, unique_columns
 
 if TYPE_CHECKING:
     from synthgen.relational.model import RelationalSynthesizer
@@ -126,8 +128,7 @@ class SamplingPass:
         if tp.context is not None and pidx is not None:  # siblings ask for alike parents
             p_feats, r = self.feats[tp.context.ref_table], self.rng(t, "alike")
             body = assign.siblings_alike(body, t, tp, m.profiles_, p_feats, pidx, r)
-        for c, labels in m.labels_.get(t, {}).items():
-            body[c] = distinct_labels(body[c], labels, self.rng(t, c, "unique"))
+        body = self._unique(t, body)
         self.feats[t], self.ctx[t] = body, ctx
         rows = pd.DataFrame(index=range(n))
         if self.root is not None:
@@ -149,6 +150,29 @@ class SamplingPass:
         for c in m.columns_[t]:
             if c in body.columns:
                 rows[c] = body[c].to_numpy()
+
+    def _unique(self, t: str, body: pd.DataFrame) -> pd.DataFrame:
+        """Unique labels distinct, and in a dataset of several root shards every unique
+        column unique over all of them (``shard_unique``)."""
+        m, root = self.m, self.root
+        shards = 1 if root is None else shard_count(root.total, root.shard_rows)
+        for c, labels in m.labels_.get(t, {}).items():
+            r = self.rng(t, c, "unique")
+            if shards > 1:
+                assert root is not None
+                body[c] = owned_labels(body[c], labels, r, shard=root.k, shards=shards)
+            else:
+                body[c] = distinct_labels(body[c], labels, r)
+        if root is None or shards <= 1 or (t == root.table and t not in m.rules_):
+            return body  # the root's own draw numbers its rows over every shard
+        model = m.models_[t]
+        if t in m.seq_models_:  # a sequence's side columns are its step model's
+            model = getattr(m.seq_models_[t], "step_model_", None)
+        expected = m.rows_[t] * root.total / max(1, m.rows_[root.table])
+        return unique_columns(
+            body, model, shard=root.k, shards=shards, expected=int(expected),
+            seed=_sub(root.seed, t), exclude=m.exclude_.get(t),
+        )  # fmt: skip
 
     def _calibrated(self, t: str, n_per: np.ndarray, ratio: float) -> np.ndarray:
         """Children per synthetic parent, rescaled so the table keeps the source's children

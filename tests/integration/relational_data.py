@@ -186,3 +186,32 @@ def deep(seed: int = 0, n_tables: int = 25) -> Dataset:
         frames[name] = df
         specs.append(table(name, df, ["id"], fks))
     return Dataset(DatasetSpec(tables=specs), frames)
+
+
+def accounts(seed: int = 0) -> Dataset:
+    """Customers (the root) with one to three accounts each; an account has a unique e-mail
+    and phone number (declared) and a reference number (unique, not declared: an id, not a key)."""
+    r = np.random.default_rng(seed)
+    cust = pd.DataFrame({"cid": np.arange(1, 121), "age": r.integers(20, 80, 120)})
+    per = r.integers(1, 4, len(cust))
+    acc = pd.DataFrame({"cid": np.repeat(cust.cid.to_numpy(), per)})
+    n = len(acc)
+    acc.insert(0, "aid", np.arange(1, n + 1))
+    first = r.choice(["ann", "bob", "carla", "dev", "eve", "femi", "gus", "hana"], n)
+    acc["email"] = [f"{f}.{i * 7 + 3}@mail{i % 5}.example.org" for i, f in enumerate(first)]
+    acc["ref"] = [f"ACC-{i:06d}" for i in r.permutation(n) + 1000]
+    acc["phone"] = [f"+1-202-555-{i:04d}" for i in r.permutation(n) + 100]
+    acc["balance"] = np.round(r.gamma(2, 300, n), 2)
+    spec = DatasetSpec(
+        tables=[
+            table("customer", cust, ["cid"]),
+            table(
+                "account",
+                acc,
+                ["aid"],
+                [("cid", "customer", "cid")],
+                unique=[["email"], ["phone"]],
+            ),  # fmt: skip
+        ]
+    )
+    return Dataset(spec, {"customer": cust, "account": acc})

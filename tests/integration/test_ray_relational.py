@@ -108,6 +108,21 @@ def test_the_cli_samples_a_multi_table_model_on_ray_into_table_folders(
     )  # 30 of 59: scaled
 
 
+@pytest.mark.slow
+def test_unique_child_columns_hold_over_every_shard_on_ray(cluster, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Unique e-mails, phones and ids of a child table: unique over all shards, the same
+    bytes from the local engine and from two Ray workers."""
+    model = RelationalSynthesizer("copula").fit(rd.accounts(), seed=0).save(tmp_path / "m")
+    kw = {"seed": 3, "shard_rows": 16}  # 120 customers: 8 shards
+    local = sample_folders(model, 120, tmp_path / "local", **kw)
+    assert local["shards"] == 8
+    sample_folders(model, 120, tmp_path / "ray", engine="ray", workers=2, **kw)
+    assert _digests(tmp_path / "ray") == _digests(tmp_path / "local")
+    acc = _read(tmp_path / "ray")["account"]
+    for c in ("email", "phone", "ref"):
+        assert acc[c].is_unique, c
+
+
 def _source(tmp_path: Path):  # type: ignore[no-untyped-def]
     src = rd.two_parents()
     (tmp_path / "db").mkdir()
