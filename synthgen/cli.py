@@ -252,7 +252,16 @@ def validate(
 
     if logs.shows_info():
         print_outcome(err_console, report)
-        if scale := report.get("scale"):  # which figures are exact, which sampled
+        scale = report.get("scale")
+        if scale and "not_at_scale" in scale:  # a dataset's keys, counted over every row
+            ex = scale["exact"]
+            err_console.print(
+                f"exact over {report['rows']['synthetic']:,} synthetic rows: "
+                f"{sum(ex['dangling_references'].values()):,} of "
+                f"{sum(ex['references'].values()):,} reference(s) dangling, "
+                f"{sum(ex['repeated_key_values'].values()):,} key value(s) repeated"
+            )
+        elif scale:  # which figures are exact, which sampled
             rows, sampled = scale["rows"], scale["sample_rows"]
             err_console.print(
                 f"exact over {sum(rows.values()):,} rows: {scale['exact']['copies']:,} synthetic "

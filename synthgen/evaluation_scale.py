@@ -24,6 +24,7 @@ from typing import Any
 
 from synthgen import logs, validate
 from synthgen.errors import DataError
+from synthgen.evaluation_dataset_scale import is_table_folders
 from synthgen.metrics.base import COMPARED_KINDS, Result
 from synthgen.metrics.evidence import Evidence
 from synthgen.scale.exact import Plan
@@ -66,6 +67,8 @@ def validate_command(
             "--engine reads files or folders of part files, not database URLs",
             hint="export the tables to Parquet, or leave --engine out",
         )
+    if Path(synthetic).is_dir() and is_table_folders(Path(synthetic)):
+        return _dataset(real, synthetic, holdout, engine, workers, address, sample_rows, options)
     extra: dict[str, Any] = {"sample_rows": sample_rows, "bootstrap": bootstrap}
     return validate_at_scale(
         Path(real),
@@ -76,6 +79,34 @@ def validate_command(
         address=address,
         **{k: v for k, v in extra.items() if v is not None},
         **options,
+    )
+
+
+def _dataset(
+    real: str,
+    synthetic: str,
+    holdout: str | None,
+    engine: str,
+    workers: int | None,
+    address: str | None,
+    sample_rows: int | None,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """A folder of table folders with its dataset.json: the dataset's keys, counted."""
+    from synthgen.errors import UsageError
+    from synthgen.evaluation_dataset_scale import validate_dataset_at_scale
+
+    named = {"--holdout": holdout, "--sample-rows": sample_rows, "--target": options.get("target")}
+    named |= {"--schema": options.get("schema_path"), "--sensitive": options.get("sensitive")}
+    if given := [o for o, v in named.items() if v]:
+        raise UsageError(
+            f"--synthetic {synthetic} is a dataset of several tables: its keys are counted "
+            f"over every row, and {', '.join(given)} apply to one table",
+            hint="leave them out, or validate one table's folder with them",
+        )
+    keep = {k: options[k] for k in ("suite", "out", "seed", "say") if k in options}
+    return validate_dataset_at_scale(
+        Path(real), Path(synthetic), engine=engine, workers=workers, address=address, **keep
     )
 
 
