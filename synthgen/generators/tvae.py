@@ -21,6 +21,7 @@ import torch
 from pydantic import Field, ValidationError
 from torch import Tensor, nn
 
+from synthgen.generators.nn.ddp import WHOLE, Whole
 from synthgen.generators.nn.dpsgd import add_grads
 from synthgen.generators.nn.neural import NeuralGenerator, NeuralParams
 from synthgen.schema.spec import Schema
@@ -75,19 +76,21 @@ class _Decoder(nn.Module):
 
 
 class _Both(nn.Module):
-    """Encoder + decoder as one module whose forward is the per-batch loss (for DP-SGD)."""
+    """Encoder + decoder as one module whose forward is the per-batch loss (for DP-SGD, and
+    for DistributedDataParallel, whose forward must be the whole step's)."""
 
     def __init__(self, enc: nn.Module, dec: nn.Module, loss: Callable[[Tensor], Tensor]) -> None:
         super().__init__()
         self.enc, self.dec = enc, dec
         self._loss_fn = loss
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self._loss_fn(x)
+    def forward(self, x: Tensor, *scale: float) -> Tensor:
+        return self._loss_fn(x, *scale)  # type: ignore[call-arg]
 
 
 class TVAEGenerator(NeuralGenerator):
     name = "tvae"
+    trains_on_ray = True
     dp_seconds_per_row = 0.002
     Params = TVAEParams
     params: TVAEParams
@@ -184,10 +187,12 @@ class TVAEGenerator(NeuralGenerator):
             params, lr=self.params.lr, weight_decay=self.params.l2scale, fused=True
         )
 
-    def _loss(self, xc: Tensor) -> Tensor:
-        """``xc``: a batch of encoded rows, their encoded context after them (if any)."""
+    def _loss(self, xc: Tensor, scale: float | None = None, eps: Tensor | None = None) -> Tensor:
+        """``xc``: a batch of encoded rows, their encoded context after them (if any); the
+        loss summed over its rows times ``scale`` (default: their mean). ``eps``: the rows'
+        reparametrisation noise (default: drawn here)."""
         mu, logvar = self.enc_(xc)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        z = mu + (torch.randn_like(mu) if eps is None else eps) * torch.exp(0.5 * logvar)
         x = xc[:, : self.width_] if self.ctx_width_ else xc
         out = self.dec_(torch.cat([z, xc[:, self.width_ :]], 1) if self.ctx_width_ else z)
         mask = self.index_.alpha_mask
@@ -196,20 +201,38 @@ class TVAEGenerator(NeuralGenerator):
         gauss = (err**2 / (2 * sigma**2)).sum() + (torch.log(sigma) * mask).sum() * len(x)
         recon = gauss + self.index_.cross_entropy(out, x)
         kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp())
-        return (self.params.loss_factor * recon + kl) / len(x)
+        total = self.params.loss_factor * recon + kl
+        return total / len(x) if scale is None else total * scale
 
-    def _train_epoch(self, data: Tensor, rng: np.random.Generator) -> float:
+    def _train_epoch(self, data: Tensor, rng: np.random.Generator, shard: Whole = WHOLE) -> float:
+        """One pass in batches; with a ``shard`` (data-parallel: ``nn.ddp``) every process
+        draws the same batches and the same noise and takes its share, its summed loss
+        scaled by ``W / batch`` so the averaged gradient is the single-process batch mean's."""
         bs = self.params.batch_size
         order = torch.from_numpy(rng.permutation(len(data)))
+        whole = shard.world == 1
+        model = None if whole else self._ddp(shard)
         total, steps = 0.0, 0
         for i in range(0, len(data) - bs + 1 if len(data) >= bs else 1, bs):
-            loss = self._loss(data[order[i : i + bs]])
+            rows = data[order[i : i + bs]]
+            if model is None:
+                loss = self._loss(rows)
+            else:  # the whole batch's noise drawn in every process: the single-process draw
+                eps = torch.randn(len(rows), self.params.embedding_dim)
+                loss = model(shard.part(rows), shard.world / len(rows), shard.part(eps))
             self.opt_.zero_grad(set_to_none=True)
             loss.backward()
             self.opt_.step()
             self.dec_.sigma.data.clamp_(0.01, 1.0)
             total, steps = total + float(loss.detach()), steps + 1
+        if not whole:  # each process's loss is W x its share of the batch mean
+            total = shard.total(total) / shard.world
         return total / max(steps, 1)
+
+    def _ddp(self, shard: Whole) -> nn.Module:
+        if getattr(self, "ddp_", None) is None:
+            self.ddp_ = shard.wrap(_Both(self.enc_, self.dec_, self._loss))
+        return self.ddp_
 
     def _train_epoch_dp(self, data: Tensor, rng: np.random.Generator) -> float:
         """DP-SGD: the encoder and decoder both read real rows, so every parameter's update

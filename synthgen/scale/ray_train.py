@@ -104,9 +104,6 @@ def fit_on_ray(
 ) -> tuple[Any, list[dict[str, Any]]]:
     """``training.train_network``'s network and history, trained by Ray Train workers."""
     import torch
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.torch import TorchConfig, TorchTrainer
-    from ray.util.queue import Queue
 
     say = cluster.say or logs.say
     w = training_workers(cluster)
@@ -123,10 +120,36 @@ def fit_on_ray(
             "sent": time.time(),
         }
     )
+    out = run_trainer(_train_worker, job, w, cluster)
+    net = nets[0]
+    net.load_state_dict({k: torch.tensor(v) for k, v in out["weights"].items()})  # a copy
+    history: list[dict[str, Any]] = out["history"]
+    if cluster.stats is not None:
+        cluster.stats.update(workers=w, cpu_s=out["cpu_s"], peak_rss=out["peak_rss"])
+    last = history[-1]
+    if last.get("loss") is not None:
+        val = last.get("validation_loss")
+        tail = f", validation loss {val:.4f}" if val is not None else ""
+        say(f"trained {len(history)} epoch(s) on Ray: loss {last['loss']:.4f}{tail}")
+    return net, history
+
+
+def run_trainer(
+    worker: Callable[[dict[str, Any]], Any], job: Any, w: int, cluster: RayCluster
+) -> dict[str, Any]:
+    """Run ``worker`` on ``w`` Ray Train workers in a gloo group (its config: the ``job``
+    object ref and a ``queue`` rank 0 reports epochs to, followed here by a progress bar);
+    rank 0's return value. A worker's synthgen error is raised as itself; Ctrl-C stops
+    the workers and raises Interrupted."""
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.util.queue import Queue
+
+    say = cluster.say or logs.say
     queue = Queue(actor_options={"num_cpus": 0})
     storage = tempfile.mkdtemp(prefix="synthgen-train-")
     trainer = TorchTrainer(
-        _train_worker,  # type: ignore[arg-type]  # rank 0's return value is the result
+        worker,  # type: ignore[arg-type]  # rank 0's return value is the result
         train_loop_config={"job": job, "queue": queue},
         scaling_config=ScalingConfig(num_workers=w, resources_per_worker={"CPU": 1}),
         torch_config=TorchConfig(backend="gloo"),
@@ -144,17 +167,7 @@ def fit_on_ray(
     out = result.return_value  # type: ignore[attr-defined]  # Ray Train 2.x Result
     if out is None:  # rank 0 always returns its weights: the run was aborted
         raise Interrupted(signal.SIGINT)
-    net = nets[0]
-    net.load_state_dict({k: torch.tensor(v) for k, v in out["weights"].items()})  # a copy
-    history: list[dict[str, Any]] = out["history"]
-    if cluster.stats is not None:
-        cluster.stats.update(workers=w, cpu_s=out["cpu_s"], peak_rss=out["peak_rss"])
-    last = history[-1]
-    if last.get("loss") is not None:
-        val = last.get("validation_loss")
-        tail = f", validation loss {val:.4f}" if val is not None else ""
-        say(f"trained {len(history)} epoch(s) on Ray: loss {last['loss']:.4f}{tail}")
-    return net, history
+    return dict(out)
 
 
 def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:

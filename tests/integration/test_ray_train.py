@@ -79,6 +79,35 @@ def test_two_workers_give_the_same_bytes_and_the_local_model_within_noise(
     assert q_local > 0.85 and abs(q_ray - q_local) < 0.02, (q_ray, q_local)
 
 
+@pytest.mark.slow
+def test_tvae_trains_on_ray_one_worker_as_here_two_within_noise(cluster, adult, tmp_path: Path):
+    """tvae's own loop on each worker's share of every batch: one worker is the local fit
+    byte for byte (the same states, the same sums); two workers give the same bytes twice
+    and the local fit's losses up to float summation order (every worker draws the whole
+    batch's noise and takes its share)."""
+    df = adult.iloc[:3000]
+    kw = {"epochs": 3, "threads": 1, "batch_size": 250}
+    local = create("tvae", **kw).fit(df, seed=7)
+    said: list[str] = []
+    with training(RayCluster(1, None, said.append)):
+        one = create("tvae", **kw).fit(df, seed=7)
+    assert said[-1] == "trained 3 epoch(s) of tvae on Ray"
+    assert _weights(one, tmp_path / "one") == _weights(local, tmp_path / "local")
+    pd.testing.assert_frame_equal(one.sample(300, seed=2), local.sample(300, seed=2))
+    runs = []
+    for _ in range(2):
+        with training(RayCluster(2, None, said.append)):
+            runs.append(create("tvae", **kw).fit(df, seed=7))
+    a, b = runs
+    assert _weights(a, tmp_path / "a") == _weights(b, tmp_path / "b")
+    assert _weights(a, tmp_path / "a2") != _weights(local, tmp_path / "l2")
+    for h, h1 in zip(a.history_, local.history_, strict=True):
+        assert h["loss"] == pytest.approx(h1["loss"], rel=1e-4)
+    q_ray = _quality(df, a.sample(3000, seed=3))
+    q_local = _quality(df, local.sample(3000, seed=3))
+    assert q_local > 0.7 and abs(q_ray - q_local) < 0.03, (q_ray, q_local)
+
+
 def _recipe(tmp_path: Path, extra: str = "") -> Path:
     rng = np.random.default_rng(3)
     n = 1500

@@ -58,7 +58,11 @@ class Trainer:
         time_budget_s: float | None,
         patience: int | None,
         tolerance: float = 0.0,
+        shared_clock: Any = None,
     ) -> None:
+        """``shared_clock`` (data-parallel training: ``nn.ddp.DDPShard.clock``): makes every
+        process read the same elapsed time, so a time budget stops them all at once."""
+        self.shared_clock = shared_clock
         self.epochs = epochs
         self.budget = time_budget_s
         self.patience = patience
@@ -74,7 +78,8 @@ class Trainer:
         return self.budget is not None or self.patience is not None
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.start
+        seconds = time.perf_counter() - self.start
+        return seconds if self.shared_clock is None else float(self.shared_clock(seconds))
 
     def keep_going(self, epoch: int) -> bool:
         """Another epoch? Not past ``epochs``, not past the budget, not out of patience."""

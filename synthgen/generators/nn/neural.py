@@ -18,8 +18,10 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from synthgen.errors import DataError, pydantic_problems
+from synthgen.generators import distributed
 from synthgen.generators.base import Generator
 from synthgen.generators.folder import Expected, check_arrays, label_problems, out_of_bounds
+from synthgen.generators.nn.ddp import WHOLE, Whole
 from synthgen.generators.nn.dpsgd import DPSGD, default_epochs
 from synthgen.generators.nn.loop import Trainer, marginal_score, torch_threads
 from synthgen.generators.nn.spans import SpanIndex
@@ -178,24 +180,48 @@ class NeuralGenerator(Generator):
         with seeded(int(rng.integers(2**31))), torch_threads(p.threads):
             self._build(self.encoder_.width_)
             self._prepare(matrix, rng)
-            epochs = self.dp_.epochs if self.dp_ is not None else p.epochs
-            trainer = Trainer(
-                epochs, p.time_budget_s, p.early_stopping_patience, p.checkpoint_tolerance
-            )
-            epoch = 0
-            for epoch in _epochs(trainer, f"training {self.name}" + (" (DP)" if self.dp_ else "")):
-                if self.dp_ is not None:
-                    loss = self._train_epoch_dp(matrix, rng)
-                else:
-                    loss = self._train_epoch(matrix, rng)
-                score = None
-                if trainer.evaluates:
-                    with self._given(getattr(self, "score_context_", None)):
-                        score = marginal_score(holdout, self._sample(len(holdout), rng))
-                trainer.record(epoch + 1, loss, score, self._train_modules())
-            trainer.restore_best(self._train_modules())
-        self.history_ = trainer.history
-        self.epochs_trained_ = epoch + 1
+            on = distributed.cluster() if self.trains_on_ray and self.dp_ is None else None
+            if on is not None:  # data-parallel on Ray: the same loop in each worker
+                from synthgen.scale.ray_train_neural import train_on_ray
+
+                self.history_, self.epochs_trained_ = train_on_ray(self, matrix, holdout, rng, on)
+                return
+            self.history_, self.epochs_trained_ = self._train_loop(matrix, holdout, rng, WHOLE)
+
+    def _train_loop(
+        self,
+        matrix: torch.Tensor,
+        holdout: pd.DataFrame,
+        rng: np.random.Generator,
+        shard: Whole,
+        on_epoch: Any = None,
+    ) -> tuple[list[dict[str, float]], int]:
+        """Epochs until done, the best weights kept; the history and epochs trained.
+        ``shard``: this process's share of every batch (``nn.ddp``), for the generators
+        that train data-parallel; ``on_epoch(entry, epochs)`` after each epoch."""
+        p = self.params
+        epochs = self.dp_.epochs if self.dp_ is not None else p.epochs
+        clock = shard.clock if shard.world > 1 else None
+        trainer = Trainer(
+            epochs, p.time_budget_s, p.early_stopping_patience, p.checkpoint_tolerance, clock
+        )
+        epoch = 0
+        for epoch in _epochs(trainer, f"training {self.name}" + (" (DP)" if self.dp_ else "")):
+            if self.dp_ is not None:
+                loss = self._train_epoch_dp(matrix, rng)
+            elif shard.world > 1:
+                loss = self._train_epoch(matrix, rng, shard)  # type: ignore[call-arg]
+            else:
+                loss = self._train_epoch(matrix, rng)
+            score = None
+            if trainer.evaluates:  # the same weights and draws in every process: one decision
+                with self._given(getattr(self, "score_context_", None)):
+                    score = marginal_score(holdout, self._sample(len(holdout), rng))
+            trainer.record(epoch + 1, loss, score, self._train_modules())
+            if on_epoch is not None:
+                on_epoch({"epoch": epoch + 1, "pass": 1, "loss": loss}, epochs)
+        trainer.restore_best(self._train_modules())
+        return trainer.history, epoch + 1
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         alphas, codes = [], []
