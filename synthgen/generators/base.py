@@ -58,6 +58,7 @@ class Generator(ABC):
     supports_dp: ClassVar[bool] = False
     supports_context: ClassVar[bool] = False
     trains_on_ray: ClassVar[bool] = False  # data-parallel inside distributed.training()
+    dp_trains_on_ray: ClassVar[bool] = False  # DP-SGD too
     privacy_: dict[str, Any] | None = None
     context_: ctxmod.ContextSpec | None = None  # the context's schema, when fitted with one
 

@@ -53,7 +53,7 @@ def train_cluster(
     if not gen.trains_on_ray:
         say(f"{recipe.generator.name} trains here; the rows are drawn on Ray")
         return None
-    if private:
+    if private and not gen.dp_trains_on_ray:
         raise RecipeError(
             f"privacy: DP-SGD training of {recipe.generator.name} does not run on Ray yet",
             hint="remove execution: (or set engine: local) to train it here, or remove privacy:",
@@ -101,14 +101,20 @@ def fit_on_ray(
     seed: int,
     started: float,
     cluster: RayCluster,
+    dp: Any = None,
+    rng: Any = None,
 ) -> tuple[Any, list[dict[str, Any]]]:
-    """``training.train_network``'s network and history, trained by Ray Train workers."""
+    """``training.train_network``'s network and history, trained by Ray Train workers.
+    Under DP-SGD (``dp``, with the fit's ``rng`` for the Poisson batches) the steps taken
+    are counted in ``dp`` as a local fit counts them (all planned ones if the run fails)."""
     import torch
 
     say = cluster.say or logs.say
     w = training_workers(cluster)
     ray = connect(cluster.address, w)
-    nets = [build(), build()]  # a second pass's network too, as a local fit would build it
+    nets = [build()]
+    state = torch.random.get_rng_state().numpy()  # what a local fit trains from (DP noise)
+    nets.append(build())  # a second pass's network too, as a local fit would build it
     job = ray.put(
         {
             "codes": codes.numpy(),
@@ -118,9 +124,18 @@ def fit_on_ray(
             "nets": nets,
             "elapsed": time.perf_counter() - started,
             "sent": time.time(),
+            "dp": dp,
+            "rng": None if rng is None else rng.bit_generator.state,
+            "torch": state,
         }
     )
+    if dp is not None:  # spent whatever happens; the count is corrected once the run ends
+        dp.steps_done = dp.steps_planned
     out = run_trainer(_train_worker, job, w, cluster)
+    if dp is not None:
+        dp.steps_done = out["steps_done"]
+        rng.bit_generator.state = out["rng"]
+        torch.random.set_rng_state(torch.from_numpy(out["torch"]))
     net = nets[0]
     net.load_state_dict({k: torch.tensor(v) for k, v in out["weights"].items()})  # a copy
     history: list[dict[str, Any]] = out["history"]
@@ -172,6 +187,7 @@ def run_trainer(
 
 def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
     """One Ray Train worker: the generator's loop on this worker's share of every batch."""
+    import numpy as np
     import ray
     import torch
     from ray import train
@@ -191,7 +207,11 @@ def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
         if shard.rank == 0:
             queue.put((entry, epochs))
 
-    p = job["params"]
+    p, dp, rng = job["params"], job["dp"], None
+    if job["rng"] is not None:  # every worker draws the same Poisson batches
+        rng = np.random.default_rng()
+        rng.bit_generator.state = job["rng"]
+    torch.random.set_rng_state(torch.from_numpy(job["torch"].copy()))
     with torch_threads(p.threads):
         net, history = train_network(
             lambda: next(nets),
@@ -200,13 +220,20 @@ def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
             p,
             job["seed"],
             started,
+            dp,
+            rng,
             shard=shard,
             on_epoch=report,
         )
     cpu_s, peak_rss = _usage(shard)
     if shard.rank != 0:
         return None
-    return {"weights": state_arrays(net), "history": history, "cpu_s": cpu_s, "peak_rss": peak_rss}
+    out = {"weights": state_arrays(net), "history": history, "cpu_s": cpu_s, "peak_rss": peak_rss}
+    out["torch"] = torch.random.get_rng_state().numpy()  # Ray Train returns no tensors
+    if dp is not None:
+        assert rng is not None
+        out |= {"steps_done": dp.steps_done, "rng": rng.bit_generator.state}
+    return out
 
 
 def _usage(shard: Any) -> tuple[list[float], list[int]]:

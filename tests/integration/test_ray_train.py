@@ -1,7 +1,8 @@
 """autoreg trained data-parallel on a real local Ray cluster (2 CPUs, Ray Train + DDP over
 gloo): the same model bytes for the same seed and worker count, a model within noise of the
 single-process one for the same seed and global batch, a recipe run that trains on Ray, and
-clear errors before any work (DP-SGD, more workers than CPUs, a bad address, no ray)."""
+DP-SGD on two workers spending what a local run spends, and clear errors before any work
+(more workers than CPUs, a bad address, no ray)."""
 
 from __future__ import annotations
 
@@ -152,10 +153,43 @@ def test_a_recipe_run_trains_on_ray(cluster, tmp_path: Path):
         assert h["validation_loss"] == pytest.approx(h1["validation_loss"], rel=1e-3)
 
 
+@pytest.mark.slow
+def test_a_dp_recipe_run_trains_on_ray_and_spends_what_the_local_run_spends(
+    cluster, tmp_path: Path
+):
+    """DP-SGD on two workers: the same Poisson batches everywhere, each clipping its share,
+    the noise added once; the same steps and epsilon in the ledger as the local run, and
+    (the same sums up to float order) the local model's losses."""
+    import json
+
+    from synthgen.generators import Generator
+
+    recipe = _recipe(
+        tmp_path,
+        "privacy: {epsilon: 3}\nschema: {age: {min: 20, max: 70}, "
+        "income: {min: -20000, max: 80000}, group: {categories: [a, b, c]}}\n",
+    )
+    res = CliRunner().invoke(cli, ["run", str(recipe), "--out", f"{tmp_path}/local"])
+    assert res.exit_code == 0, res.output
+    args = ["run", str(recipe), "--out", f"{tmp_path}/ray", "--engine", "ray", "--workers", "2"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "training on Ray: 2 worker(s)" in res.output
+    spent = {}
+    for run in ("local", "ray"):
+        p = json.loads((tmp_path / run / "report.json").read_text())["privacy"]
+        sgd = [m for m in p["mechanisms"] if m["mechanism"] == "DP-SGD"]
+        assert len(sgd) == 1 and 0 < p["epsilon_spent"] <= 3
+        spent[run] = (p["epsilon_spent"], sgd[0]["sgd"]["steps"], sgd[0]["sgd"]["noise_multiplier"])
+    assert spent["ray"] == spent["local"] and spent["ray"][1] > 0
+    on_ray = Generator.load(tmp_path / "ray" / "model")
+    local = Generator.load(tmp_path / "local" / "model")
+    assert len(on_ray.history_) == len(local.history_)  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("extra", "args", "message"),
     [
-        ("privacy: {epsilon: 3}\n", ["--workers", "2"], "privacy: DP-SGD training of autoreg"),
         ("", ["--workers", "3"], "the Ray cluster has 2 CPU(s)"),
         ("", ["--address", "127.0.0.1:1"], "cannot reach the Ray cluster"),
     ],

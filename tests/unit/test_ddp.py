@@ -56,12 +56,30 @@ def _steps(shard: Whole) -> dict[str, Any]:
     )
     out["trained"] = state_arrays(trained)
     out["history"] = [(h["loss"], h["validation_loss"]) for h in history]
+    out["dp"] = _dp_run(shard)
     if shard.world > 1:  # a time budget: rank 0's clock decides for both
         p = AutoregParams(epochs=100_000, batch_size=64, time_budget_s=1.0)
         _, out["budget"] = train_network(
             _net, codes, torch.arange(3), p, 6, time.perf_counter(), shard=shard
         )
     return out
+
+
+def _dp_run(shard: Whole) -> dict[str, Any]:
+    """Two DP-SGD epochs: the same Poisson batches in every process, each clipping its
+    share; the sums added up and the noise added once, by rank 0."""
+    from synthgen.generators.nn.dpsgd import DPSGD
+    from synthgen.privacy.accounting import PrivacyLedger
+
+    codes = _codes(400)
+    dp = DPSGD(len(codes), 64, 2, PrivacyLedger(3.0, 1e-5), 1.0)
+    p = AutoregParams(epochs=2, batch_size=64)
+    torch.manual_seed(3)
+    trained, _ = train_network(
+        _net, codes, torch.arange(3), p, 9, time.perf_counter(), dp,
+        np.random.default_rng(4), shard=shard,
+    )  # fmt: skip
+    return {"trained": state_arrays(trained), "steps": dp.steps_done}
 
 
 def _worker(rank: int, world: int, store: str, out: str) -> None:
@@ -129,3 +147,13 @@ def test_the_shares_of_a_batch_cover_it_once(tmp_path: Path):
     assert [len(x) for x in parts] == [12, 12, 13]
     assert torch.equal(torch.cat(parts), rows)
     assert [len(DDPShard(r, 2).part(rows[:1])) for r in range(2)] == [0, 1]
+
+
+def test_a_dp_sgd_run_on_two_workers_is_the_single_process_run(two, one):
+    """Clipping is per row, so cutting the batch does not change the clipped sum; the noise
+    is rank 0's draw, the one a single process makes: the same model up to float order."""
+    assert two[0]["dp"]["steps"] == two[1]["dp"]["steps"] == one["dp"]["steps"] > 0
+    for k, v in one["dp"]["trained"].items():
+        np.testing.assert_allclose(two[0]["dp"]["trained"][k], v, rtol=1e-4, atol=1e-5, err_msg=k)
+        assert np.array_equal(two[0]["dp"]["trained"][k], two[1]["dp"]["trained"][k])
+    assert not np.allclose(one["dp"]["trained"]["w1"], one["trained"]["w1"])  # noise differs

@@ -84,6 +84,7 @@ class AutoregGenerator(Generator):
     supports_dp = True
     supports_context = True
     trains_on_ray = True
+    dp_trains_on_ray = True
 
     # ---- fit ------------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None:

@@ -30,7 +30,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from synthgen.errors import UsageError
 from synthgen.generators import distributed
 from synthgen.generators.autoreg.network import MaskedNet
 from synthgen.generators.nn.ddp import WHOLE, Whole
@@ -100,19 +99,15 @@ def fit_network(
     tables do so within a few epochs) a second pass trains a new network on a schedule that
     ends there. Returns the network and the history of every epoch.
 
-    Inside ``distributed.training(cluster)`` (and without DP) the training runs on that Ray
-    cluster, data-parallel; the network returned holds the trained weights."""
+    Inside ``distributed.training(cluster)`` the training runs on that Ray cluster,
+    data-parallel (DP-SGD too: the noise is added once per step); the network returned
+    holds the trained weights."""
     seed = int(rng.integers(2**62))
     on = distributed.cluster()
     if on is not None:
-        if dp is not None:
-            raise UsageError(
-                "DP-SGD training does not run on Ray yet (privacy: with execution: {engine: ray})",
-                hint="train it here: leave execution: out (or set engine: local)",
-            )
         from synthgen.scale.ray_train import fit_on_ray
 
-        return fit_on_ray(build, codes, rank, p, seed, started, on)
+        return fit_on_ray(build, codes, rank, p, seed, started, on, dp, rng)
     return train_network(build, codes, rank, p, seed, started, dp, rng)
 
 
@@ -212,8 +207,9 @@ class _Run:
                     total += summed
                 else:
                     grads = dp.private_grads(
-                        loss_module, lambda call, x: call(x), batch_rows, micro=DP_MICRO_BATCH
-                    )
+                        loss_module, lambda call, x: call(x), shard.part(batch_rows),
+                        micro=DP_MICRO_BATCH, shard=shard,
+                    )  # fmt: skip
                     add_grads(loss_module, grads)
                     dp.step_done()
                 opt.step()

@@ -11,10 +11,13 @@ Every process then takes the same optimiser step and the weights stay equal.
 What the training loop decides from (the epoch's loss, the validation loss, the clock) is
 shared: sums are all-reduced (every process gets the same bits) and rank 0's clock is
 broadcast, so a time budget or a shorter second pass is decided the same way on each.
+Under DP-SGD every process draws the same Poisson batch and clips its share's per-row
+gradients; the sums are added up and rank 0 adds the noise once (``noised``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -42,6 +45,13 @@ class Whole:
 
     def clock(self, seconds: float) -> float:
         return seconds
+
+    def noised(
+        self, summed: dict[str, Tensor], noise: Callable[[Tensor], Tensor]
+    ) -> dict[str, Tensor]:
+        """DP-SGD's clipped gradient sums, summed over the processes, with the noise added
+        once (``noise(g)``: ``g`` plus its draw)."""
+        return {k: noise(g) for k, g in summed.items()}
 
 
 WHOLE = Whole()
@@ -80,6 +90,23 @@ class DDPShard(Whole):
         t = torch.tensor([seconds], dtype=torch.float64)
         dist.broadcast(t, 0)
         return float(t)
+
+    def noised(
+        self, summed: dict[str, Tensor], noise: Callable[[Tensor], Tensor]
+    ) -> dict[str, Tensor]:
+        """Every process's clipped sums added up; rank 0 draws the noise (as one process
+        would: the same random state) and sends the result, so each takes the same step."""
+        import torch.distributed as dist
+
+        out = {}
+        for k, g in summed.items():
+            g = g.contiguous()
+            dist.all_reduce(g)
+            if self.rank == 0:
+                g = noise(g).contiguous()
+            dist.broadcast(g, 0)
+            out[k] = g
+        return out
 
 
 def state_arrays(module: nn.Module) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, grad, vmap
 
+from synthgen.generators.nn.ddp import WHOLE, Whole
 from synthgen.privacy.accounting import PrivacyLedger, SGDRun
 
 DP_TARGET_NOISE = 2.0  # noise multiplier the default DP epochs stop at
@@ -83,11 +84,13 @@ class DPSGD:
         loss_one: Callable[..., Tensor],
         *rows: Tensor,
         micro: int | None = None,
+        shard: Whole = WHOLE,
     ) -> dict[str, Tensor]:
         """Sum of per-row gradients of ``loss_one(call, *row)`` clipped to the norm, plus
         N(0, (noise * norm)^2), over the expected batch size. ``call(x)`` runs ``module``.
         ``micro``: per-row gradients of at most that many rows at a time (memory: rows x
-        parameters), summed before the noise is added once."""
+        parameters), summed before the noise is added once. ``shard``: data-parallel, the
+        rows are this process's share; the sums are added up over the processes first."""
         params = {k: v.detach() for k, v in module.named_parameters() if v.requires_grad}
         buffers = {k: v.detach() for k, v in module.named_buffers()}
         clip, sigma = self.max_grad_norm, self.noise_multiplier * self.max_grad_norm
@@ -108,9 +111,8 @@ class DPSGD:
             scale = (clip / (norms + 1e-12)).clamp(max=1.0)
             for k, g in per.items():
                 summed[k] += torch.einsum("b,b...->...", scale, g)
-        return {
-            k: (g + torch.randn_like(g) * sigma) / self.expected_batch for k, g in summed.items()
-        }
+        noisy = shard.noised(summed, lambda g: g + torch.randn_like(g) * sigma)
+        return {k: g / self.expected_batch for k, g in noisy.items()}
 
     def step_done(self) -> None:
         self.steps_done += 1
