@@ -88,6 +88,8 @@ bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes,
 	$(BIN)/python benchmarks/scale.py --train
 	$(BIN)/python benchmarks/scale.py --multi
 	$(BIN)/python benchmarks/scale_fit_dp.py
+	$(BIN)/python benchmarks/scale_keys.py
+	$(BIN)/python benchmarks/scale_keys.py --roots 10000 --repeats 1 --out benchmarks/results/scale_keys-10000-roots.json
 	$(BIN)/python benchmarks/scale_validate.py --rows 10000000 --real-rows 3000000 --sample-rows 50000 --bootstrap 5
 
 bench-anchors: ## the anchors' own virtualenv (.bench-venv): TabularARGN and ARF, never synthgen's deps
