@@ -68,7 +68,8 @@ def validate_command(
             hint="export the tables to Parquet, or leave --engine out",
         )
     if Path(synthetic).is_dir() and is_table_folders(Path(synthetic)):
-        return _dataset(real, synthetic, holdout, engine, workers, address, sample_rows, options)
+        one_table = {"--sample-rows": sample_rows, "--bootstrap": bootstrap}
+        return _dataset(real, synthetic, holdout, engine, workers, address, one_table, options)
     extra: dict[str, Any] = {"sample_rows": sample_rows, "bootstrap": bootstrap}
     return validate_at_scale(
         Path(real),
@@ -89,14 +90,14 @@ def _dataset(
     engine: str,
     workers: int | None,
     address: str | None,
-    sample_rows: int | None,
+    extra: dict[str, Any],
     options: dict[str, Any],
 ) -> dict[str, Any]:
     """A folder of table folders with its dataset.json: the dataset's keys, counted."""
     from synthgen.errors import UsageError
     from synthgen.evaluation_dataset_scale import validate_dataset_at_scale
 
-    named = {"--holdout": holdout, "--sample-rows": sample_rows, "--target": options.get("target")}
+    named = {"--holdout": holdout, **extra, "--target": options.get("target")}
     named |= {"--schema": options.get("schema_path"), "--sensitive": options.get("sensitive")}
     if given := [o for o, v in named.items() if v]:
         raise UsageError(

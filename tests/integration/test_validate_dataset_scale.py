@@ -126,3 +126,12 @@ def test_two_ray_workers_count_what_the_local_engine_counts(db: Path, tmp_path: 
     assert on_ray["engine"] == {"engine": "ray", "workers": 2}
     assert on_ray["scale"] == local["scale"] and on_ray["metrics"] == local["metrics"]
     assert [g["status"] for g in on_ray["gates"]] == [g["status"] for g in local["gates"]]
+
+
+def test_one_table_options_are_refused_for_a_dataset(db: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(
+        cli, ["validate", "--real", str(CHINOOK), "--synthetic", str(db), "--engine", "local",
+              "--bootstrap", "5", "--target", "Total", "--out", str(tmp_path / "v")],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "--bootstrap, --target apply to one table" in res.output
+    assert not (tmp_path / "v").exists()
