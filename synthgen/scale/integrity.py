@@ -85,6 +85,8 @@ def _text(s: pd.Series) -> pd.Series:
         text = s.astype(object).map(_one).astype(object)
         # a whole number a CSV wrote with a point (a key column with gaps: "2.0") is "2"
         return text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True).where(text.notna())
+    if pd.api.types.is_integer_dtype(s):  # exact: no trip through floats (ids past 2**53)
+        return s.astype(str).astype(object)
     v = s.to_numpy(dtype=float, na_value=np.nan)
     whole = np.isfinite(v) & (np.floor(v) == v) & (np.abs(v) < 2**63)
     out = s.astype(object).astype(str)
