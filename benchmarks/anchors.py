@@ -28,6 +28,18 @@ import pandas as pd  # noqa: E402
 MISSING = "__missing__"
 
 
+def _peak_mb() -> float:
+    """This program's own peak RSS in MB: VmHWM (ru_maxrss keeps the forking parent's)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def tabularargn(train: pd.DataFrame, n: int, seed: int) -> tuple[pd.DataFrame, dict]:
     import torch
     from mostlyai.engine import TabularARGN
@@ -93,7 +105,7 @@ def main() -> None:
             else syn[c].astype(object).where(syn[c].notna(), None)
         )
     syn.to_parquet(args.out)
-    timing["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    timing["peak_rss_mb"] = _peak_mb()
     print(json.dumps(timing))
 
 

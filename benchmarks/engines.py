@@ -35,7 +35,7 @@ NEURAL = {"synthgen.ctgan", "synthgen.tvae", "sdv.ctgan", "sdv.tvae"}
 
 def job(name: str, seed: int, epochs: int, batch: int, budget: float | None) -> dict:
     one_thread()
-    import resource
+    from synthgen.scale.ray_engine import peak_rss_bytes
 
     train, holdout = load_adult()
     out: dict = {"generator": name, "seed": seed}
@@ -49,7 +49,7 @@ def job(name: str, seed: int, epochs: int, batch: int, budget: float | None) -> 
     t0 = time.perf_counter()
     syn = gen(len(train))
     out["sample_rows_per_s"] = len(train) / (time.perf_counter() - t0)
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_bytes() / 2**20
     out["quality"] = sdmetrics_quality(train, syn)
     out["tstr_f1"] = tstr_f1(syn, holdout)
     return out

@@ -57,15 +57,14 @@ def digest(folder: Path) -> str:
 
 
 def _local_child(model: str, n: int, out: str, seed: int, q: Any) -> None:
-    import resource
-
     from synthgen.scale.engine import sample_to_dataset
+    from synthgen.scale.ray_engine import peak_rss_bytes
 
     stats: dict[str, Any] = {}
     t = time.perf_counter()
     sample_to_dataset(Path(model), n, Path(out), seed=seed, stats=stats)
     seconds = time.perf_counter() - t
-    rss = [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]
+    rss = [peak_rss_bytes() // 1024]
     q.put({"seconds": seconds, "peak_rss": rss, **_phases(stats, n)})
 
 

@@ -48,11 +48,10 @@ def model_digest(folder: Path) -> str:
 
 
 def _child(config: str, recipe: str, out: str, q: Any) -> None:
-    import resource
-
     from synthgen.api import load_recipe
     from synthgen.fit_stream import fit_streamed
     from synthgen.progress import quiet
+    from synthgen.scale.ray_engine import peak_rss_bytes
 
     r = load_recipe(recipe)
     stats: dict[str, Any] = {}
@@ -70,7 +69,7 @@ def _child(config: str, recipe: str, out: str, q: Any) -> None:
     with quiet():
         fit_streamed(r, out, say=lambda _m: None, stats=stats)
     seconds = time.perf_counter() - t
-    driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    driver = peak_rss_bytes()
     q.put({"seconds": seconds, "driver_rss": driver, "worker_rss": stats.get("peak_rss", [])})
 
 

@@ -71,13 +71,13 @@ def at_scale(db: str, out: str, engine: str = "local", workers: int | None = Non
 
 
 def _child(fn: str, args: tuple[Any, ...], q: Any) -> None:
-    import resource
+    from synthgen.scale.ray_engine import peak_rss_bytes
 
     t = time.perf_counter()
     got = globals()[fn](*args)
     seconds = time.perf_counter() - t
     q.put({"seconds": seconds, "figures": got,
-           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})  # fmt: skip
+           "peak_rss_mb": peak_rss_bytes() / 2**20})  # fmt: skip
 
 
 def in_child(fn: str, *args: Any) -> dict[str, Any]:

@@ -97,10 +97,10 @@ def _sample(model: str, roots: int, out: str, seed: int, shard_rows: int, **kw: 
 
 
 def _local_child(model: str, roots: int, out: str, seed: int, shard_rows: int, q: Any) -> None:
-    import resource
+    from synthgen.scale.ray_engine import peak_rss_bytes
 
     seconds, top, _ = _sample(model, roots, out, seed, shard_rows)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rss = peak_rss_bytes()
     q.put({"seconds": seconds, "peak_rss": [rss], "top": top})
 
 

@@ -47,10 +47,9 @@ def report_digest(report: dict[str, Any]) -> str:
 
 
 def _child(config: str, paths: dict[str, str], options: dict[str, Any], q: Any) -> None:
-    import resource
-
     from synthgen.evaluation_scale import validate_at_scale
     from synthgen.progress import quiet
+    from synthgen.scale.ray_engine import peak_rss_bytes
 
     engine = {"engine": "local"}
     if config != "local":
@@ -77,7 +76,7 @@ def _child(config: str, paths: dict[str, str], options: dict[str, Any], q: Any) 
             **options,
         )
     seconds = time.perf_counter() - t
-    driver = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    driver = peak_rss_bytes()
     q.put(
         {
             "seconds": seconds,

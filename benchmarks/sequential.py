@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
@@ -33,6 +32,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import ROOT, one_thread  # noqa: E402
+from synthgen.scale.ray_engine import peak_rss_bytes  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "sequential.json"
 DATA = ROOT.parent / "shared" / "data" / "beijing_pm25_hourly.csv"
@@ -73,7 +73,7 @@ def scores(real: pd.DataFrame, syn: pd.DataFrame) -> dict[str, Any]:
 
 
 def peak_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return round(peak_rss_bytes() / 2**20, 1)
 
 
 def ours(real: pd.DataFrame, repeats: int) -> dict[str, Any]:

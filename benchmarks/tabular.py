@@ -59,7 +59,7 @@ TARGETS = {  # issue 15, Adult, one thread
 def job(name: str, data: str, seed: int, out: Path) -> dict:
     """Fit ``name`` on ``data``'s training rows, write len(train) sampled rows to ``out``."""
     one_thread()
-    import resource
+    from synthgen.scale.ray_engine import peak_rss_bytes
 
     train = _train_rows(data)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -70,7 +70,7 @@ def job(name: str, data: str, seed: int, out: Path) -> dict:
     fit |= {"sample_s": time.perf_counter() - t0, "sample_cpu_s": time.process_time() - c0}
     if data != "wide":
         datasets.write_parquet(syn, out)
-    fit["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fit["peak_rss_mb"] = peak_rss_bytes() / 2**20
     return fit | extra
 
 
