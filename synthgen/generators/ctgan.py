@@ -16,8 +16,10 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import Tensor, nn
 from torch.func import grad
+from torch.nn import functional as F
 
 from synthgen.errors import UsageError
+from synthgen.generators.nn.ddp import WHOLE, Whole
 from synthgen.generators.nn.dpsgd import add_grads
 from synthgen.generators.nn.fused import FusedGenerator
 from synthgen.generators.nn.neural import NeuralGenerator, NeuralParams
@@ -71,10 +73,31 @@ def _make_generator(inp: int, dims: tuple[int, ...], out: int) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class _Dropout(nn.Module):
+    """``nn.Dropout``; or, with ``part = (a, b, n)`` set (data-parallel training, ``nn.ddp``),
+    rows a:b of the mask one process draws for all n rows: every process draws the whole
+    mask, so the processes' shares are cut from one draw and their random states stay in
+    step whatever their shares' sizes."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+        self.part: tuple[int, int, int] | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or not self.p:
+            return x
+        if self.part is None:
+            return F.dropout(x, self.p, True)
+        a, b, n = self.part
+        keep = torch.empty(n, x.shape[1]).bernoulli_(1 - self.p)[a:b]
+        return x * keep / (1 - self.p)
+
+
 def _make_critic(inp: int, dims: tuple[int, ...]) -> nn.Sequential:
     layers: list[nn.Module] = []
     for d in dims:
-        layers += [nn.Linear(inp, d), nn.LeakyReLU(0.2), nn.Dropout(0.5)]
+        layers += [nn.Linear(inp, d), nn.LeakyReLU(0.2), _Dropout(0.5)]
         inp = d
     layers.append(nn.Linear(inp, 1))
     return nn.Sequential(*layers)
@@ -89,6 +112,7 @@ def _adam(module: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam
 
 class CTGANGenerator(NeuralGenerator):
     name = "ctgan"
+    trains_on_ray = True  # the critic and generator steps on shares of every batch
     dp_seconds_per_row = 0.006  # the critic's per-row gradients with a gradient penalty
     Params = CTGANParams
     params: CTGANParams
@@ -124,8 +148,9 @@ class CTGANGenerator(NeuralGenerator):
         self.opt_g_ = _adam(self.gen_, p.generator_lr, p.weight_decay)
         self.opt_d_ = _adam(self.critic_, p.discriminator_lr, p.weight_decay)
 
-    def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
-        z = torch.randn(len(cond), self.params.embedding_dim)
+    def _fake(self, cond: Tensor, z: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        if z is None:
+            z = torch.randn(len(cond), self.params.embedding_dim)
         raw = self.gen_(torch.cat([z, cond], dim=1) if cond.shape[1] else z)
         return raw, self.index_.activate(raw, tau=0.2)
 
@@ -133,16 +158,22 @@ class CTGANGenerator(NeuralGenerator):
         x = torch.cat([rows, cond], dim=1) if cond.shape[1] else rows
         return self.critic_(x.reshape(-1, x.shape[1] * self.pac_))
 
-    def _penalty(self, real: Tensor, fake: Tensor) -> Tensor:
+    def _penalty(self, real: Tensor, fake: Tensor, eps: Tensor | None = None) -> Tensor:
+        """WGAN-GP at points between real and generated packs; ``eps``: each pack's mixing
+        weight [packs, 1, 1] (default: drawn here)."""
         pac = self.pac_
-        eps = torch.rand(len(real) // pac, 1, 1).expand(-1, pac, real.shape[1]).reshape(real.shape)
+        if eps is None:
+            eps = torch.rand(len(real) // pac, 1, 1)
+        eps = eps.expand(-1, pac, real.shape[1]).reshape(real.shape)
         mixed = (eps * real + (1 - eps) * fake).requires_grad_(True)
         out = self.critic_(mixed.reshape(-1, mixed.shape[1] * pac))
         (grad,) = torch.autograd.grad(out.sum(), mixed, create_graph=True)
         norm = grad.reshape(-1, grad.shape[1] * pac).norm(2, dim=1)
         return self.params.gradient_penalty * ((norm - 1) ** 2).mean()
 
-    def _train_epoch(self, data: Tensor, rng: np.random.Generator) -> float:
+    def _train_epoch(self, data: Tensor, rng: np.random.Generator, shard: Whole = WHOLE) -> float:
+        if shard.world > 1:
+            return self._train_epoch_shared(data, rng, shard)
         p = self.params
         steps = max(1, len(data) // p.batch_size)
         loss_g = torch.zeros(())
@@ -163,6 +194,70 @@ class CTGANGenerator(NeuralGenerator):
                 self.opt_d_.step()
             loss_g = self._generator_step(rng)
         return float(loss_g.detach())
+
+    def _check_workers(self, workers: int) -> None:
+        packs = self.params.batch_size // self.pac_
+        if packs < workers:
+            raise UsageError(
+                f"ctgan: {workers} training workers but a batch of {packs} pack(s) "
+                f"(batch_size {self.params.batch_size} / pac {self.pac_}): "
+                "a worker would get no rows",
+                hint=f"raise batch_size to at least {self.pac_ * workers} or use fewer workers",
+            )
+
+    def _train_epoch_shared(self, data: Tensor, rng: np.random.Generator, shard: Whole) -> float:
+        """Data-parallel (``nn.ddp``): every process draws the whole batch (rows, labels,
+        noise, mixing weights, dropout masks) and runs its share of the packs through the
+        critic and the generator; each share's loss is its part of the batch mean, the
+        gradients are summed over the processes (by hand: the gradient penalty's double
+        backward is beyond DDP's hooks), and every process takes the same step. Batch norm
+        sees each share's rows (as DDP without SyncBatchNorm); its running statistics are
+        averaged after every epoch, so all processes hold the same model."""
+        p = self.params
+        bs, pac = p.batch_size, self.pac_
+        packs = bs // pac
+        a, b = packs * shard.rank // shard.world, packs * (shard.rank + 1) // shard.world
+        share, mine = (b - a) / packs, slice(a * pac, b * pac)
+        drops = [m for m in self.critic_.modules() if isinstance(m, _Dropout)]
+        for m in drops:
+            m.part = (a, b, packs)
+        loss_g = torch.zeros(())
+        try:
+            for _ in range(max(1, len(data) // bs)):
+                for _ in range(p.discriminator_steps):
+                    cond, _mask, rows = self.sampler_.sample(bs, rng)
+                    perm = rng.permutation(bs)[mine]
+                    z = torch.randn(bs, p.embedding_dim)[mine]
+                    eps = torch.rand(packs, 1, 1)[a:b]
+                    real = data[torch.from_numpy(rows[perm])]
+                    real_cond, fc = cond[torch.from_numpy(perm)], cond[mine]
+                    with torch.no_grad():
+                        fake = self._fake(fc, z)[1]
+                    loss_d = share * (
+                        self._critic(fake, fc).mean()
+                        - self._critic(real, real_cond).mean()
+                        + self._penalty_pair(real, real_cond, fake, fc, eps)
+                    )
+                    self.opt_d_.zero_grad(set_to_none=True)
+                    loss_d.backward()
+                    shard.add_grads(self.critic_)
+                    self.opt_d_.step()
+                cond, mask, _ = self.sampler_.sample_cond(bs, rng)
+                z = torch.randn(bs, p.embedding_dim)[mine]
+                raw, fake = self._fake(cond[mine], z)
+                loss_g = share * (
+                    -self._critic(fake, cond[mine]).mean()
+                    + self._cond_loss(raw, cond[mine], mask[mine])
+                )
+                self.opt_g_.zero_grad(set_to_none=True)
+                loss_g.backward()
+                shard.add_grads(self.gen_)
+                self.opt_g_.step()
+        finally:
+            for m in drops:
+                m.part = None
+        shard.mean_buffers(self.gen_)
+        return shard.total(float(loss_g.detach()))
 
     def _train_epoch_dp(self, data: Tensor, rng: np.random.Generator) -> float:
         """DP-SGD on the critic (the only part that reads real rows): each real row's loss
@@ -207,12 +302,14 @@ class CTGANGenerator(NeuralGenerator):
         self.opt_g_.step()
         return loss_g
 
-    def _penalty_pair(self, real: Tensor, rc: Tensor, fake: Tensor, fc: Tensor) -> Tensor:
+    def _penalty_pair(
+        self, real: Tensor, rc: Tensor, fake: Tensor, fc: Tensor, eps: Tensor | None = None
+    ) -> Tensor:
         if not self.params.gradient_penalty:
             return torch.zeros(())
         a = torch.cat([real, rc], 1) if rc.shape[1] else real
         b = torch.cat([fake, fc], 1) if fc.shape[1] else fake
-        return self._penalty(a, b)
+        return self._penalty(a, b, eps)
 
     def _cond_loss(self, raw: Tensor, cond: Tensor, mask: Tensor) -> Tensor:
         """Cross-entropy of the generated label for the column each row was conditioned on."""

@@ -27,7 +27,6 @@ from synthgen import logs
 from synthgen.errors import (
     Interrupted,
     MissingExtraError,
-    RecipeError,
     SynthgenError,
     UsageError,
 )
@@ -45,19 +44,17 @@ def train_cluster(
     recipe: Recipe, gen: Any, private: bool, say: Callable[[str], None]
 ) -> RayCluster | None:
     """Where a run's ``gen`` trains: on Ray (``execution: {engine: ray}`` and a generator
-    that can), checked before any work (Ray there, the workers fit the cluster, no DP-SGD);
-    else here (None)."""
+    that can, under ``privacy:`` one whose DP-SGD can), checked before any work (Ray there,
+    the workers fit the cluster); else here (None), saying so: the rows are still drawn on
+    Ray."""
     ex = recipe.execution
     if ex.engine == "local":
         return None
-    if not gen.trains_on_ray:
-        say(f"{recipe.generator.name} trains here; the rows are drawn on Ray")
+    if not gen.trains_on_ray or (private and not gen.dp_trains_on_ray):
+        name = recipe.generator.name
+        what = f"{name}'s DP-SGD" if gen.trains_on_ray else name
+        say(f"{what} trains here (not data-parallel on Ray); the rows are drawn on Ray")
         return None
-    if private and not gen.dp_trains_on_ray:
-        raise RecipeError(
-            f"privacy: DP-SGD training of {recipe.generator.name} does not run on Ray yet",
-            hint="remove execution: (or set engine: local) to train it here, or remove privacy:",
-        )
     return RayCluster(training_workers(RayCluster(ex.workers, ex.address)), ex.address, say)
 
 
@@ -135,7 +132,7 @@ def fit_on_ray(
     if dp is not None:
         dp.steps_done = out["steps_done"]
         rng.bit_generator.state = out["rng"]
-        torch.random.set_rng_state(torch.from_numpy(out["torch"]))
+        torch.random.set_rng_state(torch.from_numpy(out["torch"].copy()))
     net = nets[0]
     net.load_state_dict({k: torch.tensor(v) for k, v in out["weights"].items()})  # a copy
     history: list[dict[str, Any]] = out["history"]

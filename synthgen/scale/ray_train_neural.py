@@ -1,4 +1,4 @@
-"""A ``NeuralGenerator`` (tvae) trained data-parallel on Ray Train, its own loop in each
+"""A ``NeuralGenerator`` (tvae, ctgan) trained data-parallel on Ray Train, its own loop in each
 worker (``NeuralGenerator._train_loop`` with a ``nn.ddp.DDPShard``).
 
 The driver encodes the table, builds the networks and the optimiser from the seed as a
@@ -31,6 +31,7 @@ def train_on_ray(
     from synthgen.scale.ray_train import run_trainer, training_workers
 
     w = training_workers(cluster)
+    gen._check_workers(w)
     ray = connect(cluster.address, w)
     job = ray.put(
         {
@@ -46,7 +47,7 @@ def train_on_ray(
     for name, module in gen._train_modules().items():
         module.load_state_dict({k: torch.tensor(v) for k, v in out["weights"][name].items()})
     rng.bit_generator.state = out["rng"]
-    torch.random.set_rng_state(torch.from_numpy(out["torch"]))
+    torch.random.set_rng_state(torch.from_numpy(out["torch"].copy()))
     if cluster.stats is not None:
         cluster.stats.update(workers=w, seconds=time.perf_counter() - t)
     history: list[dict[str, float]] = out["history"]

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from synthgen.cli import cli
+from synthgen.errors import UsageError
 from synthgen.generators import create
 from synthgen.generators.distributed import RayCluster, training
 from synthgen.stats import ks_complement, tv_complement
@@ -107,6 +108,42 @@ def test_tvae_trains_on_ray_one_worker_as_here_two_within_noise(cluster, adult, 
     q_ray = _quality(df, a.sample(3000, seed=3))
     q_local = _quality(df, local.sample(3000, seed=3))
     assert q_local > 0.7 and abs(q_ray - q_local) < 0.03, (q_ray, q_local)
+
+
+@pytest.mark.slow
+def test_ctgan_trains_on_ray_one_worker_as_here_two_within_noise(cluster, adult, tmp_path: Path):
+    """ctgan's critic and generator steps on each worker's share of the packs (the whole
+    batch's rows, noise, mixing weights and dropout masks drawn in every worker, gradients
+    summed by hand because the gradient penalty differentiates twice): one worker is the
+    local fit byte for byte; two give the same bytes twice and a model as real as the
+    local one; a batch with fewer packs than workers is refused before any worker starts."""
+    df = adult.iloc[:3000]
+    kw = {"epochs": 4, "threads": 1, "batch_size": 500}
+    local = create("ctgan", **kw).fit(df, seed=7)
+    said: list[str] = []
+    with training(RayCluster(1, None, said.append)):
+        one = create("ctgan", **kw).fit(df, seed=7)
+    assert said[-1] == "trained 4 epoch(s) of ctgan on Ray"
+    assert _weights(one, tmp_path / "one") == _weights(local, tmp_path / "local")
+    runs = []
+    for _ in range(2):
+        with training(RayCluster(2, None, said.append)):
+            runs.append(create("ctgan", **kw).fit(df, seed=7))
+    a, b = runs
+    assert _weights(a, tmp_path / "a") == _weights(b, tmp_path / "b")
+    assert _weights(a, tmp_path / "a2") != _weights(local, tmp_path / "l2")
+    assert len(a.history_) == 4
+    # the first epoch's generator loss: the same objective on the same batches, so close
+    assert a.history_[0]["loss"] == pytest.approx(local.history_[0]["loss"], rel=0.05)
+    for seed in (3, 4):
+        q_ray = _quality(df, a.sample(3000, seed=seed))
+        q_local = _quality(df, local.sample(3000, seed=seed))
+        assert q_local > 0.75 and abs(q_ray - q_local) < 0.03, (q_ray, q_local)
+    said.clear()
+    with training(RayCluster(2, None, said.append)), pytest.raises(UsageError) as err:
+        create("ctgan", epochs=1, batch_size=10, pac=10).fit(df.iloc[:200], seed=1)
+    assert "a worker would get no rows" in str(err.value) and "batch_size" in err.value.hint
+    assert not any("training on Ray" in s for s in said)
 
 
 def _recipe(tmp_path: Path, extra: str = "") -> Path:
@@ -204,6 +241,29 @@ def test_what_cannot_train_on_ray_is_refused_before_any_work(
     assert res.exit_code == 2, res.output
     assert message in res.output and "Traceback" not in res.output
     assert "fitting autoreg" not in res.output and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "private", "said"),
+    [
+        ("copula", False, "copula trains here (not data-parallel on Ray)"),
+        ("tvae", True, "tvae's DP-SGD trains here (not data-parallel on Ray)"),
+        ("ctgan", True, "ctgan's DP-SGD trains here (not data-parallel on Ray)"),
+    ],
+)
+def test_what_does_not_train_on_ray_trains_here_saying_so(
+    cluster, tmp_path: Path, name: str, private: bool, said: str
+):
+    from synthgen.recipe import load_recipe
+    from synthgen.scale.ray_train import train_cluster
+
+    recipe = load_recipe(_recipe(tmp_path, "execution: {engine: ray, workers: 2}\n"))
+    lines: list[str] = []
+    assert train_cluster(recipe.model_copy(update={"generator": recipe.generator.model_copy(
+        update={"name": name})}), create(name), private, lines.append) is None  # fmt: skip
+    assert lines == [f"{said}; the rows are drawn on Ray"]
+    on = train_cluster(recipe, create("ctgan"), False, lines.append)
+    assert on is not None and on.workers == 2
 
 
 def test_without_ray_a_run_names_the_extra(monkeypatch, tmp_path: Path):

@@ -57,6 +57,7 @@ def _steps(shard: Whole) -> dict[str, Any]:
     out["trained"] = state_arrays(trained)
     out["history"] = [(h["loss"], h["validation_loss"]) for h in history]
     out["dp"] = _dp_run(shard)
+    out["ctgan"] = _ctgan_run(shard)
     if shard.world > 1:  # a time budget: rank 0's clock decides for both
         p = AutoregParams(epochs=100_000, batch_size=64, time_budget_s=1.0)
         _, out["budget"] = train_network(
@@ -80,6 +81,24 @@ def _dp_run(shard: Whole) -> dict[str, Any]:
         np.random.default_rng(4), shard=shard,
     )  # fmt: skip
     return {"trained": state_arrays(trained), "steps": dp.steps_done}
+
+
+def _ctgan_run(shard: Whole) -> dict[str, Any]:
+    """A short ctgan fit (checkpoints scored every epoch) with ``shard`` as its loop's."""
+    import pandas as pd
+
+    from synthgen.generators.ctgan import CTGANGenerator
+
+    class Sharded(CTGANGenerator):
+        def _train_loop(self, matrix, holdout, rng, _shard, on_epoch=None):  # type: ignore[no-untyped-def]
+            return super()._train_loop(matrix, holdout, rng, shard, on_epoch)
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=600)
+    df = pd.DataFrame({"x": x, "y": x * 2 + rng.normal(size=600), "g": np.where(x > 0, "a", "b")})
+    gen = Sharded(epochs=3, batch_size=100, early_stopping_patience=5, threads=1).fit(df, seed=3)
+    mods = gen._train_modules()
+    return {"weights": {k: state_arrays(m) for k, m in mods.items()}, "history": gen.history_}
 
 
 def _worker(rank: int, world: int, store: str, out: str) -> None:
@@ -139,6 +158,20 @@ def test_a_time_budget_stops_every_worker_at_the_same_epoch(two):
     a, b = two[0]["budget"], two[1]["budget"]
     assert a == b and 1 <= len(a) < 100_000  # the same epochs, seconds and losses
     assert a[-1]["seconds"] <= 1.0 * 1.5
+
+
+def test_ctgan_workers_hold_one_model_and_follow_the_single_process_loss(two, one):
+    """Every process ends with the same weights and batch-norm statistics (summed
+    gradients, averaged buffers) and the same history (the checkpoint score decided
+    alike); the loss is the single-process loss up to what sharing batch norm changes."""
+    a, b = (run["ctgan"] for run in two)
+    for name in a["weights"]:
+        for key, v in a["weights"][name].items():
+            np.testing.assert_array_equal(v, b["weights"][name][key], err_msg=f"{name}.{key}")
+    assert a["history"] == b["history"] and len(a["history"]) == 3
+    assert all("score" in h for h in a["history"])
+    local = one["ctgan"]["history"]
+    assert a["history"][0]["loss"] == pytest.approx(local[0]["loss"], rel=0.1, abs=0.05)
 
 
 def test_the_shares_of_a_batch_cover_it_once(tmp_path: Path):

@@ -53,6 +53,17 @@ class Whole:
         once (``noise(g)``: ``g`` plus its draw)."""
         return {k: noise(g) for k, g in summed.items()}
 
+    def add_grads(self, module: nn.Module) -> None:
+        """Each parameter's gradient summed over the processes (for a loop that does its
+        own backward passes, e.g. a gradient penalty, which DDP's hooks do not follow)."""
+
+    def mean_buffers(self, module: nn.Module) -> None:
+        """Float buffers (batch-norm running statistics) averaged over the processes."""
+
+    def agreed(self, x: float | None) -> float | None:
+        """Rank 0's value of ``x`` in every process (a decision all must take alike)."""
+        return x
+
 
 WHOLE = Whole()
 
@@ -107,6 +118,36 @@ class DDPShard(Whole):
             dist.broadcast(g, 0)
             out[k] = g
         return out
+
+    def add_grads(self, module: nn.Module) -> None:
+        import torch.distributed as dist
+
+        grads = [q.grad for q in module.parameters() if q.grad is not None]
+        if not grads:
+            return
+        flat = torch.cat([g.reshape(-1) for g in grads])  # one message, not one per tensor
+        dist.all_reduce(flat)
+        at = 0
+        for g in grads:
+            g.copy_(flat[at : at + g.numel()].view_as(g))
+            at += g.numel()
+
+    def mean_buffers(self, module: nn.Module) -> None:
+        import torch.distributed as dist
+
+        for b in module.buffers():
+            if b.is_floating_point():
+                dist.all_reduce(b)
+                b.div_(self.world)
+
+    def agreed(self, x: float | None) -> float | None:
+        import torch.distributed as dist
+
+        if x is None:
+            return None
+        t = torch.tensor([x], dtype=torch.float64)
+        dist.broadcast(t, 0)
+        return float(t)
 
 
 def state_arrays(module: nn.Module) -> dict[str, Any]:

@@ -86,6 +86,9 @@ class NeuralGenerator(Generator):
         """One epoch of DP-SGD steps (``self.dp_``) on the modules that touch real rows."""
         raise NotImplementedError
 
+    def _check_workers(self, workers: int) -> None:
+        """Refuse (a UsageError) to train data-parallel on ``workers`` processes if it cannot."""
+
     def _generate(self, n: int) -> torch.Tensor:
         """Raw outputs (before tanh / softmax) of ``n`` rows, transposed: [width, n]."""
         raise NotImplementedError
@@ -217,6 +220,7 @@ class NeuralGenerator(Generator):
             if trainer.evaluates:  # the same weights and draws in every process: one decision
                 with self._given(getattr(self, "score_context_", None)):
                     score = marginal_score(holdout, self._sample(len(holdout), rng))
+                score = shard.agreed(score)
             trainer.record(epoch + 1, loss, score, self._train_modules())
             if on_epoch is not None:
                 on_epoch({"epoch": epoch + 1, "pass": 1, "loss": loss}, epochs)
