@@ -59,6 +59,8 @@ class Generator(ABC):
     supports_context: ClassVar[bool] = False
     trains_on_ray: ClassVar[bool] = False  # data-parallel inside distributed.training()
     dp_trains_on_ray: ClassVar[bool] = False  # DP-SGD too
+    # each Ray worker can hold only its own rows (a multi-table fit sharded by root entity)
+    trains_on_own_rows: ClassVar[bool] = False
     privacy_: dict[str, Any] | None = None
     context_: ctxmod.ContextSpec | None = None  # the context's schema, when fitted with one
 

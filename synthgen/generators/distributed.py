@@ -16,12 +16,15 @@ from typing import Any
 class RayCluster:
     """Where to train: ``workers`` Ray Train workers (None: one per cluster CPU) on the
     cluster at ``address`` (None: a local one); ``say`` gets what the driver reports;
-    ``stats`` (for the benchmark) gets each worker's CPU seconds and peak memory."""
+    ``stats`` (for the benchmark) gets each worker's CPU seconds and peak memory;
+    ``parts`` (a multi-table fit sharded by root entity): each training row's part, an int
+    array: worker ``part % workers`` holds the row and no other worker gets it."""
 
     workers: int | None = None
     address: str | None = None
     say: Callable[[str], None] | None = field(default=None, compare=False)
     stats: dict[str, Any] | None = field(default=None, compare=False)
+    parts: Any = field(default=None, compare=False)
 
 
 _CLUSTER: ContextVar[RayCluster | None] = ContextVar("synthgen_train_cluster", default=None)

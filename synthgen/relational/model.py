@@ -3,6 +3,7 @@ keys are fresh and all resolve (see synthgen.relational.plan for the algorithm).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from synthgen.constraints.stage import ConstraintRun, restore_sampler
 from synthgen.dataset.data import Dataset
 from synthgen.dataset.spec import DatasetSpec
 from synthgen.errors import DataError, RecipeError, UsageError
-from synthgen.generators import create
+from synthgen.generators import create, distributed
 from synthgen.generators.base import Generator
 from synthgen.relational import frames as fr
 from synthgen.relational import sequence_tables as seqt
@@ -26,6 +27,9 @@ from synthgen.relational.rules import TableRules, fit_frames, table_run
 from synthgen.relational.sampling import sub_seed as _sub
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from synthgen.relational.shards import DatasetSampler
     from synthgen.sequences.model import SequenceModel
 
@@ -86,6 +90,7 @@ class RelationalSynthesizer:
             for t in self.plan_.order
             if is_lookup(self.plan_, t, lt.frames[t][lt.own[t]], lt.schemas[t])
         }
+        parts = self._entity_parts(ds, lt.frames, seed, say)
         self.models_: dict[str, Generator | None] = {}
         self.seq_models_: dict[str, SequenceModel] = {}  # sequence tables' models
         self.exclude_ = {}
@@ -105,9 +110,10 @@ class RelationalSynthesizer:
                     self.runs_[t] = run
                 say(f"fitting {t} ({len(f):,} rows) as each parent's sequence")
                 self.models_[t] = None
-                self.seq_models_[t] = seqt.fit(
-                    lt, self.plan_, t, order, self.params, _sub(seed, t), run
-                )
+                with distributed.training(None):  # a sequence model trains here
+                    self.seq_models_[t] = seqt.fit(
+                        lt, self.plan_, t, order, self.params, _sub(seed, t), run
+                    )
                 continue
             learnt = not (f.shape[1] == 0 or len(f) == 0 or t in self.lookups_)
             run = table_run(
@@ -127,17 +133,44 @@ class RelationalSynthesizer:
             say(f"fitting {t} ({len(f):,} rows x {f.shape[1]} columns)")
             f, schema, ctx = fit_frames(run, f, lt.contexts.get(t))
             gen = create(self.generator, **self.params)
+            on = distributed.cluster()
+            if on is not None and parts is not None:  # this table's rows, each on its worker
+                mine = parts[t] if run is None or run.kept_ is None else parts[t][run.kept_]
+                on = dataclasses.replace(on, parts=mine)
             # a run scrubbed PII inside values before (relational.run), as pii.embedded says
-            if ctx is not None and ctx.shape[1] > 0:
-                gen.fit(
-                    f, schema or lt.schemas[t], seed=_sub(seed, t), context=ctx,
-                    embedded_pii="keep",
-                )  # fmt: skip
-            else:
-                gen.fit(f, schema or lt.schemas[t], seed=_sub(seed, t), embedded_pii="keep")
+            with distributed.training(on):
+                if ctx is not None and ctx.shape[1] > 0:
+                    gen.fit(
+                        f, schema or lt.schemas[t], seed=_sub(seed, t), context=ctx,
+                        embedded_pii="keep",
+                    )  # fmt: skip
+                else:
+                    gen.fit(f, schema or lt.schemas[t], seed=_sub(seed, t), embedded_pii="keep")
             self.models_[t] = gen
         self.rules_ = {t: r.sampler for t, r in self.runs_.items() if r.sampler is not None}
         return self
+
+    def _entity_parts(
+        self, ds: Dataset, frames: dict[str, pd.DataFrame], seed: int, say: Callable[[str], None]
+    ) -> dict[str, np.ndarray] | None:
+        """Inside ``distributed.training(cluster)`` with more than one worker: each training
+        row's worker, by root entity (``relational.entity_parts``); else None."""
+        on = distributed.cluster()
+        if on is None or not create(self.generator, **self.params).trains_on_own_rows:
+            return None
+        from synthgen.scale.ray_train import training_workers
+
+        w = on.workers or training_workers(on)
+        if w < 2:
+            return None
+        from synthgen.relational.entity_parts import entity_parts
+
+        entity, parts = entity_parts(ds, frames, w, seed)
+        say(
+            f"training on {w} Ray workers, sharded by {entity}: each {entity} row and every "
+            "row below it on one worker"
+        )
+        return parts
 
     # ---- sample ---------------------------------------------------------------------------
     def sample(

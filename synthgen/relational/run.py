@@ -19,6 +19,7 @@ from synthgen import interrupt, validate
 from synthgen.dataset.data import Dataset
 from synthgen.dataset.split import split_by_entity
 from synthgen.errors import RecipeError
+from synthgen.generators import create, distributed
 from synthgen.io import write_table
 from synthgen.io.atomic import Staging, write_manifest
 from synthgen.progress import StageClock
@@ -144,15 +145,22 @@ def run_dataset(
             )
         train = _scrubbed(recipe, train, warnings)
     ex = recipe.execution
+    train_on = None
     if ex.engine == "ray":  # Ray missing or a bad address: said before the fit
         from synthgen.scale.ray_engine import connect
+        from synthgen.scale.ray_train import train_cluster
 
         connect(ex.address, ex.workers)
+        gen = create(recipe.generator.name, **recipe.generator.params)
+        train_on = train_cluster(recipe, gen, recipe.privacy is not None, clock.say)
     model = RelationalSynthesizer(
         recipe.generator.name, recipe.generator.params, sequence_orders(recipe)
     )
     rows = sum(len(train[t]) for t in train.names)
-    with clock.stage("fit", f"fitting {len(ds.names)} tables ({rows:,} rows)"):
+    with (
+        clock.stage("fit", f"fitting {len(ds.names)} tables ({rows:,} rows)"),
+        distributed.training(train_on),
+    ):
         model.fit(
             train,
             seed=seed,

@@ -112,9 +112,11 @@ def fit_on_ray(
     nets = [build()]
     state = torch.random.get_rng_state().numpy()  # what a local fit trains from (DP noise)
     nets.append(build())  # a second pass's network too, as a local fit would build it
+    own = None if dp is not None or cluster.parts is None else _own_rows(codes, p, seed, cluster, w)
     job = ray.put(
         {
-            "codes": codes.numpy(),
+            "codes": codes.numpy() if own is None else None,
+            "own": own,
             "rank": rank.numpy(),
             "params": p,
             "seed": seed,
@@ -128,7 +130,11 @@ def fit_on_ray(
     )
     if dp is not None:  # spent whatever happens; the count is corrected once the run ends
         dp.steps_done = dp.steps_planned
-    out = run_trainer(_train_worker, job, w, cluster)
+    how = None
+    if own is not None:
+        rows = ", ".join(f"{n:,}" for n in own["rows"])
+        how = f"each holding its own rows ({rows} training rows)"
+    out = run_trainer(_train_worker, job, w, cluster, how)
     if dp is not None:
         dp.steps_done = out["steps_done"]
         rng.bit_generator.state = out["rng"]
@@ -146,8 +152,35 @@ def fit_on_ray(
     return net, history
 
 
+def _own_rows(codes: Tensor, p: Any, seed: int, cluster: RayCluster, w: int) -> dict[str, Any]:
+    """The rows cut once here (as ``holdout_split`` cuts them), then dealt out by part: each
+    worker's training and held-out rows put in the object store separately, so a worker
+    fetches only its own."""
+    import numpy as np
+
+    from synthgen.generators.autoreg.training import holdout_split
+
+    ray = connect(cluster.address, w)
+    part = np.asarray(cluster.parts, dtype=np.int64) % w
+    if len(part) != len(codes):
+        raise SynthgenError(f"{len(part)} row parts for {len(codes)} rows")
+    train_idx, val_idx = (x.numpy() for x in holdout_split(len(codes), p, seed, False))
+    x = codes.numpy()
+    refs, rows, val = [], [], []
+    for r in range(w):
+        a, b = train_idx[part[train_idx] == r], val_idx[part[val_idx] == r]
+        refs.append((ray.put(x[a]), ray.put(x[b])))
+        rows.append(len(a))
+        val.append(len(b))
+    return {"refs": refs, "rows": rows, "val": val}
+
+
 def run_trainer(
-    worker: Callable[[dict[str, Any]], Any], job: Any, w: int, cluster: RayCluster
+    worker: Callable[[dict[str, Any]], Any],
+    job: Any,
+    w: int,
+    cluster: RayCluster,
+    how: str | None = None,
 ) -> dict[str, Any]:
     """Run ``worker`` on ``w`` Ray Train workers in a gloo group (its config: the ``job``
     object ref and a ``queue`` rank 0 reports epochs to, followed here by a progress bar);
@@ -167,7 +200,8 @@ def run_trainer(
         torch_config=TorchConfig(backend="gloo"),
         run_config=RunConfig(name=f"synthgen-{uuid.uuid4().hex[:12]}", storage_path=storage),
     )
-    say(f"training on Ray: {w} worker(s), each a share of every batch (DDP, gloo)")
+    how = how or "each a share of every batch"
+    say(f"training on Ray: {w} worker(s), {how} (DDP, gloo)")
     try:
         with _following(queue, f"training on {w} Ray worker(s)"), _own_sigint():
             result = trainer.fit()  # Ctrl-C in it: Ray Train aborts the workers, then returns
@@ -190,12 +224,20 @@ def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
     from ray import train
 
     from synthgen.generators.autoreg.training import train_network
-    from synthgen.generators.nn.ddp import DDPShard, state_arrays
+    from synthgen.generators.nn.ddp import DDPShard, EntityShard, state_arrays
     from synthgen.generators.nn.loop import torch_threads
 
     ctx = train.get_context()
-    shard = DDPShard(ctx.get_world_rank(), ctx.get_world_size())
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
     job = ray.get(config["job"])
+    own, held = job["own"], None
+    if own is None:  # every worker holds every row and takes its share of each batch
+        shard: DDPShard = DDPShard(rank, world)
+        codes = torch.from_numpy(job["codes"].copy())
+    else:  # its own rows only (a multi-table fit sharded by root entity)
+        shard = EntityShard(rank, world, own["rows"], own["val"])
+        mine, theirs = ray.get(list(own["refs"][rank]))
+        codes, held = torch.from_numpy(mine.copy()), torch.from_numpy(theirs.copy())
     nets = iter(job["nets"])
     started = time.perf_counter() - job["elapsed"] - max(0.0, time.time() - job["sent"])
     queue = config["queue"]
@@ -212,7 +254,7 @@ def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
     with torch_threads(p.threads):
         net, history = train_network(
             lambda: next(nets),
-            torch.from_numpy(job["codes"].copy()),
+            codes,
             torch.from_numpy(job["rank"].copy()),
             p,
             job["seed"],
@@ -221,6 +263,7 @@ def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
             rng,
             shard=shard,
             on_epoch=report,
+            held=held,
         )
     cpu_s, peak_rss = _usage(shard)
     if shard.rank != 0:

@@ -58,6 +58,7 @@ def _steps(shard: Whole) -> dict[str, Any]:
     out["history"] = [(h["loss"], h["validation_loss"]) for h in history]
     out["dp"] = _dp_run(shard)
     out["ctgan"] = _ctgan_run(shard)
+    out["entity"] = _entity_run(shard)
     if shard.world > 1:  # a time budget: rank 0's clock decides for both
         p = AutoregParams(epochs=100_000, batch_size=64, time_budget_s=1.0)
         _, out["budget"] = train_network(
@@ -81,6 +82,33 @@ def _dp_run(shard: Whole) -> dict[str, Any]:
         np.random.default_rng(4), shard=shard,
     )  # fmt: skip
     return {"trained": state_arrays(trained), "steps": dp.steps_done}
+
+
+def _entity_run(shard: Whole) -> dict[str, Any]:
+    """A training run where each process holds only its own rows (a third of the rows on
+    rank 1, the rest on rank 0: uneven on purpose), split for validation as one process
+    splits them; one process: the ordinary run on all the rows."""
+    from synthgen.generators.autoreg.training import holdout_split
+    from synthgen.generators.nn.ddp import EntityShard
+
+    codes = _codes(600)
+    p = AutoregParams(epochs=4, batch_size=64, validation_share=0.2)
+    torch.manual_seed(0)
+    if shard.world == 1:
+        trained, history = train_network(_net, codes, torch.arange(3), p, 5, time.perf_counter())
+    else:
+        train_idx, val_idx = holdout_split(len(codes), p, 5, False)
+        part = (np.arange(len(codes)) % 3 == 0).astype(int)
+        mine = train_idx[torch.from_numpy(part[train_idx.numpy()] == shard.rank)]
+        held = val_idx[torch.from_numpy(part[val_idx.numpy()] == shard.rank)]
+        counts = [int((part[train_idx.numpy()] == r).sum()) for r in range(2)]
+        vals = [int((part[val_idx.numpy()] == r).sum()) for r in range(2)]
+        own = EntityShard(shard.rank, shard.world, counts, vals)
+        trained, history = train_network(
+            _net, codes[mine], torch.arange(3), p, 5, time.perf_counter(), shard=own,
+            held=codes[held],
+        )  # fmt: skip
+    return {"trained": state_arrays(trained), "history": history, "rows": len(codes)}
 
 
 def _ctgan_run(shard: Whole) -> dict[str, Any]:
@@ -172,6 +200,47 @@ def test_ctgan_workers_hold_one_model_and_follow_the_single_process_loss(two, on
     assert all("score" in h for h in a["history"])
     local = one["ctgan"]["history"]
     assert a["history"][0]["loss"] == pytest.approx(local[0]["loss"], rel=0.1, abs=0.05)
+
+
+def test_workers_holding_only_their_own_rows_train_one_model_like_one_process(two, one):
+    """Sharded by entity: each worker sees only its rows, yet every worker ends with the
+    same weights and figures; the epoch losses are over every row (the held-out loss on
+    exactly the single-process held-out rows) and close to the single-process run's."""
+    a, b = (run["entity"] for run in two)
+    for key, v in a["trained"].items():
+        np.testing.assert_array_equal(v, b["trained"][key], err_msg=key)
+    assert a["history"] == b["history"]
+    local = one["entity"]["history"]
+    assert len(a["history"]) == len(local) == 4
+    for h, h1 in zip(a["history"], local, strict=True):
+        assert h["validation_loss"] == pytest.approx(h1["validation_loss"], rel=0.03)
+        assert h["loss"] == pytest.approx(h1["loss"], rel=0.03)
+    assert a["trained"]["w1"].tolist() != one["entity"]["trained"]["w1"].tolist()
+
+
+def test_an_entity_shard_slices_every_step_in_proportion():
+    """Each step takes the next slice of each worker's rows; the step's batch size (known
+    in every worker from the counts) is the slices' total, and an epoch covers every row
+    once."""
+    from synthgen.generators.nn.ddp import EntityShard
+
+    counts = [70, 31]
+    seen, sizes, told = [], [], []
+    for r in range(2):
+        shard = EntityShard(r, 2, counts, [0, 0])
+        rows = torch.arange(counts[r]) + (0 if r == 0 else 1000)
+        g = torch.Generator().manual_seed(4)
+        got, batch = [], []
+        for x in shard.batches(rows, 7, g):
+            got.append(x)
+            batch.append(shard.batch_rows)
+        sizes.append([len(x) for x in got])
+        told.append(batch)
+        seen.append(torch.cat(got))
+    assert [sum(x) for x in sizes] == counts
+    both = [x + y for x, y in zip(*sizes, strict=True)]
+    assert told[0] == told[1] == both and set(both) <= {14, 15}
+    assert sorted(seen[0].tolist()) == list(range(70)) and len(set(seen[1].tolist())) == 31
 
 
 def test_the_shares_of_a_batch_cover_it_once(tmp_path: Path):

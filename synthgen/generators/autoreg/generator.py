@@ -85,6 +85,7 @@ class AutoregGenerator(Generator):
     supports_context = True
     trains_on_ray = True
     dp_trains_on_ray = True
+    trains_on_own_rows = True
 
     # ---- fit ------------------------------------------------------------------------------
     def _fit(self, data: pd.DataFrame, schema: Schema, rng: np.random.Generator) -> None:

@@ -122,18 +122,27 @@ def train_network(
     rng: np.random.Generator | None = None,
     shard: Whole = WHOLE,
     on_epoch: Callable[[dict[str, Any], int], None] | None = None,
+    held: Tensor | None = None,
 ) -> tuple[MaskedNet, list[dict[str, Any]]]:
     """``fit_network`` given its ``seed``; ``shard``: this process's share of every batch
     (every process of a data-parallel group runs this with the same arguments);
-    ``on_epoch(entry, epochs)`` after every epoch, with the pass's planned epochs."""
-    n_val = int(len(codes) * p.validation_share) if dp is None and len(codes) >= 100 else 0
-    perm = torch.randperm(len(codes), generator=torch.Generator().manual_seed(seed))
-    val, rows = codes[perm[:n_val]], codes[perm[n_val:]]
-    batch = batch_size(len(rows), p.batch_size)
-    per_epoch = dp.steps_per_epoch if dp is not None else math.ceil(len(rows) / batch)
+    ``on_epoch(entry, epochs)`` after every epoch, with the pass's planned epochs. A
+    ``shard`` that owns its rows (``nn.ddp.EntityShard``) is given only this process's
+    training rows (``codes``) and held-out rows (``held``), as ``holdout_split`` cut them."""
+    if shard.owns_rows:  # the rows were split and sent out whole: these are this process's
+        assert held is not None and dp is None
+        rows, val = codes, held
+        n_rows, n_val = sum(shard.rows), sum(shard.val)  # type: ignore[attr-defined]
+    else:
+        train_idx, val_idx = holdout_split(len(codes), p, seed, dp is not None)
+        rows, val = codes[train_idx], codes[val_idx]
+        n_rows, n_val = len(rows), len(val)
+    batch = batch_size(n_rows, p.batch_size)
+    per_epoch = dp.steps_per_epoch if dp is not None else math.ceil(n_rows / batch)
     epochs = dp.steps_planned // per_epoch if dp is not None else p.epochs
-    epochs = epochs or schedule_epochs(len(rows), batch, p.min_steps)
+    epochs = epochs or schedule_epochs(n_rows, batch, p.min_steps)
     run = _Run(rows, val, rank, p, batch, per_epoch, started, dp, rng, shard, on_epoch)
+    run.n_rows, run.n_val = n_rows, n_val
     net = build()
     history = run(net, epochs, seed + 1, 1)
     shorter = _best_epoch(history) if p.epochs is None and n_val else None
@@ -147,6 +156,14 @@ def train_network(
             net = build()
             history += run(net, shorter, seed + 2, 2)
     return net, history
+
+
+def holdout_split(n: int, p: Any, seed: int, private: bool) -> tuple[Tensor, Tensor]:
+    """(training, held-out) row numbers of a fit's ``n`` rows: ``p.validation_share`` held
+    out in a seeded order (none under DP, none below 100 rows)."""
+    n_val = int(n * p.validation_share) if not private and n >= 100 else 0
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[n_val:], perm[:n_val]
 
 
 SHORTER_BY = 0.0025  # a second, shorter pass when the validation loss ended this much above its low
@@ -185,6 +202,7 @@ class _Run:
             batch, per_epoch, started, dp, rng,
         )  # fmt: skip
         self.shard, self.on_epoch = shard, on_epoch
+        self.n_rows, self.n_val = len(rows), len(val)  # over every process
 
     def __call__(self, net: MaskedNet, epochs: int, seed: int, n: int) -> list[dict[str, Any]]:
         p, dp, rows, shard = self.p, self.dp, self.rows, self.shard
@@ -197,7 +215,11 @@ class _Run:
         while epoch < epochs:
             net.train()
             total = 0.0
-            for batch_rows in _batches(rows, self.batch, g, dp, self.rng, self.per_epoch):
+            if shard.owns_rows:
+                batches = shard.batches(rows, self.per_epoch, g)  # type: ignore[attr-defined]
+            else:
+                batches = _batches(rows, self.batch, g, dp, self.rng, self.per_epoch)
+            for batch_rows in batches:
                 for group in opt.param_groups:
                     group["lr"] = p.lr * one_cycle(step, epochs * self.per_epoch, p.warmup)
                 opt.zero_grad(set_to_none=True)
@@ -219,11 +241,11 @@ class _Run:
             seconds = shard.clock(time.perf_counter() - self.started)
             entry: dict[str, Any] = {"pass": n, "epoch": epoch, "seconds": round(seconds, 3)}
             if dp is None:
-                entry["loss"] = shard.total(total) / max(len(rows), 1)
+                entry["loss"] = shard.total(total) / max(self.n_rows, 1)
                 entry["validation_loss"] = (
                     shard.total(_summed_loss(net, shard.part(self.val), loss_module.mask))
-                    / len(self.val)
-                    if len(self.val)
+                    / self.n_val
+                    if self.n_val
                     else None
                 )
             history.append(entry)

@@ -28,6 +28,7 @@ class Whole:
     """One process: the whole batch, sums as they are, its own clock."""
 
     rank, world = 0, 1
+    owns_rows = False  # True: each process holds only its own rows (``EntityShard``)
 
     def part(self, rows: Tensor) -> Tensor:
         return rows
@@ -148,6 +149,43 @@ class DDPShard(Whole):
         t = torch.tensor([x], dtype=torch.float64)
         dist.broadcast(t, 0)
         return float(t)
+
+
+class EntityShard(DDPShard):
+    """Rank ``rank`` of ``world`` processes that each hold only their own rows (a multi-table
+    fit sharded by root entity: an entity and all its rows in one process), with
+    ``rows[r]`` training and ``val[r]`` held-out rows in process ``r``.
+
+    Every epoch has the single-process number of steps; at each step every process takes
+    the next slice of its rows (in its own seeded order), so the step's batch is every
+    process's slice together, about the global batch size, each process's rows in
+    proportion. A process's loss is its slice's summed loss times ``W / batch`` (the batch
+    size is known everywhere from the counts), so DDP's average is the mean over the batch."""
+
+    owns_rows = True
+
+    def __init__(self, rank: int, world: int, rows: list[int], val: list[int]) -> None:
+        super().__init__(rank, world)
+        self.rows, self.val = list(rows), list(val)
+        self.batch_rows = 0  # the current step's rows over every process
+
+    def part(self, rows: Tensor) -> Tensor:
+        return rows  # its rows are its share already
+
+    def batches(self, rows: Tensor, steps: int, g: torch.Generator) -> Any:
+        """``steps`` slices of this process's ``rows`` in an order drawn from ``g`` (the
+        same draw everywhere) and the rank: one slice per step of the epoch."""
+        seed = int(torch.randint(2**62, (1,), generator=g)) + self.rank
+        order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(seed))
+        n = len(rows)
+        for s in range(steps):
+            self.batch_rows = sum(k * (s + 1) // steps - k * s // steps for k in self.rows)
+            yield rows[order[n * s // steps : n * (s + 1) // steps]]
+
+    def batch_loss(self, model: nn.Module, rows: Tensor) -> tuple[Tensor, float]:
+        total = max(self.batch_rows, 1)
+        loss = model(rows, self.world / total)
+        return loss, float(loss.detach()) * total / self.world
 
 
 def state_arrays(module: nn.Module) -> dict[str, Any]:
