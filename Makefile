@@ -86,6 +86,8 @@ bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes,
 	$(BIN)/python benchmarks/scale.py --rows 100000000 --repeats 1 --out benchmarks/results/scale_100m.json
 	$(BIN)/python benchmarks/scale.py --fit
 	$(BIN)/python benchmarks/scale.py --train
+	$(BIN)/python benchmarks/scale_train.py --generator ctgan --epochs 10
+	$(BIN)/python benchmarks/scale_fit_relational.py
 	$(BIN)/python benchmarks/scale.py --multi
 	$(BIN)/python benchmarks/scale_fit_dp.py
 	$(BIN)/python benchmarks/scale_keys.py

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +37,21 @@ def one_thread() -> None:
     import torch._dynamo  # noqa: F401 - imported by the first optimizer; keep it out of timings
 
     torch.set_num_threads(1)
+
+
+def write_ray_result(out: str | Path, doc: dict[str, Any], summary: dict[str, Any]) -> None:
+    """A Ray benchmark's JSON: ``doc`` with the machine, Python and Ray versions and the
+    ``summary`` as its results; the summary printed."""
+    import ray
+
+    doc = doc | {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs",
+        "python": platform.python_version(),
+        "ray": ray.__version__,
+        "results": summary,
+    }
+    Path(out).write_text(json.dumps(doc, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
 
 
 def sdmetrics_quality(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:

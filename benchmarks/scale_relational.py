@@ -55,11 +55,12 @@ def digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def fit_model(where: Path, keep_pii: bool) -> dict[str, Any]:
+def chinook(keep_pii: bool) -> tuple[Any, dict[str, list[str]]]:
+    """Chinook with keys detected from its CSVs; unless ``keep_pii``, the columns detected
+    as personal data (keys aside) left out. The dataset and the columns left out."""
     from synthgen.dataset import Dataset, DatasetSpec
     from synthgen.dataset.keys import detect_keys
     from synthgen.io.folder import read_folder
-    from synthgen.relational import RelationalSynthesizer
     from synthgen.schema import detect
 
     ds = detect_keys(read_folder(CHINOOK))
@@ -75,6 +76,13 @@ def fit_model(where: Path, keep_pii: bool) -> dict[str, Any]:
             specs.append(t.model_copy(update={"columns": cols, "unique": unique}))
             frames[t.name] = ds[t.name].drop(columns=pii)
         ds = Dataset(DatasetSpec(tables=specs), frames)
+    return ds, dropped
+
+
+def fit_model(where: Path, keep_pii: bool) -> dict[str, Any]:
+    from synthgen.relational import RelationalSynthesizer
+
+    ds, dropped = chinook(keep_pii)
     t0 = time.perf_counter()
     RelationalSynthesizer("copula").fit(ds, seed=0).save(where)
     return {

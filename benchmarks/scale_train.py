@@ -1,6 +1,6 @@
-"""Training at scale: autoreg on Adult, in this process and data-parallel on Ray (Ray Train +
-DDP over gloo) with 1 and 2 workers, the same seed, epochs and global batch.
-
+"""Training at scale: autoreg (or tvae / ctgan: --generator) on Adult, in this process and
+data-parallel on Ray (Ray Train + DDP over gloo) with 1 and 2 workers, the same seed, epochs
+and global batch.
 Each configuration fits --repeats times, interleaved; the JSON quotes the median fit
 seconds (wall), CPU seconds (this process's, plus every training worker's whole process,
 its start-up included; Ray's own daemons are left out), the seconds to the first epoch's end
@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -32,13 +29,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import realism  # noqa: E402
-from benchmarks.common import ROOT, load_adult, one_thread  # noqa: E402
+from benchmarks.common import ROOT, load_adult, one_thread, write_ray_result  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "scale_train.json"
 CONFIGS = {"local": None, "ray-1": 1, "ray-2": 2}
 
 
-def fit_once(train: Any, workers: int | None, seed: int, epochs: int) -> tuple[Any, dict]:
+def fit_once(
+    train: Any, workers: int | None, seed: int, epochs: int, generator: str = "autoreg"
+) -> tuple[Any, dict]:
     from synthgen.generators import create
     from synthgen.generators.distributed import RayCluster, training
 
@@ -46,24 +45,27 @@ def fit_once(train: Any, workers: int | None, seed: int, epochs: int) -> tuple[A
     cluster = RayCluster(workers, None, lambda _m: None, stats) if workers else None
     c0, t0 = time.process_time(), time.perf_counter()
     with training(cluster):
-        gen = create("autoreg", epochs=epochs).fit(train, seed=seed, embedded_pii="keep")
+        gen = create(generator, epochs=epochs).fit(train, seed=seed, embedded_pii="keep")
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     h = gen.history_
     with tempfile.TemporaryDirectory() as tmp:
         weights = (gen.save(Path(tmp) / "m") / "weights.safetensors").read_bytes()
-    return gen, {
-        "fit_s": seconds,
-        "driver_cpu_s": cpu,
-        "workers_cpu_s": sum(stats.get("cpu_s", [])),
-        "cpu_s": cpu + sum(stats.get("cpu_s", [])),
-        "peak_rss_mb_per_worker": [round(x / 2**20, 1) for x in stats.get("peak_rss", [])],
-        "first_epoch_end_s": h[0]["seconds"],
-        "epoch_s_after_first": (h[-1]["seconds"] - h[0]["seconds"]) / max(len(h) - 1, 1),
-        "epochs": len(h),
-        "loss": h[-1]["loss"],
-        "validation_loss": h[-1]["validation_loss"],
-        "weights_sha256": hashlib.sha256(weights).hexdigest()[:16],
-    }
+    return (
+        gen,
+        {
+            "fit_s": seconds,
+            "driver_cpu_s": cpu,
+            "workers_cpu_s": sum(stats.get("cpu_s", [])),
+            "cpu_s": cpu + sum(stats.get("cpu_s", [])),
+            "peak_rss_mb_per_worker": [round(x / 2**20, 1) for x in stats.get("peak_rss", [])],
+            "first_epoch_end_s": h[0]["seconds"],
+            "epoch_s_after_first": (h[-1]["seconds"] - h[0]["seconds"]) / max(len(h) - 1, 1),
+            "epochs": len(h),
+            "loss": h[-1]["loss"],
+            "validation_loss": h[-1].get("validation_loss"),  # autoreg's held-out rows
+            "weights_sha256": hashlib.sha256(weights).hexdigest()[:16],
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,8 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--epochs", type=int, default=8, help="autoreg's default on Adult")
-    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--generator", default="autoreg", choices=["autoreg", "tvae", "ctgan"])
+    ap.add_argument("--out", default=None, help=f"default: {OUT} (autoreg), else beside it")
     args = ap.parse_args(argv)
+    if args.out is None:
+        name = "" if args.generator == "autoreg" else f"-{args.generator}"
+        args.out = str(OUT.with_name(f"scale_train{name}.json"))
     one_thread()
     import ray
 
@@ -87,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     realism_of: dict[str, dict[str, float]] = {}
     for rep in range(args.repeats):
         for name, workers in CONFIGS.items():
-            gen, r = fit_once(train, workers, args.seed, args.epochs)
+            gen, r = fit_once(train, workers, args.seed, args.epochs, args.generator)
             runs[name].append(r)
             print(name, rep, {k: round(r[k], 2) for k in ("fit_s", "cpu_s")}, flush=True)
             if name not in realism_of:
@@ -116,27 +122,24 @@ def main(argv: list[str] | None = None) -> None:
             ),
             "epochs": rs[0]["epochs"],
             "loss": round(rs[0]["loss"], 5),
-            "validation_loss": round(rs[0]["validation_loss"], 5),
+            "validation_loss": None
+            if rs[0]["validation_loss"] is None
+            else round(rs[0]["validation_loss"], 5),
             "same_weights_every_repeat": len({r["weights_sha256"] for r in rs}) == 1,
             "weights_sha256": rs[0]["weights_sha256"],
             **{k: round(v, 4) for k, v in realism_of[name].items()},
             "fit_s_runs": [round(r["fit_s"], 2) for r in rs],
         }
     doc = {
-        "what": "autoreg fitted on Adult's train split: this process vs Ray Train (DDP over "
-        "gloo) with 1 and 2 workers on a local 2-CPU Ray cluster; same seed, epochs and "
+        "what": f"{args.generator} fitted on Adult's train split: this process vs Ray Train "
+        "(DDP over gloo) with 1 and 2 workers on a local 2-CPU Ray cluster; same seed, epochs and "
         "global batch; realism of len(train) sampled rows",
         "train_rows": len(train),
         "epochs": args.epochs,
         "seed": args.seed,
         "repeats": args.repeats,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs",
-        "python": platform.python_version(),
-        "ray": ray.__version__,
-        "results": summary,
     }
-    Path(args.out).write_text(json.dumps(doc, indent=2) + "\n")
-    print(json.dumps(summary, indent=2))
+    write_ray_result(args.out, doc, summary)
 
 
 if __name__ == "__main__":

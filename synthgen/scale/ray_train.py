@@ -143,7 +143,11 @@ def fit_on_ray(
     net.load_state_dict({k: torch.tensor(v) for k, v in out["weights"].items()})  # a copy
     history: list[dict[str, Any]] = out["history"]
     if cluster.stats is not None:
-        cluster.stats.update(workers=w, cpu_s=out["cpu_s"], peak_rss=out["peak_rss"])
+        fit = {"workers": w, "cpu_s": out["cpu_s"], "peak_rss": out["peak_rss"]}
+        if own is not None:
+            fit["rows"] = own["rows"]
+        cluster.stats.update(fit)
+        cluster.stats.setdefault("fits", []).append(fit)  # one per network trained
     last = history[-1]
     if last.get("loss") is not None:
         val = last.get("validation_loss")
@@ -265,7 +269,7 @@ def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
             on_epoch=report,
             held=held,
         )
-    cpu_s, peak_rss = _usage(shard)
+    cpu_s, peak_rss = usage(shard)
     if shard.rank != 0:
         return None
     out = {"weights": state_arrays(net), "history": history, "cpu_s": cpu_s, "peak_rss": peak_rss}
@@ -276,7 +280,7 @@ def _train_worker(config: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-def _usage(shard: Any) -> tuple[list[float], list[int]]:
+def usage(shard: Any) -> tuple[list[float], list[int]]:
     """Every worker's CPU seconds (its whole process, start-up included) and peak RSS."""
     import resource
 

@@ -49,7 +49,9 @@ def train_on_ray(
     rng.bit_generator.state = out["rng"]
     torch.random.set_rng_state(torch.from_numpy(out["torch"].copy()))
     if cluster.stats is not None:
-        cluster.stats.update(workers=w, seconds=time.perf_counter() - t)
+        cluster.stats.update(
+            workers=w, seconds=time.perf_counter() - t, cpu_s=out["cpu_s"], peak_rss=out["peak_rss"]
+        )
     history: list[dict[str, float]] = out["history"]
     (cluster.say or logs.say)(f"trained {out['epochs']} epoch(s) of {gen.name} on Ray")
     return history, int(out["epochs"])
@@ -63,6 +65,7 @@ def _worker(config: dict[str, Any]) -> dict[str, Any] | None:
 
     from synthgen.generators.nn.ddp import DDPShard, state_arrays
     from synthgen.generators.nn.loop import torch_threads
+    from synthgen.scale.ray_train import usage
 
     ctx = train.get_context()
     shard = DDPShard(ctx.get_world_rank(), ctx.get_world_size())
@@ -80,9 +83,12 @@ def _worker(config: dict[str, Any]) -> dict[str, Any] | None:
     matrix = torch.from_numpy(job["matrix"].copy())
     with torch_threads(gen.params.threads):
         history, epochs = gen._train_loop(matrix, job["holdout"], rng, shard, report)
+    cpu_s, peak_rss = usage(shard)
     if shard.rank != 0:
         return None
     return {
+        "cpu_s": cpu_s,
+        "peak_rss": peak_rss,
         "weights": {k: state_arrays(m) for k, m in gen._train_modules().items()},
         "history": history,
         "epochs": epochs,
