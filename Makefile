@@ -82,7 +82,7 @@ bench: $(STAMP) bench-anchors ## benchmarks: anchors, SDV, DP, text, SQL writes,
 	$(BIN)/python benchmarks/constraints.py
 	$(BIN)/python benchmarks/constraints.py --chinook
 	$(BIN)/python benchmarks/sequential.py
-	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/scale.py --rows 4000000
 	$(BIN)/python benchmarks/scale.py --rows 100000000 --repeats 1 --out benchmarks/results/scale_100m.json
 	$(BIN)/python benchmarks/scale.py --fit
 	$(BIN)/python benchmarks/scale.py --train
