@@ -57,6 +57,26 @@ def make_pair(
     return head + body, [-100] * len(head) + body
 
 
+POOL = 32  # batches whose texts are sorted by length together: little padding, still shuffled
+
+
+def length_batches(
+    pairs: list[tuple[list[int], list[int]]], batch_size: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """An epoch's batches (row numbers): the rows shuffled, cut into pools of ``POOL``
+    batches, each pool sorted by length and cut into batches, the batches shuffled. Texts
+    of a batch are padded to its longest; with random batches half the tokens a step
+    computes were padding on MTS-Dialog, sorted pools waste about 1 %."""
+    order = rng.permutation(len(pairs))
+    size = np.array([len(pairs[i][0]) for i in order])
+    batches: list[np.ndarray] = []
+    pool = batch_size * POOL
+    for at in range(0, len(order), pool):
+        part = order[at : at + pool][np.argsort(size[at : at + pool], kind="stable")]
+        batches += [part[b : b + batch_size] for b in range(0, len(part), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def right_padded(pairs: list[tuple[list[int], list[int]]], pad: int) -> dict[str, Any]:
     import torch
 
@@ -112,9 +132,8 @@ def train_lora(
         optimiser = torch.optim.AdamW(trainable, lr=lp.lr)
         peft_model.train()
         for epoch in range(lp.epochs):
-            order = rng.permutation(len(pairs))
-            for step, at in enumerate(range(0, len(order), lp.batch_size)):
-                batch = right_padded([pairs[i] for i in order[at : at + lp.batch_size]], pad)
+            for step, rows in enumerate(length_batches(pairs, lp.batch_size, rng)):
+                batch = right_padded([pairs[i] for i in rows], pad)
                 batch = {k: v.to(device) for k, v in batch.items()}
                 loss = peft_model(**batch).loss
                 loss.backward()
