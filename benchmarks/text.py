@@ -151,12 +151,18 @@ def detection(train_texts: list[str], texts: list[str]) -> float:
     return round(detection_auc(train_texts, [t or "" for t in texts], seed=0, rows=1000), 4)
 
 
-def run_hf_mts(train: pd.DataFrame, held: pd.DataFrame, clf: Any) -> dict[str, Any]:
-    """The quality path on MTS-Dialog: fine-tune, write a text per validation row, guard."""
+def run_hf_mts(
+    train: pd.DataFrame, held: pd.DataFrame, clf: Any, lora_tokens: int | None = None
+) -> dict[str, Any]:
+    """The quality path on MTS-Dialog: fine-tune, write a text per validation row, guard.
+    ``lora_tokens``: LoRA's token budget instead of the default one."""
     from synthgen.text import TextSynthesizer
     from synthgen.text.auto import smollm2_lora_params
 
-    spec = {"backend": "hf", "condition_on": [HEADER], "params": smollm2_lora_params(COLUMN)}
+    params = smollm2_lora_params(COLUMN)
+    if lora_tokens is not None:
+        params["lora"]["max_train_tokens"] = lora_tokens
+    spec = {"backend": "hf", "condition_on": [HEADER], "params": params}
     t0 = time.perf_counter()
     ts = TextSynthesizer(progress=True).fit(train, COLUMN, spec, seed=0)
     fit_s = time.perf_counter() - t0
@@ -235,6 +241,10 @@ def main() -> None:
     ap.add_argument("--hf", action="store_true", help="the SmolLM2 + LoRA quality path")
     ap.add_argument("--only-recipe", action="store_true", help="with --hf: the recipe only")
     ap.add_argument("--recipe-rows", type=int, default=1000, help="with --hf: rows sampled")
+    ap.add_argument(
+        "--lora-tokens", type=int, default=None,
+        help="with --hf: LoRA's token budget on MTS-Dialog (kept as hf_mts_lora_<N>_tokens)",
+    )  # fmt: skip
     args = ap.parse_args()
     if args.hf:
         main_hf(args)
@@ -307,8 +317,9 @@ def main_hf(args: argparse.Namespace) -> None:
     out: dict[str, Any] = {}
     if not args.only_recipe:
         train, held = load()
-        out["hf_mts"] = run_hf_mts(train, held, header_classifier(train))
-        print(json.dumps({k: v for k, v in out["hf_mts"].items() if k != "model"}, indent=1))
+        key = "hf_mts" if args.lora_tokens is None else f"hf_mts_lora_{args.lora_tokens}_tokens"
+        out[key] = run_hf_mts(train, held, header_classifier(train), args.lora_tokens)
+        print(json.dumps({k: v for k, v in out[key].items() if k != "model"}, indent=1))
     if not args.no_recipe:
         r = run_hf_recipe(ROOT / "recipes" / "drug-reviews.yaml", args.recipe_rows)
         out[f"hf_recipe_{r['recipe']}"] = r
